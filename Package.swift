@@ -1,0 +1,93 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Tickwire",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "TickwireProtocol", targets: ["TickwireProtocol"]),
+        .library(name: "TickwireServer", targets: ["TickwireServer"]),
+        .library(name: "TickwireClient", targets: ["TickwireClient"]),
+        .executable(name: "tickwire", targets: ["tickwire"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // libsodium, as installed by `apt-get install libsodium-dev`.
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
+        ),
+        // Total, allocation-free wrappers over the two AEADs netcode uses, and secure randomness.
+        .target(name: "TickwireCrypto", dependencies: ["CSodium"], swiftSettings: strictSettings),
+        // Sans-IO core: wire codecs and connection state machines. No sockets, clocks or event loops.
+        .target(name: "TickwireProtocol", dependencies: ["TickwireCrypto"], swiftSettings: strictSettings),
+        // Thin SwiftNIO shell: UDP sockets, batched reads and writes, timers.
+        .target(
+            name: "TickwireTransport",
+            dependencies: [
+                "TickwireProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The relay server: drives the server state machine over the transport.
+        .target(
+            name: "TickwireServer",
+            dependencies: [
+                "TickwireProtocol", "TickwireTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The client library games link.
+        .target(
+            name: "TickwireClient",
+            dependencies: [
+                "TickwireProtocol", "TickwireTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "tickwire",
+            dependencies: [
+                "TickwireProtocol", "TickwireServer", "TickwireClient", "TickwireCrypto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "TickwireProtocolTests",
+            dependencies: ["TickwireProtocol", "TickwireCrypto"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "TickwireIntegrationTests",
+            dependencies: [
+                "TickwireProtocol", "TickwireServer", "TickwireClient", "TickwireCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,4 @@
+#ifndef TICKWIRE_CSODIUM_SHIM_H
+#define TICKWIRE_CSODIUM_SHIM_H
+#include <sodium.h>
+#endif

@@ -1,0 +1,67 @@
+/// Appends little-endian integers and raw bytes to a growable array. Used for tokens and tests;
+/// the per-packet paths write straight into an `OutboundQueue` slot with `UnsafeByteWriter`.
+public struct ByteWriter: Sendable {
+    public private(set) var bytes: [UInt8]
+
+    public init(capacity: Int = 64) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func write(_ value: UInt8) { bytes.append(value) }
+
+    public mutating func write<T: FixedWidthInteger>(_ value: T) {
+        var v = value.littleEndian
+        withUnsafeBytes(of: &v) { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func write(bytes other: some Collection<UInt8>) { bytes.append(contentsOf: other) }
+
+    public mutating func pad(to length: Int) {
+        if bytes.count < length { bytes.append(contentsOf: repeatElement(0, count: length - bytes.count)) }
+    }
+}
+
+/// Writes little-endian integers into caller-owned memory. Bounds are checked; a write past the
+/// end sets `overflowed` and is ignored, so callers check once at the end.
+public struct UnsafeByteWriter {
+    public let buffer: UnsafeMutableRawBufferPointer
+    public private(set) var offset: Int
+    public private(set) var overflowed = false
+
+    public init(_ buffer: UnsafeMutableRawBufferPointer, offset: Int = 0) {
+        self.buffer = buffer
+        self.offset = offset
+    }
+
+    public mutating func write(_ value: UInt8) {
+        guard offset < buffer.count else { overflowed = true; return }
+        buffer[offset] = value
+        offset += 1
+    }
+
+    public mutating func write<T: FixedWidthInteger>(_ value: T) {
+        let size = MemoryLayout<T>.size
+        guard offset + size <= buffer.count else { overflowed = true; return }
+        buffer.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+        offset += size
+    }
+
+    public mutating func write(bytes source: UnsafeRawBufferPointer) {
+        guard offset + source.count <= buffer.count else { overflowed = true; return }
+        if source.count > 0 {
+            UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + source.count]).copyMemory(from: source)
+        }
+        offset += source.count
+    }
+
+    public mutating func write(bytes source: [UInt8]) {
+        source.withUnsafeBytes { write(bytes: $0) }
+    }
+
+    public mutating func zero(count: Int) {
+        guard offset + count <= buffer.count else { overflowed = true; return }
+        for i in offset..<offset + count { buffer[i] = 0 }
+        offset += count
+    }
+}
