@@ -1,0 +1,106 @@
+/// Everything the server writes: keep-alives, payloads, disconnects, and the global-sequence
+/// packets (challenge, denied) sent before a client owns a slot.
+extension NetcodeServer {
+    public enum SendError: Error, Equatable, Sendable {
+        case notConnected
+        case payloadSize(Int)
+    }
+
+    /// Encrypts `payload` for a connected client. An unconfirmed client gets a keep-alive first.
+    public mutating func sendPayload(_ clientIndex: Int, _ payload: UnsafeRawBufferPointer, now: TickwireInstant) throws(SendError) {
+        guard isConnected(clientIndex) else { throw .notConnected }
+        guard (1...Netcode.maxPayloadBytes).contains(payload.count) else { throw .payloadSize(payload.count) }
+        if !slots[clientIndex].confirmed { sendKeepAlive(clientIndex, now: now) }
+        sendToClient(clientIndex, .payload, plaintextLength: payload.count, now: now) { $0.write(bytes: payload) }
+        counters.payloadsSent &+= 1
+    }
+
+    public mutating func sendPayload(_ clientIndex: Int, _ payload: [UInt8], now: TickwireInstant) throws(SendError) {
+        guard isConnected(clientIndex) else { throw .notConnected }
+        guard (1...Netcode.maxPayloadBytes).contains(payload.count) else { throw .payloadSize(payload.count) }
+        // Both preconditions were just checked, so the inner call cannot throw.
+        payload.withUnsafeBytes { raw in try! sendPayload(clientIndex, raw, now: now) }
+    }
+
+    /// Server-initiated disconnect: 10 disconnect packets, then the slot is freed.
+    public mutating func disconnect(_ clientIndex: Int, now: TickwireInstant) {
+        guard isConnected(clientIndex) else { return }
+        for _ in 0..<Netcode.disconnectPacketCount {
+            sendToClient(clientIndex, .disconnect, plaintextLength: 0, now: now) { _ in }
+        }
+        freeSlot(clientIndex, reason: .serverDisconnected)
+    }
+
+    /// Disconnects every client cleanly (used on shutdown).
+    public mutating func disconnectAll(now: TickwireInstant) {
+        for index in slots.indices where slots[index].connected { disconnect(index, now: now) }
+    }
+
+    mutating func sendKeepAlive(_ clientIndex: Int, now: TickwireInstant) {
+        let maxClients = UInt32(configuration.maxClients)
+        sendToClient(clientIndex, .keepAlive, plaintextLength: 8, now: now) { w in
+            w.write(UInt32(clientIndex))
+            w.write(maxClients)
+        }
+    }
+
+    mutating func sendToClient(
+        _ clientIndex: Int, _ type: NetcodePacketType, plaintextLength: Int, now: TickwireInstant,
+        _ writePlaintext: (inout UnsafeByteWriter) -> Void
+    ) {
+        let sequence = slots[clientIndex].sequence
+        slots[clientIndex].sequence &+= 1
+        slots[clientIndex].lastSend = now
+        let address = slots[clientIndex].address
+        let protocolID = configuration.protocolID
+        let written = slots[clientIndex].sendKey.withUnsafeBytes { key in
+            outbound.append(to: address, maxLength: 1 + 8 + plaintextLength + Netcode.macBytes) { buffer in
+                Self.writePacket(type, sequence: sequence, plaintextLength: plaintextLength, protocolID: protocolID,
+                                 key: key, buffer: buffer, writePlaintext)
+            }
+        }
+        countSent(written)
+    }
+
+    mutating func sendGlobal(
+        _ type: NetcodePacketType, to address: NetcodeAddress, key: [UInt8], plaintextLength: Int,
+        _ writePlaintext: (inout UnsafeByteWriter) -> Void
+    ) {
+        let sequence = globalSequence
+        globalSequence &+= 1
+        let protocolID = configuration.protocolID
+        let written = key.withUnsafeBytes { k in
+            outbound.append(to: address, maxLength: 1 + 8 + plaintextLength + Netcode.macBytes) { buffer in
+                Self.writePacket(type, sequence: sequence, plaintextLength: plaintextLength, protocolID: protocolID,
+                                 key: k, buffer: buffer, writePlaintext)
+            }
+        }
+        countSent(written)
+    }
+
+    mutating func sendDenied(to address: NetcodeAddress, key: [UInt8]) {
+        sendGlobal(.connectionDenied, to: address, key: key, plaintextLength: 0) { _ in }
+        counters.deniesSent &+= 1
+    }
+
+    private mutating func countSent(_ written: Bool) {
+        guard written, let last = outbound.records.last else { return }
+        counters.packetsSent &+= 1
+        counters.bytesSent &+= UInt64(last.length)
+    }
+
+    /// Places the plaintext after the header and seals the packet in place.
+    static func writePacket(
+        _ type: NetcodePacketType, sequence: UInt64, plaintextLength: Int, protocolID: UInt64,
+        key: UnsafeRawBufferPointer, buffer: UnsafeMutableRawBufferPointer,
+        _ writePlaintext: (inout UnsafeByteWriter) -> Void
+    ) -> Int? {
+        let header = NetcodePacketCodec.headerLength(sequence: sequence)
+        var w = UnsafeByteWriter(buffer, offset: header)
+        writePlaintext(&w)
+        guard !w.overflowed, w.offset - header == plaintextLength else { return nil }
+        return NetcodePacketCodec.seal(
+            type: type, sequence: sequence, plaintextLength: plaintextLength, protocolID: protocolID, key: key,
+            buffer: buffer)
+    }
+}

@@ -1,0 +1,247 @@
+/// The server side of netcode 1.02 as a sans-IO state machine.
+///
+/// ### Overview
+/// Bytes and the current time go in (`receive`, `update`, `sendPayload`, `disconnect`); datagrams
+/// come out through `outbound`, connection changes through `events`, and payloads through the
+/// closure passed to `receive`. The machine never reads a clock, opens a socket or draws random
+/// numbers, so the same code runs over SwiftNIO and in virtual time.
+///
+/// ### Function
+/// * Connection requests are checked in the reference order (size, version, protocol id, expiry,
+///   private token, own address in token, address/client id not connected, token not reused),
+///   then answered with a challenge, or a denial when the server is full.
+/// * A valid challenge response takes a slot; the client is confirmed by its first keep-alive
+///   or payload. Keep-alives go out at 10 Hz to idle clients; silence for the token's timeout
+///   frees the slot; a server-side disconnect sends 10 disconnect packets.
+/// * Every packet that is not accepted is dropped and counted by `NetcodeDropReason`.
+///
+/// ### Implementation
+/// Client slots are preallocated. Payload packets are decrypted in a scratch buffer and sealed
+/// straight into the outbound arena, so steady-state traffic allocates nothing.
+public struct NetcodeServer {
+    public enum DisconnectReason: String, Equatable, Sendable {
+        case timedOut = "timed_out"
+        case clientDisconnected = "client_disconnected"
+        case serverDisconnected = "server_disconnected"
+    }
+
+    public enum Event: Equatable, Sendable {
+        case clientConnected(clientIndex: Int, clientID: UInt64, address: NetcodeAddress, userData: [UInt8])
+        case clientDisconnected(clientIndex: Int, clientID: UInt64, address: NetcodeAddress, reason: DisconnectReason)
+        /// The server was full: a denial was sent.
+        case connectionDenied(clientID: UInt64, address: NetcodeAddress)
+        /// A request with a valid token was ignored (for operators' debug logs).
+        case connectionRequestIgnored(clientID: UInt64, address: NetcodeAddress, reason: NetcodeDropReason)
+    }
+
+    public struct Counters: Sendable, Equatable {
+        public var packetsReceived: UInt64 = 0
+        public var bytesReceived: UInt64 = 0
+        public var packetsSent: UInt64 = 0
+        public var bytesSent: UInt64 = 0
+        public var payloadsReceived: UInt64 = 0
+        public var payloadsSent: UInt64 = 0
+        public var challengesSent: UInt64 = 0
+        public var deniesSent: UInt64 = 0
+        public var dropped = DropCounters()
+    }
+
+    struct Slot {
+        var connected = false
+        var confirmed = false
+        var clientID: UInt64 = 0
+        var address = NetcodeAddress.ipv4(0, 0, 0, 0, port: 0)
+        var sendKey: [UInt8] = []
+        var receiveKey: [UInt8] = []
+        var sequence: UInt64 = 0
+        var replay = ReplayProtection()
+        var timeout: Duration?
+        var lastReceive = TickwireInstant.zero
+        var lastSend = TickwireInstant.zero
+        var userData: [UInt8] = []
+    }
+
+    public let configuration: NetcodeServerConfiguration
+    /// Unix time (seconds) at `TickwireInstant.zero`; token expiry is checked against it. Shells set
+    /// it from the wall clock, simulations to a fixed value.
+    public var unixTimeAtInstantZero: UInt64
+
+    var slots: [Slot]
+    var clientByAddress: [NetcodeAddress: Int] = [:]
+    var clientByID: [UInt64: Int] = [:]
+    var mappings: EncryptionMappings
+    var tokenHistory: TokenHistory
+    var challengeSequence: UInt64 = 0
+    var globalSequence: UInt64 = Netcode.serverGlobalSequenceStart
+    var scratch: [UInt8]
+
+    public internal(set) var connectedClientCount = 0
+    public var outbound = OutboundQueue()
+    public var events: [Event] = []
+    public internal(set) var counters = Counters()
+
+    public init(configuration: NetcodeServerConfiguration, unixTimeAtInstantZero: UInt64) throws(NetcodeConfigurationError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.unixTimeAtInstantZero = unixTimeAtInstantZero
+        slots = Array(repeating: Slot(), count: configuration.maxClients)
+        mappings = EncryptionMappings(capacity: 4 * configuration.maxClients)
+        tokenHistory = TokenHistory(capacity: 8 * configuration.maxClients)
+        scratch = [UInt8](repeating: 0, count: Netcode.maxPacketBytes)
+        clientByAddress.reserveCapacity(configuration.maxClients)
+        clientByID.reserveCapacity(configuration.maxClients)
+    }
+
+    public var maxClients: Int { configuration.maxClients }
+
+    func unixSeconds(_ now: TickwireInstant) -> UInt64 { unixTimeAtInstantZero &+ now.nanoseconds / 1_000_000_000 }
+
+    // MARK: - Queries
+
+    public func isConnected(_ clientIndex: Int) -> Bool {
+        slots.indices.contains(clientIndex) && slots[clientIndex].connected
+    }
+
+    public func clientID(_ clientIndex: Int) -> UInt64? { isConnected(clientIndex) ? slots[clientIndex].clientID : nil }
+
+    public func clientAddress(_ clientIndex: Int) -> NetcodeAddress? {
+        isConnected(clientIndex) ? slots[clientIndex].address : nil
+    }
+
+    public func userData(_ clientIndex: Int) -> [UInt8]? { isConnected(clientIndex) ? slots[clientIndex].userData : nil }
+
+    public func clientIndex(forAddress address: NetcodeAddress) -> Int? { clientByAddress[address] }
+
+    /// Indices of connected clients, in slot order.
+    public var connectedClientIndices: [Int] { slots.indices.filter { slots[$0].connected } }
+
+    // MARK: - Receive
+
+    /// Processes one datagram from `address`. Payloads from connected clients are handed to
+    /// `onPayload(clientIndex, bytes)`; the bytes are only valid during the call.
+    public mutating func receive(
+        _ datagram: UnsafeRawBufferPointer, from address: NetcodeAddress, now: TickwireInstant,
+        onPayload: (Int, UnsafeRawBufferPointer) -> Void = { _, _ in }
+    ) {
+        counters.packetsReceived &+= 1
+        counters.bytesReceived &+= UInt64(datagram.count)
+        guard datagram.count >= 1 else { return drop(.tooSmall) }
+        guard datagram.count <= Netcode.maxPacketBytes else { return drop(.tooLarge) }
+        if datagram[0] & 0x0f == NetcodePacketType.connectionRequest.rawValue {
+            // The request's prefix byte is exactly 0; anything else with a zero type nibble is malformed.
+            guard datagram[0] == 0 else { return drop(.invalidSequenceBytes) }
+            return receiveConnectionRequest(datagram, from: address, now: now)
+        }
+        let header: NetcodePacketCodec.Header
+        switch NetcodePacketCodec.parseHeader(datagram) {
+        case .failure(let reason): return drop(reason)
+        case .success(let h): header = h
+        }
+        switch header.type {
+        case .connectionResponse, .keepAlive, .payload, .disconnect: break
+        default: return drop(.packetTypeNotAllowed)
+        }
+        let clientIndex = clientByAddress[address]
+        let tracksReplay = header.type.rawValue >= NetcodePacketType.keepAlive.rawValue && clientIndex != nil
+        if tracksReplay, slots[clientIndex!].replay.alreadyReceived(header.sequence) { return drop(.replayed) }
+
+        // Decrypt in the scratch buffer with the client's key, or the pending mapping's.
+        var mapping: EncryptionMappings.Mapping?
+        if clientIndex == nil {
+            mapping = mappings.find(address, now: now, unixSeconds: unixSeconds(now))
+            if mapping == nil { return drop(.noEncryptionMapping) }
+        }
+        let protocolID = configuration.protocolID
+        let plaintextLength: Int? = scratch.withUnsafeMutableBytes { raw in
+            let packet = UnsafeMutableRawBufferPointer(rebasing: raw[0..<datagram.count])
+            packet.copyMemory(from: datagram)
+            let key = clientIndex.map { slots[$0].receiveKey } ?? mapping!.receiveKey
+            return key.withUnsafeBytes { k in
+                NetcodePacketCodec.open(packet, header: header, protocolID: protocolID, key: k)
+            }
+        }
+        guard let plaintextLength else { return drop(.decryptFailed) }
+        if tracksReplay { slots[clientIndex!].replay.advance(header.sequence) }
+        guard NetcodePacketCodec.plaintextSizeIsValid(header.type, plaintextLength) else {
+            return drop(.invalidPlaintextSize)
+        }
+        if mapping != nil { mappings.touch(address, now: now) }
+
+        let start = header.headerLength
+        switch header.type {
+        case .connectionResponse:
+            guard clientIndex == nil else { return drop(.clientAddressAlreadyConnected) }
+            let (sequence, token): (UInt64, [UInt8]) = scratch.withUnsafeBytes { raw in
+                var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[start..<start + plaintextLength]))
+                return (r.read(UInt64.self)!, r.readBytes(Netcode.challengeTokenBytes)!)
+            }
+            receiveConnectionResponse(sequence: sequence, token: token, mapping: mapping!, from: address, now: now)
+        case .keepAlive:
+            guard let index = clientIndex else { return drop(.unexpectedPacket) }
+            slots[index].lastReceive = now
+            slots[index].confirmed = true
+        case .payload:
+            guard let index = clientIndex else { return drop(.unexpectedPacket) }
+            slots[index].lastReceive = now
+            slots[index].confirmed = true
+            counters.payloadsReceived &+= 1
+            scratch.withUnsafeBytes { raw in
+                onPayload(index, UnsafeRawBufferPointer(rebasing: raw[start..<start + plaintextLength]))
+            }
+        case .disconnect:
+            guard let index = clientIndex else { return drop(.unexpectedPacket) }
+            freeSlot(index, reason: .clientDisconnected)
+        default:
+            drop(.packetTypeNotAllowed)
+        }
+    }
+
+    /// Convenience for tests and tools.
+    public mutating func receive(
+        _ datagram: [UInt8], from address: NetcodeAddress, now: TickwireInstant,
+        onPayload: (Int, UnsafeRawBufferPointer) -> Void = { _, _ in }
+    ) {
+        datagram.withUnsafeBytes { receive($0, from: address, now: now, onPayload: onPayload) }
+    }
+
+    mutating func drop(_ reason: NetcodeDropReason) { counters.dropped.record(reason) }
+
+    // MARK: - Time
+
+    /// Sends keep-alives to idle clients and times out silent ones.
+    public mutating func update(now: TickwireInstant) {
+        for index in slots.indices where slots[index].connected {
+            if let timeout = slots[index].timeout, slots[index].lastReceive + timeout <= now {
+                freeSlot(index, reason: .timedOut)
+                continue
+            }
+            if slots[index].lastSend + Netcode.packetSendInterval <= now {
+                sendKeepAlive(index, now: now)
+            }
+        }
+    }
+
+    /// The earliest instant at which `update` has work to do, if any client is connected.
+    public func nextDeadline() -> TickwireInstant? {
+        var deadline: TickwireInstant?
+        for slot in slots where slot.connected {
+            var candidate = slot.lastSend + Netcode.packetSendInterval
+            if let timeout = slot.timeout { candidate = min(candidate, slot.lastReceive + timeout) }
+            deadline = min(deadline ?? candidate, candidate)
+        }
+        return deadline
+    }
+
+    mutating func freeSlot(_ index: Int, reason: DisconnectReason) {
+        let slot = slots[index]
+        guard slot.connected else { return }
+        events.append(.clientDisconnected(clientIndex: index, clientID: slot.clientID, address: slot.address, reason: reason))
+        clientByAddress[slot.address] = nil
+        clientByID[slot.clientID] = nil
+        mappings.remove(slot.address)
+        slots[index].connected = false
+        slots[index].confirmed = false
+        slots[index].replay.reset()
+        connectedClientCount -= 1
+    }
+}
