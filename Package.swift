@@ -5,12 +5,16 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
+// Targets that touch sockaddr through NIO see its C types via CNIOLinux, which
+// MemberImportVisibility would require importing by name; they keep the other checks.
+let shellSettings: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 
 let package = Package(
     name: "Tickwire",
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "TickwireProtocol", targets: ["TickwireProtocol"]),
+        .library(name: "TickwireRelay", targets: ["TickwireRelay"]),
         .library(name: "TickwireServer", targets: ["TickwireServer"]),
         .library(name: "TickwireClient", targets: ["TickwireClient"]),
         .executable(name: "tickwire", targets: ["tickwire"]),
@@ -28,9 +32,11 @@ let package = Package(
             providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
         ),
         // Total, allocation-free wrappers over the two AEADs netcode uses, and secure randomness.
-        .target(name: "TickwireCrypto", dependencies: ["CSodium"], swiftSettings: strictSettings),
+        .target(name: "TickwireCrypto", dependencies: ["CSodium"], swiftSettings: shellSettings),
         // Sans-IO core: wire codecs and connection state machines. No sockets, clocks or event loops.
-        .target(name: "TickwireProtocol", dependencies: ["TickwireCrypto"], swiftSettings: strictSettings),
+        .target(name: "TickwireProtocol", dependencies: ["TickwireCrypto"], swiftSettings: shellSettings),
+        // Sans-IO relay logic: rooms and relaying on top of the netcode server.
+        .target(name: "TickwireRelay", dependencies: ["TickwireProtocol"], swiftSettings: strictSettings),
         // Thin SwiftNIO shell: UDP sockets, batched reads and writes, timers.
         .target(
             name: "TickwireTransport",
@@ -39,18 +45,18 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            swiftSettings: strictSettings
+            swiftSettings: shellSettings
         ),
         // The relay server: drives the server state machine over the transport.
         .target(
             name: "TickwireServer",
             dependencies: [
-                "TickwireProtocol", "TickwireTransport",
+                "TickwireProtocol", "TickwireRelay", "TickwireTransport", "TickwireCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strictSettings
+            swiftSettings: shellSettings
         ),
         // The client library games link.
         .target(
@@ -65,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "tickwire",
             dependencies: [
-                "TickwireProtocol", "TickwireServer", "TickwireClient", "TickwireCrypto",
+                "TickwireProtocol", "TickwireRelay", "TickwireServer", "TickwireClient", "TickwireCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -75,7 +81,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TickwireProtocolTests",
-            dependencies: ["TickwireProtocol", "TickwireCrypto"],
+            dependencies: ["TickwireProtocol", "TickwireRelay", "TickwireCrypto"],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
@@ -83,11 +89,12 @@ let package = Package(
             name: "TickwireIntegrationTests",
             dependencies: [
                 "TickwireProtocol", "TickwireServer", "TickwireClient", "TickwireCrypto",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strictSettings
+            swiftSettings: shellSettings
         ),
     ]
 )

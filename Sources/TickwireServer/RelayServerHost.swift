@@ -1,0 +1,76 @@
+import Logging
+import NIOCore
+import NIOPosix
+import TickwireProtocol
+import TickwireRelay
+import TickwireTransport
+
+/// A running relay server: one UDP channel on one event loop, with the relay core on that loop.
+public final class RelayServerHost: Sendable {
+    public let channel: any Channel
+    public let localAddress: SocketAddress
+    /// The addresses connect tokens must name for this server.
+    public let publicAddresses: [NetcodeAddress]
+    private let driver: NIOLoopBound<RelayServerDriver>
+
+    private init(channel: any Channel, publicAddresses: [NetcodeAddress], driver: NIOLoopBound<RelayServerDriver>) {
+        self.channel = channel
+        self.localAddress = channel.localAddress!
+        self.publicAddresses = publicAddresses
+        self.driver = driver
+    }
+
+    public static func start(
+        options: RelayServerOptions, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "tickwire.server"), challengeKey: [UInt8]? = nil
+    ) async throws -> RelayServerHost {
+        try options.validate()
+        let loop = group.next()
+        let clock = MonotonicClock()
+        // The core must know its own address, which depends on the port actually bound (port 0
+        // picks one): bind with a core for a provisional address, then replace it before any
+        // update runs. Nothing can connect in between, since no token names the provisional address.
+        var configuration = NetcodeServerConfiguration(
+            protocolID: options.protocolID, privateKey: options.privateKey, maxClients: options.maxClients,
+            serverAddresses: [.ipv4(127, 0, 0, 1, port: 1)], challengeKey: challengeKey ?? SecureRandomKey.make())
+        let provisional = configuration
+        let (driver, handler) = try await loop.submit {
+            let core = RelayServerCore(netcode: try NetcodeServer(configuration: provisional, unixTimeAtInstantZero: clock.unixTimeAtOrigin))
+            let driver = RelayServerDriver(core: core, clock: clock, updateInterval: options.updateInterval, logger: logger)
+            return (NIOLoopBound(driver, eventLoop: loop), NIOLoopBound(DatagramEndpointHandler(endpoint: driver), eventLoop: loop))
+        }.get()
+        let channel = try await UDPBinding.bind(host: options.bindHost, port: options.bindPort, on: loop, handler: handler)
+        let port = UInt16(channel.localAddress?.port ?? options.bindPort)
+        let publicAddresses = options.resolvedPublicAddresses(boundPort: port)
+        let dualStack = options.bindHost.contains(":")
+        configuration.serverAddresses = publicAddresses
+        let final = configuration
+        try await loop.submit {
+            driver.value.core = RelayServerCore(
+                netcode: try NetcodeServer(configuration: final, unixTimeAtInstantZero: clock.unixTimeAtOrigin))
+            driver.value.writer = DatagramBatchWriter(channel: channel, mapIPv4ToIPv6: dualStack)
+            driver.value.scheduleNextUpdate(on: loop)
+        }.get()
+        logger.info("relay listening", metadata: [
+            "bind": "\(channel.localAddress.map { "\($0)" } ?? "?")",
+            "token_addresses": "\(publicAddresses.map(\.description).joined(separator: ","))",
+            "max_clients": "\(options.maxClients)", "protocol_id": "0x\(String(options.protocolID, radix: 16))",
+        ])
+        return RelayServerHost(channel: channel, publicAddresses: publicAddresses, driver: driver)
+    }
+
+    public func stats() async throws -> RelayServerStats {
+        try await channel.eventLoop.submit { self.driver.value.stats() }.get()
+    }
+
+    /// Disconnects every client cleanly (10 disconnect packets each), then closes the socket.
+    public func shutdown() async throws {
+        try await channel.eventLoop.submit { self.driver.value.shutdown() }.get()
+        try await channel.close()
+    }
+}
+
+/// A fresh random 32-byte key (challenge keys are per server start).
+enum SecureRandomKey {
+    static func make() -> [UInt8] { ServerRandom.bytes(32) }
+}

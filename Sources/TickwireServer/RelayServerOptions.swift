@@ -1,0 +1,54 @@
+import TickwireProtocol
+
+/// How to run a relay server. `validate()` explains every bad value.
+public struct RelayServerOptions: Sendable {
+    public var bindHost: String = "0.0.0.0"
+    public var bindPort: Int = 40000
+    /// Addresses clients' tokens name for this server. Empty: the bind address, or 127.0.0.1 (and
+    /// ::1 for an IPv6 bind) at the bound port when bound to a wildcard address.
+    public var publicAddresses: [NetcodeAddress] = []
+    public var protocolID: UInt64 = RelayServerOptions.defaultProtocolID
+    public var privateKey: [UInt8]
+    public var maxClients: Int = 256
+    /// How often keep-alives and timeouts are serviced.
+    public var updateInterval: Duration = .milliseconds(10)
+
+    /// "tickwire" in ASCII: the protocol id the CLI uses unless told otherwise.
+    public static let defaultProtocolID: UInt64 = 0x0065_7269_776b_6369_74 & 0xffff_ffff_ffff_ffff
+
+    public init(privateKey: [UInt8]) { self.privateKey = privateKey }
+
+    /// The token addresses this server accepts, resolved against the port actually bound.
+    public func resolvedPublicAddresses(boundPort: UInt16) -> [NetcodeAddress] {
+        if !publicAddresses.isEmpty { return publicAddresses }
+        if let bind = NetcodeAddress(parsing: bindHost, defaultPort: boundPort), !bind.isUnspecified {
+            return [bind]
+        }
+        var addresses = [NetcodeAddress.ipv4(127, 0, 0, 1, port: boundPort)]
+        if bindHost.contains(":") { addresses.append(.ipv6(groups: [0, 0, 0, 0, 0, 0, 0, 1], port: boundPort)) }
+        return addresses
+    }
+
+    public func validate() throws(RelayServerOptionsError) {
+        guard (0...65535).contains(bindPort) else { throw .invalid("--port must be 0...65535, got \(bindPort)") }
+        guard NetcodeAddress(parsing: bindHost, defaultPort: 1) != nil else {
+            throw .invalid("--bind must be an IPv4 or IPv6 address such as 0.0.0.0 or ::, got '\(bindHost)'")
+        }
+        guard privateKey.count == Netcode.keyBytes else {
+            throw .invalid("the private key must be 32 bytes (64 hex characters); make one with `tickwire keygen`")
+        }
+        guard (1...NetcodeServerConfiguration.maxClientsLimit).contains(maxClients) else {
+            throw .invalid("--max-clients must be 1...\(NetcodeServerConfiguration.maxClientsLimit), got \(maxClients)")
+        }
+        if let wildcard = publicAddresses.first(where: \.isUnspecified) {
+            throw .invalid("--public-address \(wildcard) is a wildcard; give the address clients reach, e.g. 127.0.0.1:\(wildcard.port)")
+        }
+    }
+}
+
+public enum RelayServerOptionsError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalid(String)
+    public var description: String {
+        switch self { case .invalid(let message): return message }
+    }
+}

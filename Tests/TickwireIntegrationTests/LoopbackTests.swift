@@ -1,0 +1,179 @@
+import NIOCore
+import Testing
+import TickwireClient
+import TickwireProtocol
+import TickwireServer
+import TickwireTransport
+
+@Suite(.serialized) struct LoopbackTests {
+    @Test func clientsConnectAndExchangePayloadsThroughTheRelay() async throws {
+        let server = try await Loopback.startServer()
+        let alice = try await TickwireClient.connect(token: try Loopback.token(for: server, clientID: 1))
+        let bob = try await TickwireClient.connect(token: try Loopback.token(for: server, clientID: 2))
+        let carol = try await TickwireClient.connect(token: try Loopback.token(for: server, clientID: 3, room: "other"))
+        #expect(try await alice.state() == .connected)
+        #expect(try await Loopback.eventually { try await server.stats().connectedClients == 3 })
+
+        try await alice.send(Array("hello bob".utf8))
+        var bobPayloads = bob.payloads.makeAsyncIterator()
+        #expect(await bobPayloads.next() == Array("hello bob".utf8))
+        try await bob.send(Array("hi alice".utf8))
+        var alicePayloads = alice.payloads.makeAsyncIterator()
+        #expect(await alicePayloads.next() == Array("hi alice".utf8))
+
+        // Carol is in another room and got nothing.
+        let stats = try await server.stats()
+        #expect(stats.payloadsRelayed == 2)
+        #expect(stats.rooms == 2)
+        #expect(try await carol.stats().counters.payloadsReceived == 0)
+
+        await alice.disconnect()
+        #expect(try await Loopback.eventually { try await server.stats().connectedClients == 2 })
+        await bob.disconnect()
+        await carol.disconnect()
+        try await server.shutdown()
+    }
+
+    @Test func staysConnectedOverKeepAlives() async throws {
+        let server = try await Loopback.startServer()
+        let client = try await TickwireClient.connect(token: try Loopback.token(for: server, clientID: 1, timeoutSeconds: 1))
+        // Three timeouts' worth of idle time: keep-alives must hold the connection.
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(3)
+        while clock.now < end {
+            #expect(try await client.state() == .connected)
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(try await server.stats().connectedClients == 1)
+        await client.disconnect()
+        try await server.shutdown()
+    }
+
+    @Test func serverTimesOutASilentClientAndClientTimesOutADeadServer() async throws {
+        let server = try await Loopback.startServer()
+        let client = try await TickwireClient.connect(token: try Loopback.token(for: server, clientID: 1, timeoutSeconds: 1))
+        #expect(try await Loopback.eventually { try await server.stats().connectedClients == 1 })
+        // Kill the server's socket without a disconnect: the client must notice by timeout.
+        try await server.channel.close()
+        #expect(try await Loopback.eventually(within: .seconds(5)) { try await client.state() == .connectionTimedOut })
+
+        let server2 = try await Loopback.startServer()
+        let silent = RawSocket2()
+        try await silent.connect(token: try Loopback.token(for: server2, clientID: 9, timeoutSeconds: 1), server: server2)
+        #expect(try await Loopback.eventually { try await server2.stats().connectedClients == 1 })
+        // The raw client goes silent; the server frees the slot after the token's timeout.
+        #expect(try await Loopback.eventually(within: .seconds(5)) { try await server2.stats().connectedClients == 0 })
+        try await server2.shutdown()
+    }
+
+    @Test func serverShutdownDisconnectsClientsCleanly() async throws {
+        let server = try await Loopback.startServer()
+        let client = try await TickwireClient.connect(token: try Loopback.token(for: server, clientID: 1, timeoutSeconds: 30))
+        try await server.shutdown()
+        #expect(try await Loopback.eventually { try await client.state() == .disconnected })
+        var payloads = client.payloads.makeAsyncIterator()
+        #expect(await payloads.next() == nil)  // the stream ends with the connection
+    }
+
+    @Test func expiredTokenIsRefused() async throws {
+        let server = try await Loopback.startServer()
+        // Expired on the server's wall clock; the client only knows the token's lifetime (50 s),
+        // so from its side the server just never answers.
+        let token = try Loopback.token(for: server, clientID: 1, timeoutSeconds: 1, createOffset: -100, expireSeconds: 50)
+        await #expect(throws: TickwireClientError.connectFailed(.connectionRequestTimedOut)) {
+            _ = try await TickwireClient.connect(token: token)
+        }
+        #expect(try await server.stats().netcode.dropped[.connectTokenExpired] > 0)
+        try await server.shutdown()
+    }
+
+    @Test func wrongKeyIsRefused() async throws {
+        let server = try await Loopback.startServer()
+        let token = try Loopback.token(for: server, clientID: 1, timeoutSeconds: 1, key: [UInt8](repeating: 3, count: 32))
+        await #expect(throws: TickwireClientError.connectFailed(.connectionRequestTimedOut)) {
+            _ = try await TickwireClient.connect(token: token)
+        }
+        #expect(try await server.stats().netcode.dropped[.connectTokenDecryptFailed] > 0)
+        try await server.shutdown()
+    }
+
+    @Test func wrongProtocolIDIsRefused() async throws {
+        let server = try await Loopback.startServer()
+        let token = try Loopback.token(for: server, clientID: 1, timeoutSeconds: 1, protocolID: 12345)
+        await #expect(throws: TickwireClientError.connectFailed(.connectionRequestTimedOut)) {
+            _ = try await TickwireClient.connect(token: token)
+        }
+        #expect(try await server.stats().netcode.dropped[.protocolMismatch] > 0)
+        try await server.shutdown()
+    }
+
+    @Test func fullServerDenies() async throws {
+        let server = try await Loopback.startServer(maxClients: 1)
+        let first = try await TickwireClient.connect(token: try Loopback.token(for: server, clientID: 1))
+        await #expect(throws: TickwireClientError.connectFailed(.connectionDenied)) {
+            _ = try await TickwireClient.connect(token: try Loopback.token(for: server, clientID: 2))
+        }
+        #expect(try await server.stats().netcode.deniesSent >= 1)
+        await first.disconnect()
+        try await server.shutdown()
+    }
+
+    @Test func replayedPacketIsDropped() async throws {
+        let server = try await Loopback.startServer()
+        let raw = RawSocket2()
+        try await raw.connect(token: try Loopback.token(for: server, clientID: 5), server: server)
+        let packet = try await raw.payloadPacket([1, 2, 3])
+        try await raw.socket.send(packet, to: server.publicAddresses[0])
+        try await raw.socket.send(packet, to: server.publicAddresses[0])
+        #expect(try await Loopback.eventually { try await server.stats().netcode.dropped[.replayed] == 1 })
+        #expect(try await server.stats().netcode.payloadsReceived == 1)
+        try await server.shutdown()
+    }
+
+    @Test func malformedDatagramsAreCountedNotFatal() async throws {
+        let server = try await Loopback.startServer()
+        let raw = try await RawSocket()
+        var rng = SystemRandomNumberGenerator()
+        for length in [0, 1, 17, 18, 100, 1078, 1299, 1300, 1301, 1400] {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            try await raw.send(bytes, to: server.publicAddresses[0])
+        }
+        #expect(try await Loopback.eventually { try await server.stats().netcode.dropped.total >= 9 })
+        // Still serving.
+        let client = try await TickwireClient.connect(token: try Loopback.token(for: server, clientID: 1))
+        #expect(try await client.state() == .connected)
+        await client.disconnect()
+        try await server.shutdown()
+    }
+}
+
+/// A netcode client machine driven by hand over a raw socket: lets tests replay or stop sending.
+final class RawSocket2: @unchecked Sendable {
+    var machine = NetcodeClient()
+    var socketStorage: RawSocket?
+    var socket: RawSocket { socketStorage! }
+    var server: NetcodeAddress?
+
+    func connect(token: [UInt8], server host: RelayServerHost) async throws {
+        socketStorage = try await RawSocket()
+        server = host.publicAddresses[0]
+        let clock = ContinuousClock()
+        let start = clock.now
+        machine.connect(token: token, now: .zero)
+        while machine.state.isConnecting && clock.now - start < .seconds(5) {
+            let now = TickwireInstant(nanoseconds: UInt64((clock.now - start).nanosecondsClamped))
+            machine.update(now: now)
+            for (address, bytes) in machine.outbound.datagrams { try await socket.send(bytes, to: address) }
+            machine.outbound.removeAll()
+            try await Task.sleep(for: .milliseconds(20))
+            for bytes in socket.takeReceived() { machine.receive(bytes, from: server!, now: now) }
+        }
+        guard machine.state == .connected else { throw TickwireClientError.connectFailed(machine.state) }
+    }
+
+    func payloadPacket(_ payload: [UInt8]) async throws -> [UInt8] {
+        try machine.sendPayload(payload, now: .zero)
+        defer { machine.outbound.removeAll() }
+        return machine.outbound.datagrams[0].bytes
+    }
+}
