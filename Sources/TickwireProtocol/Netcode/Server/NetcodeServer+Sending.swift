@@ -28,7 +28,7 @@ extension NetcodeServer {
         for _ in 0..<Netcode.disconnectPacketCount {
             sendToClient(clientIndex, .disconnect, plaintextLength: 0, now: now) { _ in }
         }
-        freeSlot(clientIndex, reason: .serverDisconnected)
+        freeSlot(clientIndex, reason: .serverDisconnected, now: now)
     }
 
     /// Disconnects every client cleanly (used on shutdown).

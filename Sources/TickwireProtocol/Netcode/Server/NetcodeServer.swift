@@ -43,6 +43,8 @@ public struct NetcodeServer {
         public var payloadsSent: UInt64 = 0
         public var challengesSent: UInt64 = 0
         public var deniesSent: UInt64 = 0
+        /// Disconnect packets arriving after the first one freed the slot (clients send 10).
+        public var redundantDisconnects: UInt64 = 0
         public var dropped = DropCounters()
     }
 
@@ -189,8 +191,12 @@ public struct NetcodeServer {
                 onPayload(index, UnsafeRawBufferPointer(rebasing: raw[start..<start + plaintextLength]))
             }
         case .disconnect:
-            guard let index = clientIndex else { return drop(.unexpectedPacket) }
-            freeSlot(index, reason: .clientDisconnected)
+            guard let index = clientIndex else {
+                // Decrypted with the keys kept for a client that just left: the rest of its burst.
+                counters.redundantDisconnects &+= 1
+                return
+            }
+            freeSlot(index, reason: .clientDisconnected, now: now)
         default:
             drop(.packetTypeNotAllowed)
         }
@@ -212,7 +218,7 @@ public struct NetcodeServer {
     public mutating func update(now: TickwireInstant) {
         for index in slots.indices where slots[index].connected {
             if let timeout = slots[index].timeout, slots[index].lastReceive + timeout <= now {
-                freeSlot(index, reason: .timedOut)
+                freeSlot(index, reason: .timedOut, now: now)
                 continue
             }
             if slots[index].lastSend + Netcode.packetSendInterval <= now {
@@ -232,13 +238,24 @@ public struct NetcodeServer {
         return deadline
     }
 
-    mutating func freeSlot(_ index: Int, reason: DisconnectReason) {
+    mutating func freeSlot(_ index: Int, reason: DisconnectReason, now: TickwireInstant) {
         let slot = slots[index]
         guard slot.connected else { return }
         events.append(.clientDisconnected(clientIndex: index, clientID: slot.clientID, address: slot.address, reason: reason))
         clientByAddress[slot.address] = nil
         clientByID[slot.clientID] = nil
         mappings.remove(slot.address)
+        if reason == .clientDisconnected {
+            // Keep the keys for a moment so the rest of the client's 10-packet disconnect burst is
+            // recognised instead of counted as undecryptable traffic. They grant nothing: a new
+            // slot still needs a fresh connection request and challenge.
+            _ = mappings.add(
+                slot.address,
+                EncryptionMappings.Mapping(
+                    sendKey: slot.sendKey, receiveKey: slot.receiveKey, timeout: .seconds(1),
+                    expireUnixSeconds: .max, lastAccess: now),
+                now: now, unixSeconds: unixSeconds(now))
+        }
         slots[index].connected = false
         slots[index].confirmed = false
         slots[index].replay.reset()
