@@ -13,8 +13,8 @@ public struct RelayServerOptions: Sendable {
     /// How often keep-alives and timeouts are serviced.
     public var updateInterval: Duration = .milliseconds(10)
 
-    /// "tickwire" in ASCII: the protocol id the CLI uses unless told otherwise.
-    public static let defaultProtocolID: UInt64 = 0x0065_7269_776b_6369_74 & 0xffff_ffff_ffff_ffff
+    /// The bytes of "tickwire" read as a little-endian u64: the protocol id the CLI uses unless told otherwise.
+    public static let defaultProtocolID: UInt64 = 0x6572_6977_6b63_6974
 
     public init(privateKey: [UInt8]) { self.privateKey = privateKey }
 

@@ -36,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             host = try await RelayServerHost.start(options: options, logger: logger)
         } catch {
-            throw ValidationError("cannot bind \(options.bindHost):\(port): \(error) (is another server on this port? try --port)")
+            throw CLIError("cannot bind \(options.bindHost):\(port): \(error) (is another server on this port? try --port)")
         }
         let signal = await SignalWaiter.wait()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])

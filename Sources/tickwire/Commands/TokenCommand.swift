@@ -52,7 +52,7 @@ struct TokenCommand: ParsableCommand {
         let data = base64 ? Data((Data(bytes).base64EncodedString() + "\n").utf8) : Data(bytes)
         if let output {
             do { try data.write(to: URL(fileURLWithPath: output)) } catch {
-                throw ValidationError("cannot write '\(output)': \(error.localizedDescription)")
+                throw CLIError("cannot write '\(output)': \(error.localizedDescription)")
             }
         } else {
             if !base64 && isatty(STDOUT_FILENO) == 1 {

@@ -18,18 +18,18 @@ struct KeyOptions: ParsableArguments {
         }
         if let keyFile {
             guard let text = try? String(contentsOfFile: keyFile, encoding: .utf8) else {
-                throw ValidationError("cannot read key file '\(keyFile)'")
+                throw CLIError("cannot read key file '\(keyFile)'")
             }
             return try Self.parse(text, source: keyFile)
         }
-        throw ValidationError(
+        throw CLIError(
             "no private key: pass --key HEX, --key-file PATH or set \(Self.environmentVariable); make one with `tickwire keygen`")
     }
 
     static func parse(_ text: String, source: String) throws -> [UInt8] {
         let hex = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard hex.count == 64, let bytes = Hex.decode(hex) else {
-            throw ValidationError(
+            throw CLIError(
                 "\(source): a private key is 64 hex characters (32 bytes), got \(hex.count) characters\(Hex.decode(hex) == nil && !hex.isEmpty ? " with non-hex text" : ""); make one with `tickwire keygen`")
         }
         return bytes
