@@ -14,9 +14,11 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "TickwireProtocol", targets: ["TickwireProtocol"]),
+        .library(name: "TickwireReliability", targets: ["TickwireReliability"]),
         .library(name: "TickwireRelay", targets: ["TickwireRelay"]),
         .library(name: "TickwireServer", targets: ["TickwireServer"]),
         .library(name: "TickwireClient", targets: ["TickwireClient"]),
+        .library(name: "TickwireSimulation", targets: ["TickwireSimulation"]),
         .executable(name: "tickwire", targets: ["tickwire"]),
     ],
     dependencies: [
@@ -35,6 +37,8 @@ let package = Package(
         .target(name: "TickwireCrypto", dependencies: ["CSodium"], swiftSettings: shellSettings),
         // Sans-IO core: wire codecs and connection state machines. No sockets, clocks or event loops.
         .target(name: "TickwireProtocol", dependencies: ["TickwireCrypto"], swiftSettings: shellSettings),
+        // Sans-IO reliability layer: packet acks, link statistics, reliable and unreliable channels.
+        .target(name: "TickwireReliability", dependencies: ["TickwireProtocol"], swiftSettings: strictSettings),
         // Sans-IO relay logic: rooms and relaying on top of the netcode server.
         .target(name: "TickwireRelay", dependencies: ["TickwireProtocol"], swiftSettings: strictSettings),
         // Thin SwiftNIO shell: UDP sockets, batched reads and writes, timers.
@@ -68,6 +72,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Simulator: impaired in-memory links, virtual time, bots (top-level Simulator/ folder).
+        .target(
+            name: "TickwireSimulation",
+            dependencies: ["TickwireProtocol"],
+            path: "Simulator/TickwireSimulation",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "tickwire",
             dependencies: [
@@ -83,6 +94,11 @@ let package = Package(
             name: "TickwireProtocolTests",
             dependencies: ["TickwireProtocol", "TickwireRelay", "TickwireCrypto"],
             resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "TickwireReliabilityTests",
+            dependencies: ["TickwireReliability", "TickwireProtocol", "TickwireSimulation"],
             swiftSettings: strictSettings
         ),
         .testTarget(

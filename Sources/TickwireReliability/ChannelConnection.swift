@@ -1,0 +1,467 @@
+import TickwireProtocol
+
+/// One end of a connection's reliability layer, as a sans-IO state machine: packet acks, link
+/// statistics, a reliable-ordered channel and an unreliable newest-wins channel.
+///
+/// ### Overview
+/// Messages go in with `sendReliable` / `sendUnreliable`; `writePacket(into:now:)` builds the
+/// next Tickwire packet (header, then reliable records, then unreliable ones, within the packet
+/// budget) for the caller to send as a netcode payload; `receive(_:now:onUnreliable:)` takes the
+/// peer's packets, and `receiveReliable` hands out reliable messages in order, exactly once.
+/// Time is always passed in, so the same code runs over UDP and in virtual time.
+///
+/// ### Function
+/// * Every packet carries a 16-bit sequence, the newest sequence received and 32 ack bits
+///   (`PacketHeader`). Acked packets yield RTT samples; packets the acks have passed by settle
+///   the loss estimate.
+/// * Reliable messages get 16-bit ids. A message or fragment is sent again when no ack covered
+///   it within smoothed RTT + 4 × deviation (clamped), and is gone from the queue once acked.
+///   Messages larger than one packet are split into fragments; a packet carries as many records
+///   as fit, and the caller may write several packets per tick.
+/// * Unreliable messages are sent at most once: what does not fit this tick's packets is
+///   dropped, and the receiver discards any that arrive in a packet older than one it already
+///   delivered unreliable messages from.
+/// * A packet that is malformed or breaks the channel rules is dropped whole and not acked,
+///   so nothing in it is lost: the sender will send it again.
+public struct ChannelConnection {
+    public enum ReceiveVerdict: Equatable, Sendable {
+        case accepted
+        case duplicate
+        case stale
+        case invalid(InvalidPacketReason)
+    }
+
+    public enum InvalidPacketReason: String, Equatable, Sendable, CaseIterable {
+        case badHeader = "bad_header"
+        case ackFromFuture = "ack_from_future"
+        case unknownRecord = "unknown_record"
+        case truncatedRecord = "truncated_record"
+        case messageTooLarge = "message_too_large"
+        case badFragment = "bad_fragment"
+        case beyondReceiveWindow = "beyond_receive_window"
+        case reassemblyBudgetExceeded = "reassembly_budget_exceeded"
+    }
+
+    public let configuration: ChannelConfiguration
+
+    private var nextSequence: UInt16 = 0
+    private var received: ReceivedPacketWindow
+    private var sent: SentPacketRing
+    private var ackPending = false
+    private var newestPeerAck: UInt16?
+    private var settleCursor: UInt16 = 0
+    private var largestAcked: UInt16?
+    private var lossCursor: UInt16 = 0
+    private var newestUnreliableSequence: UInt16?
+
+    private var roundTrip = RoundTripEstimator()
+    private var loss = LossEstimator()
+    private var sentMeter = BandwidthMeter()
+    private var receivedMeter = BandwidthMeter()
+    private var ackedMeter = BandwidthMeter()
+    private var counters = LinkStats.Counters()
+
+    private var reliableOut: ReliableSendQueue
+    private var reliableIn: ReliableReceiveWindow
+    private var unreliableOut: UnreliableSendQueue
+    private var packetMessages: [UInt32] = []
+    private var unreliableSent: [Bool] = []
+    private var newFragmentedIDs: [UInt16] = []
+
+    public init(configuration: ChannelConfiguration = ChannelConfiguration()) throws(ChannelConfigurationError) {
+        try configuration.validate()
+        self.configuration = configuration
+        received = ReceivedPacketWindow(size: configuration.receivedPacketBufferSize)
+        sent = SentPacketRing(size: configuration.sentPacketBufferSize)
+        reliableOut = ReliableSendQueue(capacity: configuration.sendQueueCapacity)
+        reliableIn = ReliableReceiveWindow(size: configuration.receiveWindowSize, fragmentSize: configuration.fragmentSize)
+        unreliableOut = UnreliableSendQueue(capacity: configuration.unreliableQueueCapacity, reserveBytes: configuration.maxPacketSize * 2)
+        packetMessages.reserveCapacity(configuration.maxMessagesPerPacket)
+        unreliableSent.reserveCapacity(configuration.unreliableQueueCapacity)
+        newFragmentedIDs.reserveCapacity(16)
+    }
+
+    // MARK: Sending
+
+    /// Queues a reliable message; returns its id. Refuses (and queues nothing) when the message
+    /// is over `maxMessageSize` or `sendQueueCapacity` messages await acks.
+    @discardableResult
+    public mutating func sendReliable(_ message: UnsafeRawBufferPointer) throws(ChannelSendError) -> UInt16 {
+        guard message.count <= configuration.maxMessageSize else {
+            throw .messageTooLarge(size: message.count, limit: configuration.maxMessageSize)
+        }
+        guard !reliableOut.isFull else { throw .sendQueueFull(capacity: configuration.sendQueueCapacity) }
+        return reliableOut.enqueue(message, fragmentSize: configuration.fragmentSize, wholeLimit: configuration.maxUnfragmentedSize)
+    }
+
+    @discardableResult
+    public mutating func sendReliable(_ message: [UInt8]) throws(ChannelSendError) -> UInt16 {
+        let result = message.withUnsafeBytes { raw in Result { () throws(ChannelSendError) in try sendReliable(raw) } }
+        return try result.get()
+    }
+
+    /// Queues an unreliable message for the next packet. Refuses one that can never fit a packet.
+    public mutating func sendUnreliable(_ message: UnsafeRawBufferPointer) throws(ChannelSendError) {
+        guard message.count <= configuration.maxUnreliableSize else {
+            throw .messageTooLarge(size: message.count, limit: configuration.maxUnreliableSize)
+        }
+        counters.unreliableDropped &+= UInt64(unreliableOut.enqueue(message))
+    }
+
+    public mutating func sendUnreliable(_ message: [UInt8]) throws(ChannelSendError) {
+        let result = message.withUnsafeBytes { raw in Result { () throws(ChannelSendError) in try sendUnreliable(raw) } }
+        try result.get()
+    }
+
+    /// Reliable messages queued and not yet fully acknowledged.
+    public var reliableMessagesInFlight: Int { reliableOut.count }
+    /// Whether `sendReliable` would accept another message now.
+    public var canSendReliable: Bool { !reliableOut.isFull }
+
+    /// Builds the next packet into `buffer` and returns its length, or 0 when there is nothing to
+    /// send (no message due, no unreliable message, no ack owed). Call it until it returns 0 or
+    /// the tick's packet allowance is used, then `endTick()`.
+    public mutating func writePacket(into buffer: UnsafeMutableRawBufferPointer, now: TickwireInstant) -> Int {
+        let budget = min(buffer.count, configuration.maxPacketSize)
+        guard budget >= PacketHeader.maximumSize else { return 0 }
+        var writer = UnsafeByteWriter(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<budget]))
+        let ack = received.ack
+        PacketHeader(sequence: nextSequence, ack: ack.ack, ackBits: ack.bits).encode(into: &writer)
+        packetMessages.removeAll(keepingCapacity: true)
+        let wroteReliable = writeReliableRecords(into: &writer, now: now)
+        let wroteUnreliable = writeUnreliableRecords(into: &writer)
+        guard wroteReliable || wroteUnreliable || ackPending else { return 0 }
+
+        let (slot, evicted) = sent.begin(nextSequence, at: now)
+        if let acked = evicted { loss.settle(acked: acked) }
+        sent[slot].messages.append(contentsOf: packetMessages)
+        sent[slot].wireBytes = writer.offset + configuration.overheadBytesPerPacket
+        sentMeter.add(bytes: sent[slot].wireBytes, now: now)
+        counters.packetsSent &+= 1
+        nextSequence &+= 1
+        ackPending = false
+        return writer.offset
+    }
+
+    /// Drops unreliable messages that found no room in this tick's packets: they are never resent.
+    public mutating func endTick() {
+        counters.unreliableDropped &+= UInt64(unreliableOut.count)
+        unreliableOut.removeAll()
+    }
+
+    private mutating func writeReliableRecords(into writer: inout UnsafeByteWriter, now: TickwireInstant) -> Bool {
+        let interval = resendInterval
+        let inFlight = min(reliableOut.count, configuration.receiveWindowSize)
+        let fragmentSize = configuration.fragmentSize
+        var fragmentedSeen = 0
+        var fragmentedBytes = 0
+        var wrote = false
+        scan: for offset in 0..<inFlight {
+            let room = writer.buffer.count - writer.offset
+            if room <= ChannelRecord.messageHeaderSize || packetMessages.count >= configuration.maxMessagesPerPacket { break }
+            let fragmentCount = reliableOut[offset: offset].fragmentCount
+            if fragmentCount > 1 {
+                // Every fragmented message from the oldest on counts against the reassembly
+                // budget, sent or not, so the receiver never holds more than the budget.
+                fragmentedSeen += 1
+                fragmentedBytes += fragmentCount * fragmentSize
+                if fragmentedSeen > 1 && fragmentedBytes > configuration.reassemblyBudget { continue }
+            }
+            if reliableOut[offset: offset].isComplete { continue }
+            let id = reliableOut.oldest &+ UInt16(truncatingIfNeeded: offset)
+            for fragment in 0..<fragmentCount {
+                if reliableOut[offset: offset].acked[fragment] { continue }
+                if let last = reliableOut[offset: offset].lastSent[fragment], now - last < interval,
+                   !reliableOut[offset: offset].resendNow[fragment] { continue }
+                let total = reliableOut[offset: offset].bytes.count
+                let start = fragmentCount == 1 ? 0 : fragment * fragmentSize
+                let length = fragmentCount == 1 ? total : min(fragmentSize, total - start)
+                let header = fragmentCount == 1 ? ChannelRecord.messageHeaderSize : ChannelRecord.fragmentHeaderSize
+                guard header + length <= writer.buffer.count - writer.offset else {
+                    // Fragments are full-size; if this one does not fit, none after it will.
+                    if fragmentCount > 1 { continue scan } else { break }
+                }
+                if fragmentCount == 1 {
+                    writer.write(ChannelRecord.reliableMessage)
+                    writer.write(id)
+                } else {
+                    writer.write(ChannelRecord.reliableFragment)
+                    writer.write(id)
+                    writer.write(UInt16(fragment))
+                    writer.write(UInt16(fragmentCount))
+                    counters.fragmentsSent &+= 1
+                }
+                writer.write(UInt16(length))
+                reliableOut[offset: offset].bytes.withUnsafeBytes { raw in
+                    writer.write(bytes: UnsafeRawBufferPointer(rebasing: raw[start..<start + length]))
+                }
+                if reliableOut[offset: offset].lastSent[fragment] == nil {
+                    if fragment == 0 { counters.reliableMessagesSent &+= 1 }
+                } else {
+                    counters.reliableResends &+= 1
+                }
+                reliableOut[offset: offset].lastSent[fragment] = now
+                reliableOut[offset: offset].resendNow[fragment] = false
+                packetMessages.append(UInt32(id) << 16 | UInt32(fragment))
+                wrote = true
+                if packetMessages.count >= configuration.maxMessagesPerPacket { break scan }
+            }
+        }
+        return wrote
+    }
+
+    private mutating func writeUnreliableRecords(into writer: inout UnsafeByteWriter) -> Bool {
+        guard !unreliableOut.isEmpty else { return false }
+        unreliableSent.removeAll(keepingCapacity: true)
+        var wrote = false
+        for i in 0..<unreliableOut.count {
+            let fits = unreliableOut.withMessage(at: i) { message in
+                guard ChannelRecord.unreliableHeaderSize + message.count <= writer.buffer.count - writer.offset else { return false }
+                writer.write(ChannelRecord.unreliableMessage)
+                writer.write(UInt16(message.count))
+                writer.write(bytes: message)
+                return true
+            }
+            unreliableSent.append(fits)
+            if fits {
+                wrote = true
+                counters.unreliableMessagesSent &+= 1
+            }
+        }
+        if wrote { unreliableOut.removeAll { unreliableSent[$0] } }
+        return wrote
+    }
+
+    // MARK: Receiving
+
+    /// Takes one packet from the peer. Unreliable messages in it go to `onUnreliable` at once;
+    /// reliable ones become available through `receiveReliable` in order.
+    @discardableResult
+    public mutating func receive(
+        _ packet: UnsafeRawBufferPointer, now: TickwireInstant,
+        onUnreliable: (UnsafeRawBufferPointer) -> Void = { _ in }
+    ) -> ReceiveVerdict {
+        var reader = ByteReader(packet)
+        guard let header = PacketHeader.decode(&reader) else { return reject(.badHeader) }
+        switch received.classify(header.sequence) {
+        case .stale:
+            counters.packetsStale &+= 1
+            return .stale
+        case .duplicate:
+            counters.packetsDuplicate &+= 1
+            return .duplicate
+        case .fresh:
+            break
+        }
+        if header.ackBits != 0, SequenceNumber.isNewer(header.ack, than: nextSequence &- 1) { return reject(.ackFromFuture) }
+        let recordsStart = reader.offset
+        if let problem = validateRecords(&reader) { return reject(problem) }
+
+        received.insert(header.sequence)
+        ackPending = true
+        counters.packetsReceived &+= 1
+        receivedMeter.add(bytes: packet.count + configuration.overheadBytesPerPacket, now: now)
+        processAcks(header, now: now)
+
+        let deliverUnreliable = newestUnreliableSequence.map { SequenceNumber.isNewer(header.sequence, than: $0) } ?? true
+        reader = ByteReader(packet, offset: recordsStart)
+        var sawUnreliable = false
+        while let kind = reader.readUInt8() {
+            switch kind {
+            case ChannelRecord.reliableMessage:
+                let id = reader.read(UInt16.self)!
+                let body = reader.readSlice(Int(reader.read(UInt16.self)!))!
+                if reliableIn.placement(of: id) == .delivered || !reliableIn.storeWhole(id: id, body) {
+                    counters.reliableDuplicates &+= 1
+                }
+            case ChannelRecord.reliableFragment:
+                let id = reader.read(UInt16.self)!
+                let index = Int(reader.read(UInt16.self)!)
+                let count = Int(reader.read(UInt16.self)!)
+                let body = reader.readSlice(Int(reader.read(UInt16.self)!))!
+                counters.fragmentsReceived &+= 1
+                if reliableIn.placement(of: id) == .delivered
+                    || !reliableIn.storeFragment(id: id, index: index, count: count, body) {
+                    counters.reliableDuplicates &+= 1
+                }
+            default:
+                let body = reader.readSlice(Int(reader.read(UInt16.self)!))!
+                sawUnreliable = true
+                if deliverUnreliable {
+                    counters.unreliableMessagesDelivered &+= 1
+                    onUnreliable(body)
+                } else {
+                    counters.unreliableStale &+= 1
+                }
+            }
+        }
+        if sawUnreliable, deliverUnreliable { newestUnreliableSequence = header.sequence }
+        return .accepted
+    }
+
+    @discardableResult
+    public mutating func receive(
+        _ packet: [UInt8], now: TickwireInstant, onUnreliable: (UnsafeRawBufferPointer) -> Void = { _ in }
+    ) -> ReceiveVerdict {
+        packet.withUnsafeBytes { receive($0, now: now, onUnreliable: onUnreliable) }
+    }
+
+    /// Hands the next reliable message, in send order, to `body`; nil when it has not arrived.
+    /// The bytes are only valid inside `body`.
+    public mutating func receiveReliable<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        let result = try reliableIn.deliver(body)
+        if result != nil { counters.reliableMessagesDelivered &+= 1 }
+        return result
+    }
+
+    /// The next reliable message as an array, or nil.
+    public mutating func receiveReliable() -> [UInt8]? { receiveReliable { Array($0) } }
+
+    private mutating func reject(_ reason: InvalidPacketReason) -> ReceiveVerdict {
+        counters.packetsInvalid &+= 1
+        return .invalid(reason)
+    }
+
+    /// Checks every record before any is applied, so a bad packet changes nothing.
+    private mutating func validateRecords(_ reader: inout ByteReader) -> InvalidPacketReason? {
+        newFragmentedIDs.removeAll(keepingCapacity: true)
+        var newFragmentedBytes = 0
+        while let kind = reader.readUInt8() {
+            switch kind {
+            case ChannelRecord.reliableMessage:
+                guard let id = reader.read(UInt16.self), let length = reader.read(UInt16.self) else { return .truncatedRecord }
+                guard Int(length) <= configuration.maxUnfragmentedSize else { return .messageTooLarge }
+                guard reader.skip(Int(length)) else { return .truncatedRecord }
+                switch reliableIn.placement(of: id) {
+                case .delivered: continue
+                case .beyondWindow: return .beyondReceiveWindow
+                case .buffer:
+                    let slot = reliableIn.slot(for: id)
+                    if slot.state != .empty, slot.id != id || slot.fragmented { return .badFragment }
+                }
+            case ChannelRecord.reliableFragment:
+                guard let id = reader.read(UInt16.self), let index = reader.read(UInt16.self),
+                      let count = reader.read(UInt16.self), let length = reader.read(UInt16.self)
+                else { return .truncatedRecord }
+                guard count >= 2, Int(count) <= configuration.maxFragments, index < count else { return .badFragment }
+                let isLast = index == count - 1
+                guard isLast ? (1...configuration.fragmentSize).contains(Int(length)) : Int(length) == configuration.fragmentSize
+                else { return .badFragment }
+                guard reader.skip(Int(length)) else { return .truncatedRecord }
+                switch reliableIn.placement(of: id) {
+                case .delivered: continue
+                case .beyondWindow: return .beyondReceiveWindow
+                case .buffer:
+                    let slot = reliableIn.slot(for: id)
+                    if slot.state == .empty {
+                        if !newFragmentedIDs.contains(id) {
+                            newFragmentedIDs.append(id)
+                            newFragmentedBytes += Int(count) * configuration.fragmentSize
+                            let onlyOne = reliableIn.heldFragmented + newFragmentedIDs.count == 1
+                            if !onlyOne && reliableIn.heldFragmentedBytes + newFragmentedBytes > configuration.reassemblyBudget {
+                                return .reassemblyBudgetExceeded
+                            }
+                        }
+                    } else if slot.id != id || !slot.fragmented || slot.fragmentCount != Int(count) {
+                        return .badFragment
+                    }
+                }
+            case ChannelRecord.unreliableMessage:
+                guard let length = reader.read(UInt16.self) else { return .truncatedRecord }
+                guard Int(length) <= configuration.maxUnreliableSize else { return .messageTooLarge }
+                guard reader.skip(Int(length)) else { return .truncatedRecord }
+            default:
+                return .unknownRecord
+            }
+        }
+        return nil
+    }
+
+    private mutating func processAcks(_ header: PacketHeader, now: TickwireInstant) {
+        guard header.ackBits != 0 else { return }
+        var bits = header.ackBits
+        while bits != 0 {
+            let i = bits.trailingZeroBitCount
+            bits &= bits - 1
+            guard let slot = sent.find(header.ack &- UInt16(i)), !sent[slot].acked else { continue }
+            sent[slot].acked = true
+            counters.packetsAcked &+= 1
+            roundTrip.add(sample: (now - sent[slot].sentAt).secondsDouble)
+            ackedMeter.add(bytes: sent[slot].wireBytes, now: now)
+            for reference in sent[slot].messages {
+                reliableOut.ack(id: UInt16(truncatingIfNeeded: reference >> 16), fragment: Int(reference & 0xFFFF))
+            }
+        }
+        let newestAckedHere = header.ack &- UInt16(header.ackBits.trailingZeroBitCount)
+        if largestAcked.map({ SequenceNumber.isNewer(newestAckedHere, than: $0) }) ?? true { largestAcked = newestAckedHere }
+        detectLoss(now: now)
+        reliableOut.advance()
+        if newestPeerAck.map({ SequenceNumber.isNewer(header.ack, than: $0) }) ?? true {
+            newestPeerAck = header.ack
+            settle(upTo: header.ack &- 31)
+        }
+    }
+
+    /// Fast resend: a packet still unacked although a later one was acked, and older than the
+    /// RTT by a margin (QUIC's time threshold, 9/8), is taken as lost and its reliable
+    /// fragments are sent again in the next packet instead of waiting for the resend timer.
+    private mutating func detectLoss(now: TickwireInstant) {
+        guard let largest = largestAcked, roundTrip.samples > 0 else { return }
+        let threshold = Duration.nanoseconds(Int64(max(roundTrip.smoothed, roundTrip.latest) * 1.125e9) + 1_000_000)
+        let ringSize = sent.records.count
+        if SequenceNumber.distance(from: lossCursor, to: largest) > ringSize { lossCursor = largest &- UInt16(ringSize) }
+        while SequenceNumber.isNewer(largest, than: lossCursor) {
+            if let slot = sent.find(lossCursor), !sent[slot].acked {
+                guard now - sent[slot].sentAt > threshold else { return }
+                for reference in sent[slot].messages {
+                    reliableOut.lost(id: UInt16(truncatingIfNeeded: reference >> 16), fragment: Int(reference & 0xFFFF), sentAt: sent[slot].sentAt)
+                }
+            }
+            lossCursor &+= 1
+        }
+    }
+
+    /// Settles loss for every sent packet the peer's ack bits can no longer mention.
+    private mutating func settle(upTo horizon: UInt16) {
+        guard SequenceNumber.isNewer(horizon, than: settleCursor) else { return }
+        let ringSize = sent.records.count
+        if SequenceNumber.distance(from: settleCursor, to: horizon) > ringSize { settleCursor = horizon &- UInt16(ringSize) }
+        while settleCursor != horizon {
+            if let slot = sent.find(settleCursor), !sent[slot].decided {
+                sent[slot].decided = true
+                loss.settle(acked: sent[slot].acked)
+            }
+            settleCursor &+= 1
+        }
+    }
+
+    // MARK: Statistics
+
+    private var resendInterval: Duration {
+        roundTrip.resendInterval(
+            initial: configuration.initialResendInterval,
+            minimum: configuration.minResendInterval, maximum: configuration.maxResendInterval)
+    }
+
+    /// Brings the bandwidth windows up to `now`; call it from the shell's regular update.
+    public mutating func update(now: TickwireInstant) {
+        sentMeter.roll(now: now)
+        receivedMeter.roll(now: now)
+        ackedMeter.roll(now: now)
+    }
+
+    public var stats: LinkStats {
+        var stats = LinkStats()
+        stats.rttMilliseconds = roundTrip.smoothed * 1000
+        stats.rttJitterMilliseconds = roundTrip.deviation * 1000
+        stats.minRTTMilliseconds = roundTrip.samples > 0 ? roundTrip.minimum * 1000 : 0
+        stats.packetLossPercent = loss.fraction * 100
+        stats.sentKbps = sentMeter.kbps
+        stats.receivedKbps = receivedMeter.kbps
+        stats.ackedKbps = ackedMeter.kbps
+        stats.resendIntervalMilliseconds = resendInterval.millisecondsDouble
+        stats.counters = counters
+        stats.counters.packetsLost = loss.lost
+        return stats
+    }
+}

@@ -1,0 +1,102 @@
+/// Reliable messages received ahead of delivery, in a ring indexed by message id.
+///
+/// `nextDelivery` is the id the application gets next; ids before it were delivered (a copy is a
+/// duplicate), ids up to `size` after it are buffered, anything further is a protocol breach.
+/// Fragmented messages are reassembled in place; `heldFragmentedBytes` is what they occupy,
+/// which the connection keeps within its reassembly budget.
+struct ReliableReceiveWindow {
+    enum Placement: Equatable { case delivered, buffer, beyondWindow }
+
+    struct Slot {
+        enum State { case empty, partial, complete }
+        var state = State.empty
+        var id: UInt16 = 0
+        var bytes: [UInt8] = []
+        var fragmented = false
+        var fragmentCount = 0
+        var received: [Bool] = []
+        var receivedCount = 0
+    }
+
+    private var slots: [Slot]
+    private(set) var nextDelivery: UInt16 = 0
+    private(set) var heldFragmented = 0
+    private(set) var heldFragmentedBytes = 0
+    private static let retainedBytes = 4096
+
+    let fragmentSize: Int
+
+    init(size: Int, fragmentSize: Int) {
+        slots = Array(repeating: Slot(), count: size)
+        self.fragmentSize = fragmentSize
+    }
+
+    var size: Int { slots.count }
+    private func index(_ id: UInt16) -> Int { Int(id) & (slots.count - 1) }
+
+    func placement(of id: UInt16) -> Placement {
+        let forward = SequenceNumber.distance(from: nextDelivery, to: id)
+        if forward < slots.count { return .buffer }
+        return forward >= 0x8000 ? .delivered : .beyondWindow
+    }
+
+    /// The slot an in-window id would use, to check a packet before applying it.
+    func slot(for id: UInt16) -> Slot { slots[index(id)] }
+
+    /// Stores a whole message. Returns false if it was already held.
+    mutating func storeWhole(id: UInt16, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        let i = index(id)
+        guard slots[i].state == .empty else { return false }
+        slots[i].state = .complete
+        slots[i].id = id
+        slots[i].fragmented = false
+        slots[i].bytes.removeAll(keepingCapacity: true)
+        slots[i].bytes.append(contentsOf: bytes)
+        return true
+    }
+
+    /// Stores one fragment. Returns false if it was already held.
+    mutating func storeFragment(id: UInt16, index fragment: Int, count: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        let i = index(id)
+        if slots[i].state == .empty {
+            slots[i].state = .partial
+            slots[i].id = id
+            slots[i].fragmented = true
+            slots[i].fragmentCount = count
+            slots[i].receivedCount = 0
+            slots[i].received.removeAll(keepingCapacity: true)
+            slots[i].received.append(contentsOf: repeatElement(false, count: count))
+            slots[i].bytes.removeAll(keepingCapacity: true)
+            slots[i].bytes.append(contentsOf: repeatElement(0, count: count * fragmentSize))
+            heldFragmented += 1
+            heldFragmentedBytes += count * fragmentSize
+        }
+        guard slots[i].state == .partial, !slots[i].received[fragment] else { return false }
+        slots[i].received[fragment] = true
+        slots[i].receivedCount += 1
+        let offset = fragment * fragmentSize
+        slots[i].bytes.withUnsafeMutableBytes { buffer in
+            UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + bytes.count]).copyMemory(from: bytes)
+        }
+        if fragment == count - 1 { slots[i].bytes.removeLast(fragmentSize - bytes.count) }
+        if slots[i].receivedCount == count { slots[i].state = .complete }
+        return true
+    }
+
+    var hasDeliverable: Bool { slots[index(nextDelivery)].state == .complete }
+
+    /// Hands the next in-order message to `body` and frees its slot; nil if it has not arrived.
+    mutating func deliver<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        let i = index(nextDelivery)
+        guard slots[i].state == .complete else { return nil }
+        let result = try slots[i].bytes.withUnsafeBytes(body)
+        if slots[i].fragmented {
+            heldFragmented -= 1
+            heldFragmentedBytes -= slots[i].fragmentCount * fragmentSize
+        }
+        if slots[i].bytes.capacity > Self.retainedBytes { slots[i].bytes = [] }
+        slots[i].state = .empty
+        nextDelivery &+= 1
+        return result
+    }
+}

@@ -1,0 +1,52 @@
+import TickwireProtocol
+
+/// What this side remembers of each packet it sent, keyed by sequence in a fixed ring.
+///
+/// Each slot holds the exact sequence it describes, so an ack for a sequence whose slot has been
+/// reused (or never written) finds nothing and is ignored, however sparse or bursty the traffic.
+/// `messages` lists the reliable message fragments the packet carried (message id << 16 |
+/// fragment index); the arrays keep their capacity, so steady-state sending allocates nothing.
+struct SentPacketRing {
+    struct Record {
+        var sequence: Int32 = -1
+        var sentAt = TickwireInstant.zero
+        var wireBytes = 0
+        var acked = false
+        var decided = false
+        var messages: [UInt32] = []
+    }
+
+    private(set) var records: [Record]
+
+    init(size: Int) {
+        precondition(size >= 64 && size <= 0x8000 && size.nonzeroBitCount == 1, "sent-packet buffer size must be a power of two in 64...32768")
+        records = Array(repeating: Record(), count: size)
+    }
+
+    func index(of sequence: UInt16) -> Int { Int(sequence) & (records.count - 1) }
+
+    /// The slot for `sequence` if it still describes that packet.
+    func find(_ sequence: UInt16) -> Int? {
+        let i = index(of: sequence)
+        return records[i].sequence == Int32(sequence) ? i : nil
+    }
+
+    /// Claims the slot for a packet about to be sent. `evicted` is the acked flag of an older
+    /// packet that was still undecided there (so loss accounting can settle it), else nil.
+    mutating func begin(_ sequence: UInt16, at now: TickwireInstant) -> (index: Int, evicted: Bool?) {
+        let i = index(of: sequence)
+        let evicted: Bool? = records[i].sequence >= 0 && !records[i].decided ? records[i].acked : nil
+        records[i].sequence = Int32(sequence)
+        records[i].sentAt = now
+        records[i].wireBytes = 0
+        records[i].acked = false
+        records[i].decided = false
+        records[i].messages.removeAll(keepingCapacity: true)
+        return (i, evicted)
+    }
+
+    subscript(i: Int) -> Record {
+        get { records[i] }
+        _modify { yield &records[i] }
+    }
+}
