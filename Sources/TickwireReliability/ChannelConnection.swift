@@ -23,6 +23,8 @@ import TickwireProtocol
 ///   delivered unreliable messages from.
 /// * A packet that is malformed or breaks the channel rules is dropped whole and not acked,
 ///   so nothing in it is lost: the sender will send it again.
+/// * Packets are assumed to arrive intact or not at all, as netcode's AEAD guarantees; a damaged
+///   packet that still parses cannot be told from a good one at this layer.
 public struct ChannelConnection {
     public enum ReceiveVerdict: Equatable, Sendable {
         case accepted
