@@ -40,7 +40,7 @@ let package = Package(
         // Sans-IO reliability layer: packet acks, link statistics, reliable and unreliable channels.
         .target(name: "TickwireReliability", dependencies: ["TickwireProtocol"], swiftSettings: strictSettings),
         // Sans-IO relay logic: rooms and relaying on top of the netcode server.
-        .target(name: "TickwireRelay", dependencies: ["TickwireProtocol"], swiftSettings: strictSettings),
+        .target(name: "TickwireRelay", dependencies: ["TickwireProtocol", "TickwireReliability"], swiftSettings: strictSettings),
         // Thin SwiftNIO shell: UDP sockets, batched reads and writes, timers.
         .target(
             name: "TickwireTransport",
@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "TickwireServer",
             dependencies: [
-                "TickwireProtocol", "TickwireRelay", "TickwireTransport", "TickwireCrypto",
+                "TickwireProtocol", "TickwireRelay", "TickwireReliability", "TickwireTransport", "TickwireCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "TickwireClient",
             dependencies: [
-                "TickwireProtocol", "TickwireTransport",
+                "TickwireProtocol", "TickwireRelay", "TickwireReliability", "TickwireTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -82,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "tickwire",
             dependencies: [
-                "TickwireProtocol", "TickwireRelay", "TickwireServer", "TickwireClient", "TickwireCrypto",
+                "TickwireProtocol", "TickwireRelay", "TickwireReliability", "TickwireServer", "TickwireClient", "TickwireCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,45 +1,51 @@
 import NIOCore
 import NIOPosix
 import TickwireProtocol
+import TickwireRelay
+import TickwireReliability
 import TickwireTransport
 
 /// A game client's connection to a Tickwire relay (or any netcode 1.02 server).
 ///
 /// ```swift
 /// let client = try await TickwireClient.connect(token: tokenBytes)
-/// try await client.send(Array("hello".utf8))
-/// for await payload in client.payloads { … }
+/// try await client.sendEvent(Array("hello".utf8))          // reliable, to the whole room
+/// try await client.sendState(myPosition)                    // unreliable, newest wins
+/// for await event in client.events { … }                    // joins, leaves, events, states
 /// ```
+/// Messages are queued and go out on the next update (every `updateInterval`, 10 ms by default).
 /// Every method may be called from any task; the connection itself lives on one event loop.
 public final class TickwireClient: Sendable {
-    public let payloads: AsyncStream<[UInt8]>
+    public let events: AsyncStream<TickwireClientEvent>
     private let channel: any Channel
     private let driver: NIOLoopBound<ClientDriver>
 
-    private init(channel: any Channel, driver: NIOLoopBound<ClientDriver>, payloads: AsyncStream<[UInt8]>) {
+    private init(channel: any Channel, driver: NIOLoopBound<ClientDriver>, events: AsyncStream<TickwireClientEvent>) {
         self.channel = channel
         self.driver = driver
-        self.payloads = payloads
+        self.events = events
     }
 
     /// Connects with a 2048-byte connect token; returns once connected, throws
     /// `TickwireClientError.connectFailed(state)` with the reason otherwise.
     public static func connect(
         token bytes: [UInt8], group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        updateInterval: Duration = .milliseconds(10)
+        updateInterval: Duration = .milliseconds(10), channels: ChannelConfiguration = ChannelConfiguration()
     ) async throws -> TickwireClient {
         let token: ConnectToken
         do { token = try ConnectToken.decode(bytes) } catch { throw TickwireClientError.invalidToken(error.description) }
         let loop = group.next()
         let clock = MonotonicClock()
-        let (payloads, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingNewest(4096))
+        try channels.validate()
+        // Unbounded: reliable events must never be dropped here; the app drains the stream.
+        let (events, continuation) = AsyncStream<TickwireClientEvent>.makeStream(bufferingPolicy: .unbounded)
         let (driver, handler) = try await loop.submit {
-            let driver = ClientDriver(clock: clock, payloads: continuation, updateInterval: updateInterval)
+            let driver = try ClientDriver(clock: clock, events: continuation, updateInterval: updateInterval, channelConfiguration: channels)
             return (NIOLoopBound(driver, eventLoop: loop), NIOLoopBound(DatagramEndpointHandler(endpoint: driver), eventLoop: loop))
         }.get()
         let needsIPv6 = token.serverAddresses.contains { $0.family == .ipv6 }
         let channel = try await UDPBinding.bind(host: needsIPv6 ? "::" : "0.0.0.0", port: 0, on: loop, handler: handler)
-        let client = TickwireClient(channel: channel, driver: driver, payloads: payloads)
+        let client = TickwireClient(channel: channel, driver: driver, events: events)
         do {
             try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
                 loop.execute {
@@ -55,9 +61,23 @@ public final class TickwireClient: Sendable {
         return client
     }
 
-    /// Sends one payload (1...1200 bytes) to the server.
-    public func send(_ payload: [UInt8]) async throws {
-        try await channel.eventLoop.submit { try self.driver.value.send(payload) }.get()
+    /// Sends an event reliably to every other client in the room: delivered exactly once, in
+    /// order. Throws `TickwireClientError.send` if it is too large or the send queue is full.
+    public func sendEvent(_ payload: [UInt8]) async throws {
+        try await channel.eventLoop.submit { try self.driver.value.send(.eventToRoom(payload: payload), reliable: true) }.get()
+    }
+
+    /// Sends an event reliably to one client of the room, by its client id.
+    public func sendEvent(_ payload: [UInt8], to clientID: UInt64) async throws {
+        try await channel.eventLoop.submit {
+            try self.driver.value.send(.eventToClient(clientID: clientID, payload: payload), reliable: true)
+        }.get()
+    }
+
+    /// Sends this client's state unreliably to the room: sent once on the next update, newer
+    /// state supersedes older, never resent.
+    public func sendState(_ payload: [UInt8]) async throws {
+        try await channel.eventLoop.submit { try self.driver.value.send(.state(payload: payload), reliable: false) }.get()
     }
 
     public func stats() async throws -> TickwireClientStats {

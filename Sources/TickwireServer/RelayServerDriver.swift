@@ -66,7 +66,7 @@ final class RelayServerDriver: DatagramEndpoint {
     func stats() -> RelayServerStats {
         RelayServerStats(
             connectedClients: core.netcode.connectedClientCount, rooms: core.roomCount,
-            netcode: core.netcode.counters, payloadsRelayed: core.counters.payloadsRelayed,
+            netcode: core.netcode.counters, relay: core.counters, links: core.linkTotals,
             lateUpdates: lateUpdates, datagramsWritten: writer?.datagramsWritten ?? 0,
             bytesWritten: writer?.bytesWritten ?? 0)
     }
@@ -82,6 +82,8 @@ final class RelayServerDriver: DatagramEndpoint {
                 logger.info("client left", metadata: [
                     "client_id": "\(clientID)", "slot": "\(index)", "room": "\(room)", "reason": "\(reason.rawValue)",
                 ])
+            case .removed(let index, let clientID, let why):
+                logger.warning("client removed", metadata: ["client_id": "\(clientID)", "slot": "\(index)", "why": "\(why)"])
             case .denied(let clientID, let address):
                 logger.info("connection denied: server full", metadata: ["client_id": "\(clientID)", "address": "\(address)"])
             case .requestIgnored(let clientID, let address, let reason):

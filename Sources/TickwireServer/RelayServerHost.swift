@@ -35,7 +35,7 @@ public final class RelayServerHost: Sendable {
             serverAddresses: [.ipv4(127, 0, 0, 1, port: 1)], challengeKey: challengeKey ?? SecureRandomKey.make())
         let provisional = configuration
         let (driver, handler) = try await loop.submit {
-            let core = RelayServerCore(netcode: try NetcodeServer(configuration: provisional, unixTimeAtInstantZero: clock.unixTimeAtOrigin))
+            let core = try RelayServerCore(netcode: try NetcodeServer(configuration: provisional, unixTimeAtInstantZero: clock.unixTimeAtOrigin))
             let driver = RelayServerDriver(core: core, clock: clock, updateInterval: options.updateInterval, logger: logger)
             return (NIOLoopBound(driver, eventLoop: loop), NIOLoopBound(DatagramEndpointHandler(endpoint: driver), eventLoop: loop))
         }.get()
@@ -46,7 +46,7 @@ public final class RelayServerHost: Sendable {
         configuration.serverAddresses = publicAddresses
         let final = configuration
         try await loop.submit {
-            driver.value.core = RelayServerCore(
+            driver.value.core = try RelayServerCore(
                 netcode: try NetcodeServer(configuration: final, unixTimeAtInstantZero: clock.unixTimeAtOrigin))
             driver.value.writer = DatagramBatchWriter(channel: channel, mapIPv4ToIPv6: dualStack)
             driver.value.scheduleNextUpdate(on: loop)
@@ -61,6 +61,17 @@ public final class RelayServerHost: Sendable {
 
     public func stats() async throws -> RelayServerStats {
         try await channel.eventLoop.submit { self.driver.value.stats() }.get()
+    }
+
+    /// Each connected client's link statistics (RTT, jitter, loss, bandwidth, channel counters).
+    public func linkStats() async throws -> [ClientLinkStats] {
+        try await channel.eventLoop.submit {
+            let core = self.driver.value.core
+            return core.netcode.connectedClientIndices.compactMap { index in
+                guard let id = core.netcode.clientID(index), let stats = core.linkStats(of: index) else { return nil }
+                return ClientLinkStats(clientIndex: index, clientID: id, room: core.room(of: index) ?? "", link: stats)
+            }
+        }.get()
     }
 
     /// Disconnects every client cleanly (10 disconnect packets each), then closes the socket.

@@ -37,6 +37,17 @@ enum Loopback {
         return try ConnectTokenMinter.random(request, privateKey: key).encode()
     }
 
+    /// The next event that matches, skipping others; nil if the stream ends first. (The suite's
+    /// time limit bounds the wait.)
+    static func next(
+        _ events: inout AsyncStream<TickwireClientEvent>.Iterator, where matches: (TickwireClientEvent) -> Bool
+    ) async -> TickwireClientEvent? {
+        while let event = await events.next() {
+            if matches(event) { return event }
+        }
+        return nil
+    }
+
     /// Polls `condition` every 10 ms until it holds or `limit` passes.
     static func eventually(within limit: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
         let clock = ContinuousClock()

@@ -5,8 +5,8 @@ import TickwireProtocol
 import TickwireServer
 import TickwireTransport
 
-@Suite(.serialized) struct LoopbackTests {
-    @Test func clientsConnectAndExchangePayloadsThroughTheRelay() async throws {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct LoopbackTests {
+    @Test func clientsJoinExchangeEventsAndStateThroughTheRelay() async throws {
         let server = try await Loopback.startServer()
         let alice = try await TickwireClient.connect(token: try Loopback.token(for: server, clientID: 1))
         let bob = try await TickwireClient.connect(token: try Loopback.token(for: server, clientID: 2))
@@ -14,19 +14,40 @@ import TickwireTransport
         #expect(try await alice.state() == .connected)
         #expect(try await Loopback.eventually { try await server.stats().connectedClients == 3 })
 
-        try await alice.send(Array("hello bob".utf8))
-        var bobPayloads = bob.payloads.makeAsyncIterator()
-        #expect(await bobPayloads.next() == Array("hello bob".utf8))
-        try await bob.send(Array("hi alice".utf8))
-        var alicePayloads = alice.payloads.makeAsyncIterator()
-        #expect(await alicePayloads.next() == Array("hi alice".utf8))
+        var bobEvents = bob.events.makeAsyncIterator()
+        var aliceEvents = alice.events.makeAsyncIterator()
+        #expect(await Loopback.next(&bobEvents) { $0 == .peerJoined(clientID: 1) } != nil, "bob learns alice was there")
+        #expect(await Loopback.next(&aliceEvents) { $0 == .peerJoined(clientID: 2) } != nil, "alice sees bob arrive")
 
-        // Carol is in another room and got nothing.
+        try await alice.sendEvent(Array("hello bob".utf8))
+        #expect(await Loopback.next(&bobEvents) { if case .event = $0 { true } else { false } }
+            == .event(from: 1, payload: Array("hello bob".utf8)))
+        try await bob.sendEvent(Array("hi alice".utf8), to: 1)
+        #expect(await Loopback.next(&aliceEvents) { if case .event = $0 { true } else { false } }
+            == .event(from: 2, payload: Array("hi alice".utf8)))
+        for step in 0..<30 {
+            try await alice.sendState([UInt8(step)])
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(await Loopback.next(&bobEvents) { if case .state = $0 { true } else { false } } != nil)
+
+        // Carol is in another room and got nothing relayed.
         let stats = try await server.stats()
-        #expect(stats.payloadsRelayed == 2)
+        #expect(stats.relay.eventsRelayed >= 4)  // two events, two join notices
+        #expect(stats.relay.statesRelayed > 0)
         #expect(stats.rooms == 2)
-        #expect(try await carol.stats().counters.payloadsReceived == 0)
+        #expect(try await carol.stats().link.counters.reliableMessagesDelivered == 0)
 
+        // Both ends measure the link.
+        let link = try await alice.stats().link
+        #expect(link.rttMilliseconds > 0 && link.counters.packetsAcked > 0)
+        let serverLinks = try await server.linkStats()
+        #expect(serverLinks.count == 3)
+        #expect(serverLinks.first { $0.clientID == 1 }.map { $0.link.counters.packetsAcked > 0 } == true)
+
+        await alice.disconnect()
+        #expect(await Loopback.next(&bobEvents) { if case .peerLeft = $0 { true } else { false } }
+            == .peerLeft(clientID: 1, reason: .disconnected))
         await alice.disconnect()
         #expect(try await Loopback.eventually { try await server.stats().connectedClients == 2 })
         await bob.disconnect()
@@ -71,8 +92,8 @@ import TickwireTransport
         let client = try await TickwireClient.connect(token: try Loopback.token(for: server, clientID: 1, timeoutSeconds: 30))
         try await server.shutdown()
         #expect(try await Loopback.eventually { try await client.state() == .disconnected })
-        var payloads = client.payloads.makeAsyncIterator()
-        #expect(await payloads.next() == nil)  // the stream ends with the connection
+        var events = client.events.makeAsyncIterator()
+        while await events.next() != nil {}  // the stream ends with the connection
     }
 
     @Test func expiredTokenIsRefused() async throws {

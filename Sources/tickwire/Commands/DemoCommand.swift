@@ -5,9 +5,11 @@ import TickwireClient
 import TickwireCrypto
 import TickwireProtocol
 import TickwireRelay
+import TickwireReliability
 import TickwireServer
 
-/// Starts a relay on loopback, connects a few clients in rooms, lets them talk, prints what happened.
+/// Starts a relay on loopback, connects a few clients in rooms, lets them exchange reliable
+/// events and unreliable state, and prints what happened.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
@@ -16,7 +18,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Number of clients.") var clients: Int = 8
     @Option(help: "Number of rooms the clients are spread over.") var rooms: Int = 2
     @Option(help: "How long the clients talk, in seconds.") var seconds: Double = 3
-    @Option(help: "Payloads each client sends per second.") var rate: Double = 20
+    @Option(help: "Reliable events (and state updates) each client sends per second.") var rate: Double = 20
     @Option(help: "UDP port for the relay (0 picks a free one).") var port: Int = 0
     @Option(help: "Log level of the relay.") var logLevel: Logger.Level = .notice
 
@@ -54,13 +56,25 @@ struct DemoCommand: AsyncParsableCommand {
         print("connected \(connected.count)/\(clients) clients")
 
         let sendCount = Int((seconds * rate).rounded())
-        let results = await withTaskGroup(of: (Int, Int, Int).self) { group in
+        let results = await withTaskGroup(of: DemoResult.self) { group in
             for entry in connected {
                 group.addTask {
-                    let receiver = Task { () -> Int in
-                        var count = 0
-                        for await _ in entry.client.payloads { count += 1 }
-                        return count
+                    let receiver = Task { () -> (events: Int, states: Int, outOfOrder: Int) in
+                        var events = 0, states = 0, outOfOrder = 0
+                        var nextFrom: [UInt64: UInt64] = [:]
+                        for await event in entry.client.events {
+                            switch event {
+                            case .event(let from, let payload):
+                                events += 1
+                                // Each payload carries the sender's sequence: check exactly-once, in order.
+                                let sequence = payload.count >= 16 ? payload[8..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } : 0
+                                if sequence != nextFrom[from, default: 0] { outOfOrder += 1 }
+                                nextFrom[from] = sequence + 1
+                            case .state: states += 1
+                            default: break
+                            }
+                        }
+                        return (events, states, outOfOrder)
                     }
                     var sent = 0
                     for sequence in 0..<sendCount {
@@ -68,41 +82,58 @@ struct DemoCommand: AsyncParsableCommand {
                         payload.write(UInt64(entry.id))
                         payload.write(UInt64(sequence))
                         payload.pad(to: 32)
-                        if (try? await entry.client.send(payload.bytes)) != nil { sent += 1 }
+                        if (try? await entry.client.sendEvent(payload.bytes)) != nil { sent += 1 }
+                        try? await entry.client.sendState(Array(payload.bytes[0..<16]))
                         try? await Task.sleep(for: .seconds(1 / rate))
                     }
-                    // Let the last relayed payloads arrive, then leave; the stream then ends.
-                    try? await Task.sleep(for: .milliseconds(300))
+                    // Let the last events arrive, then leave; the stream then ends.
+                    try? await Task.sleep(for: .milliseconds(500))
+                    let link = (try? await entry.client.stats())?.link ?? LinkStats()
                     await entry.client.disconnect()
-                    return (entry.id, sent, await receiver.value)
+                    let received = await receiver.value
+                    return DemoResult(id: entry.id, sent: sent, events: received.events, states: received.states,
+                                      outOfOrder: received.outOfOrder, link: link)
                 }
             }
-            var out: [(Int, Int, Int)] = []
+            var out: [DemoResult] = []
             for await result in group { out.append(result) }
-            return out.sorted { $0.0 < $1.0 }
+            return out.sorted { $0.id < $1.id }
         }
 
         let stats = try await server.stats()
         try await server.shutdown()
 
-        let sentBy = Dictionary(uniqueKeysWithValues: results.map { ($0.0, $0.1) })
+        let sentBy = Dictionary(uniqueKeysWithValues: results.map { ($0.id, $0.sent) })
         print("")
-        print("client  room     sent  received  expected")
+        print("client  room     sent  events  expected  states  rtt ms  resends")
         var totalReceived = 0
         var totalExpected = 0
-        for (id, sent, received) in results {
-            let room = connected.first { $0.id == id }!.room
-            let expected = connected.filter { $0.room == room && $0.id != id }.reduce(0) { $0 + (sentBy[$1.id] ?? 0) }
-            totalReceived += received
+        var disorder = 0
+        for result in results {
+            let room = connected.first { $0.id == result.id }!.room
+            let expected = connected.filter { $0.room == room && $0.id != result.id }.reduce(0) { $0 + (sentBy[$1.id] ?? 0) }
+            totalReceived += result.events
             totalExpected += expected
-            print(String(format: "%6d  %-7@ %5d  %8d  %8d", id, room as NSString, sent, received, expected))
+            disorder += result.outOfOrder
+            print(String(format: "%6d  %-7@ %5d  %6d  %8d  %6d  %6.1f  %7llu", result.id, room as NSString, result.sent, result.events,
+                         expected, result.states, result.link.rttMilliseconds, result.link.counters.reliableResends))
         }
         print("")
         print("relay: \(stats.netcode.packetsReceived) packets in, \(stats.netcode.packetsSent) out, "
-              + "\(stats.payloadsRelayed) payloads relayed, \(stats.netcode.dropped.total) dropped")
+              + "\(stats.relay.eventsRelayed) events and \(stats.relay.statesRelayed) states relayed, "
+              + "\(stats.netcode.dropped.total) packets dropped")
         for (reason, count) in stats.netcode.dropped.nonZero { print("  dropped \(reason): \(count)") }
         let delivery = totalExpected == 0 ? 100 : Double(totalReceived) / Double(totalExpected) * 100
-        print(String(format: "delivery: %d of %d relayed payloads arrived (%.1f%%)", totalReceived, totalExpected, delivery))
-        guard connected.count == clients else { throw ExitCode(1) }
+        print(String(format: "delivery: %d of %d reliable events arrived (%.1f%%), %d out of order", totalReceived, totalExpected, delivery, disorder))
+        guard connected.count == clients, totalReceived == totalExpected, disorder == 0 else { throw ExitCode(1) }
     }
+}
+
+private struct DemoResult: Sendable {
+    var id: Int
+    var sent: Int
+    var events: Int
+    var states: Int
+    var outOfOrder: Int
+    var link: LinkStats
 }

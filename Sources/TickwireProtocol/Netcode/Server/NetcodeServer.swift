@@ -114,6 +114,11 @@ public struct NetcodeServer {
 
     public func clientIndex(forAddress address: NetcodeAddress) -> Int? { clientByAddress[address] }
 
+    public func clientIndex(forClientID clientID: UInt64) -> Int? {
+        guard let index = clientByID[clientID], isConnected(index) else { return nil }
+        return index
+    }
+
     /// Indices of connected clients, in slot order.
     public var connectedClientIndices: [Int] { slots.indices.filter { slots[$0].connected } }
 
