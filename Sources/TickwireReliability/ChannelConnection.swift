@@ -137,6 +137,11 @@ public struct ChannelConnection {
         let (slot, evicted) = sent.begin(nextSequence, at: now)
         if let acked = evicted { loss.settle(acked: acked) }
         sent[slot].messages.append(contentsOf: packetMessages)
+        // An ack-only packet does not ask for an ack (else two peers would ack each other's
+        // acks forever), so it says nothing about loss or RTT when one arrives late or never.
+        let elicitsAck = wroteReliable || wroteUnreliable
+        sent[slot].elicitsAck = elicitsAck
+        sent[slot].decided = !elicitsAck
         sent[slot].wireBytes = writer.offset + configuration.overheadBytesPerPacket
         sentMeter.add(bytes: sent[slot].wireBytes, now: now)
         counters.packetsSent &+= 1
@@ -260,7 +265,7 @@ public struct ChannelConnection {
         if let problem = validateRecords(&reader) { return reject(problem) }
 
         received.insert(header.sequence)
-        ackPending = true
+        if packet.count > recordsStart { ackPending = true }
         counters.packetsReceived &+= 1
         receivedMeter.add(bytes: packet.count + configuration.overheadBytesPerPacket, now: now)
         processAcks(header, now: now)
@@ -338,7 +343,7 @@ public struct ChannelConnection {
                 case .delivered: continue
                 case .beyondWindow: return .beyondReceiveWindow
                 case .buffer:
-                    let slot = reliableIn.slot(for: id)
+                    let slot = reliableIn.occupant(for: id)
                     if slot.state != .empty, slot.id != id || slot.fragmented { return .badFragment }
                 }
             case ChannelRecord.reliableFragment:
@@ -354,7 +359,7 @@ public struct ChannelConnection {
                 case .delivered: continue
                 case .beyondWindow: return .beyondReceiveWindow
                 case .buffer:
-                    let slot = reliableIn.slot(for: id)
+                    let slot = reliableIn.occupant(for: id)
                     if slot.state == .empty {
                         if !newFragmentedIDs.contains(id) {
                             newFragmentedIDs.append(id)
@@ -388,7 +393,7 @@ public struct ChannelConnection {
             guard let slot = sent.find(header.ack &- UInt16(i)), !sent[slot].acked else { continue }
             sent[slot].acked = true
             counters.packetsAcked &+= 1
-            roundTrip.add(sample: (now - sent[slot].sentAt).secondsDouble)
+            if sent[slot].elicitsAck { roundTrip.add(sample: (now - sent[slot].sentAt).secondsDouble) }
             ackedMeter.add(bytes: sent[slot].wireBytes, now: now)
             for reference in sent[slot].messages {
                 reliableOut.ack(id: UInt16(truncatingIfNeeded: reference >> 16), fragment: Int(reference & 0xFFFF))
@@ -405,11 +410,12 @@ public struct ChannelConnection {
     }
 
     /// Fast resend: a packet still unacked although a later one was acked, and older than the
-    /// RTT by a margin (QUIC's time threshold, 9/8), is taken as lost and its reliable
+    /// RTT by a margin (QUIC's time threshold, 9/8, plus one RTT deviation so that jitter alone
+    /// does not trigger resends), is taken as lost and its reliable
     /// fragments are sent again in the next packet instead of waiting for the resend timer.
     private mutating func detectLoss(now: TickwireInstant) {
         guard let largest = largestAcked, roundTrip.samples > 0 else { return }
-        let threshold = Duration.nanoseconds(Int64(max(roundTrip.smoothed, roundTrip.latest) * 1.125e9) + 1_000_000)
+        let threshold = Duration.nanoseconds(Int64((max(roundTrip.smoothed, roundTrip.latest) * 1.125 + roundTrip.deviation) * 1e9) + 1_000_000)
         let ringSize = sent.records.count
         if SequenceNumber.distance(from: lossCursor, to: largest) > ringSize { lossCursor = largest &- UInt16(ringSize) }
         while SequenceNumber.isNewer(largest, than: lossCursor) {

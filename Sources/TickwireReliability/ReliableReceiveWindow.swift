@@ -40,8 +40,12 @@ struct ReliableReceiveWindow {
         return forward >= 0x8000 ? .delivered : .beyondWindow
     }
 
-    /// The slot an in-window id would use, to check a packet before applying it.
-    func slot(for id: UInt16) -> Slot { slots[index(id)] }
+    /// What the slot an in-window id would use holds, to check a packet before applying it
+    /// (scalars only: no copy of the slot's buffers).
+    func occupant(for id: UInt16) -> (state: Slot.State, id: UInt16, fragmented: Bool, fragmentCount: Int) {
+        let i = index(id)
+        return (slots[i].state, slots[i].id, slots[i].fragmented, slots[i].fragmentCount)
+    }
 
     /// Stores a whole message. Returns false if it was already held.
     mutating func storeWhole(id: UInt16, _ bytes: UnsafeRawBufferPointer) -> Bool {

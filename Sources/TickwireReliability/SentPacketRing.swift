@@ -13,6 +13,8 @@ struct SentPacketRing {
         var wireBytes = 0
         var acked = false
         var decided = false
+        /// False for ack-only packets: the peer need not answer them.
+        var elicitsAck = true
         var messages: [UInt32] = []
     }
 
@@ -41,6 +43,7 @@ struct SentPacketRing {
         records[i].wireBytes = 0
         records[i].acked = false
         records[i].decided = false
+        records[i].elicitsAck = true
         records[i].messages.removeAll(keepingCapacity: true)
         return (i, evicted)
     }
