@@ -192,4 +192,21 @@ import TickwireSimulation
         #expect(header.ack == 39)
         #expect(header.ackBits == ~(UInt32(1) << 1 | UInt32(1) << 4))
     }
+
+    @Test func ackOnlyPacketsAreNotAckedSoAQuietLinkFallsSilent() throws {
+        // One message each way, then nothing to say: after the acks have crossed, neither side
+        // writes another packet (two peers acking each other's acks would never stop), and the
+        // unanswered ack-only packets count neither as lost nor toward the RTT.
+        var pair = try ChannelPair(profile: ImpairmentProfile(latency: .milliseconds(30)), seed: 11)
+        try pair.a.sendReliable([1])
+        try pair.b.sendReliable([2])
+        for _ in 0..<10 { pair.step() }
+        let sentAfterExchange = (pair.a.stats.counters.packetsSent, pair.b.stats.counters.packetsSent)
+        for _ in 0..<600 { pair.step() }
+        #expect(pair.a.stats.counters.packetsSent == sentAfterExchange.0)
+        #expect(pair.b.stats.counters.packetsSent == sentAfterExchange.1)
+        #expect(sentAfterExchange.0 <= 3 && sentAfterExchange.1 <= 3)
+        #expect(pair.a.receiveReliable() == [2] && pair.b.receiveReliable() == [1])
+        #expect(pair.a.stats.packetLossPercent == 0 && pair.b.stats.packetLossPercent == 0)
+    }
 }
