@@ -75,7 +75,7 @@ let package = Package(
         // Simulator: impaired in-memory links, virtual time, bots (top-level Simulator/ folder).
         .target(
             name: "TickwireSimulation",
-            dependencies: ["TickwireProtocol"],
+            dependencies: ["TickwireProtocol", "TickwireReliability", "TickwireRelay"],
             path: "Simulator/TickwireSimulation",
             swiftSettings: strictSettings
         ),
@@ -99,6 +99,11 @@ let package = Package(
         .testTarget(
             name: "TickwireReliabilityTests",
             dependencies: ["TickwireReliability", "TickwireProtocol", "TickwireSimulation"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "TickwireRelayTests",
+            dependencies: ["TickwireRelay", "TickwireReliability", "TickwireProtocol", "TickwireSimulation"],
             swiftSettings: strictSettings
         ),
         .testTarget(

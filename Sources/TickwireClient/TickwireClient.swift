@@ -10,8 +10,9 @@ import TickwireTransport
 /// ```swift
 /// let client = try await TickwireClient.connect(token: tokenBytes)
 /// try await client.sendEvent(Array("hello".utf8))          // reliable, to the whole room
-/// try await client.sendState(myPosition)                    // unreliable, newest wins
-/// for await event in client.events { … }                    // joins, leaves, events, states
+/// try await client.sendState(myPosition)                    // unreliable; the server keeps the newest
+/// for await event in client.events { … }                    // joins, leaves, events
+/// if let view = await client.interpolate() { … }            // each frame: two snapshots and a blend
 /// ```
 /// Messages are queued and go out on the next update (every `updateInterval`, 10 ms by default).
 /// Every method may be called from any task; the connection itself lives on one event loop.
@@ -20,14 +21,20 @@ public final class TickwireClient: Sendable {
     private let channel: any Channel
     private let driver: NIOLoopBound<ClientDriver>
 
-    private init(channel: any Channel, driver: NIOLoopBound<ClientDriver>, events: AsyncStream<TickwireClientEvent>) {
+    private init(channel: any Channel, driver: NIOLoopBound<ClientDriver>, events: AsyncStream<TickwireClientEvent>,
+                 welcome: RelayMessage.Welcome) {
+        self.welcome = welcome
         self.channel = channel
         self.driver = driver
         self.events = events
     }
 
-    /// Connects with a 2048-byte connect token; returns once connected, throws
-    /// `TickwireClientError.connectFailed(state)` with the reason otherwise.
+    /// What the relay said on seating this client: its entity id, tick rate and state size.
+    public let welcome: RelayMessage.Welcome
+
+    /// Connects with a 2048-byte connect token; returns once the relay has seated the client in
+    /// its room. Throws `TickwireClientError.connectFailed(state)` when netcode could not connect
+    /// (with the reason) and `.denied(.roomFull)` when the room is full.
     public static func connect(
         token bytes: [UInt8], group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         updateInterval: Duration = .milliseconds(10), channels: ChannelConfiguration = ChannelConfiguration()
@@ -45,9 +52,9 @@ public final class TickwireClient: Sendable {
         }.get()
         let needsIPv6 = token.serverAddresses.contains { $0.family == .ipv6 }
         let channel = try await UDPBinding.bind(host: needsIPv6 ? "::" : "0.0.0.0", port: 0, on: loop, handler: handler)
-        let client = TickwireClient(channel: channel, driver: driver, events: events)
+        let welcome: RelayMessage.Welcome
         do {
-            try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
+            welcome = try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<RelayMessage.Welcome, any Error>) in
                 loop.execute {
                     driver.value.writer = DatagramBatchWriter(channel: channel, mapIPv4ToIPv6: needsIPv6)
                     driver.value.connectWaiter = waiter
@@ -58,26 +65,46 @@ public final class TickwireClient: Sendable {
             try? await channel.close()
             throw error
         }
-        return client
+        return TickwireClient(channel: channel, driver: driver, events: events, welcome: welcome)
     }
 
     /// Sends an event reliably to every other client in the room: delivered exactly once, in
     /// order. Throws `TickwireClientError.send` if it is too large or the send queue is full.
     public func sendEvent(_ payload: [UInt8]) async throws {
-        try await channel.eventLoop.submit { try self.driver.value.send(.eventToRoom(payload: payload), reliable: true) }.get()
+        try await channel.eventLoop.submit { try Self.mapped { () throws(RelayClientError) in try self.driver.value.core.sendEvent(payload) } }.get()
     }
 
     /// Sends an event reliably to one client of the room, by its client id.
     public func sendEvent(_ payload: [UInt8], to clientID: UInt64) async throws {
-        try await channel.eventLoop.submit {
-            try self.driver.value.send(.eventToClient(clientID: clientID, payload: payload), reliable: true)
-        }.get()
+        try await channel.eventLoop.submit { try Self.mapped { () throws(RelayClientError) in try self.driver.value.core.sendEvent(payload, to: clientID) } }.get()
     }
 
-    /// Sends this client's state unreliably to the room: sent once on the next update, newer
-    /// state supersedes older, never resent.
+    /// Sends this client's entity state (at most `welcome.maxStateSize` bytes) unreliably: sent
+    /// once on the next update, never resent; the server keeps the newest and puts it in every
+    /// other client's snapshots.
     public func sendState(_ payload: [UInt8]) async throws {
-        try await channel.eventLoop.submit { try self.driver.value.send(.state(payload: payload), reliable: false) }.get()
+        try await channel.eventLoop.submit { try Self.mapped { () throws(RelayClientError) in try self.driver.value.core.sendState(payload) } }.get()
+    }
+
+    /// The newest snapshot of the room (every other client's entity state), if any arrived.
+    public func latestSnapshot() async -> RoomSnapshot? {
+        try? await channel.eventLoop.submit { self.driver.value.core.latestSnapshot }.get()
+    }
+
+    /// What to render now: the two snapshots around (estimated server time − delay) and the blend
+    /// factor, or the one it had to extrapolate from or hold (see `InterpolationBuffer`).
+    public func interpolate() async -> InterpolationBuffer.Sample? {
+        try? await channel.eventLoop.submit { self.driver.value.interpolate() }.get()
+    }
+
+    private static func mapped(_ body: () throws(RelayClientError) -> Void) throws(TickwireClientError) {
+        do { try body() } catch {
+            switch error {
+            case .notJoined: throw .notConnected(.disconnected)
+            case .send(let refusal): throw .send(refusal)
+            case .stateTooLarge(let size, let limit): throw .send(.messageTooLarge(size: size, limit: limit))
+            }
+        }
     }
 
     public func stats() async throws -> TickwireClientStats {

@@ -1,9 +1,12 @@
 import TickwireProtocol
+import TickwireRelay
 import TickwireReliability
 
 public enum TickwireClientError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The connection attempt ended in this state (denied, timed out, token expired or invalid).
     case connectFailed(NetcodeClientState)
+    /// The relay refused to seat this client (for example its room is full).
+    case denied(RelayMessage.DenyReason)
     case notConnected(NetcodeClientState)
     /// The message was refused (too large, or the reliable queue is full); nothing was queued.
     case send(ChannelSendError)
@@ -12,6 +15,7 @@ public enum TickwireClientError: Error, Equatable, Sendable, CustomStringConvert
     public var description: String {
         switch self {
         case .connectFailed(let state): return "could not connect: \(state)"
+        case .denied(let reason): return "the relay denied the connection: \(reason == .roomFull ? "room full" : "\(reason)")"
         case .notConnected(let state): return "not connected (\(state))"
         case .send(let error): return "message refused: \(error)"
         case .invalidToken(let why): return "invalid connect token: \(why)"
@@ -30,4 +34,14 @@ public struct TickwireClientStats: Sendable {
     public var link: LinkStats
     /// Relay messages from the server in no known format: dropped.
     public var malformedMessages: UInt64
+    /// Snapshots decoded, duplicates, ones whose baseline was missing (each asks for a resync), malformed.
+    public var snapshots: SnapshotDecoder.Counters
+    /// How often `interpolate()` interpolated, extrapolated or held.
+    public var interpolation: InterpolationBuffer.Counters
+    /// The current render delay behind the estimated server time.
+    public var interpolationDelay: Duration
+    /// The server tick due now, by this client's estimate of the server's clock.
+    public var estimatedServerTick: UInt64?
+    /// The newest snapshot's tick.
+    public var latestTick: UInt32?
 }

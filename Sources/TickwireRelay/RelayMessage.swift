@@ -4,21 +4,26 @@ import TickwireProtocol
 ///
 ///     reliable, client → server:   0x10 event to room        | payload
 ///                                  0x11 event to one client  | client id u64 | payload
-///     reliable, server → client:   0x01 peer joined          | client id u64
+///                                  0x12 resync               (send me a full snapshot)
+///     reliable, server → client:   0x01 peer joined          | client id u64 | entity id u16
 ///                                  0x02 peer left            | client id u64 | reason u8
 ///                                  0x03 event                | from client id u64 | payload
-///     unreliable, client → server: 0x20 state                | payload
-///     unreliable, server → client: 0x21 peer state           | from client id u64 | payload
+///                                  0x04 welcome              | entity id u16 | tick rate u16 | state size u16 | room capacity u16
+///                                  0x05 denied               | reason u8
+///     unreliable, client → server: 0x20 state                | payload (the client's entity)
+///     unreliable, server → client: 0x30 snapshot             (see `SnapshotFormat`)
 ///
 /// Integers are little-endian. Decoding never traps; unknown or short input is `nil`.
 public enum RelayMessage: Equatable, Sendable {
     case eventToRoom(payload: [UInt8])
     case eventToClient(clientID: UInt64, payload: [UInt8])
-    case peerJoined(clientID: UInt64)
+    case resync
+    case peerJoined(clientID: UInt64, entityID: UInt16)
     case peerLeft(clientID: UInt64, reason: PeerLeftReason)
     case event(from: UInt64, payload: [UInt8])
+    case welcome(Welcome)
+    case denied(DenyReason)
     case state(payload: [UInt8])
-    case peerState(from: UInt64, payload: [UInt8])
 
     public enum PeerLeftReason: UInt8, Equatable, Sendable {
         case disconnected = 0
@@ -26,14 +31,36 @@ public enum RelayMessage: Equatable, Sendable {
         case removedByServer = 2
     }
 
-    enum Kind {
-        static let eventToRoom: UInt8 = 0x10
-        static let eventToClient: UInt8 = 0x11
-        static let peerJoined: UInt8 = 0x01
-        static let peerLeft: UInt8 = 0x02
-        static let event: UInt8 = 0x03
-        static let state: UInt8 = 0x20
-        static let peerState: UInt8 = 0x21
+    public enum DenyReason: UInt8, Equatable, Sendable {
+        case roomFull = 1
+    }
+
+    /// What a client learns on joining its room.
+    public struct Welcome: Equatable, Sendable {
+        public var entityID: UInt16
+        public var tickRate: UInt16
+        public var maxStateSize: UInt16
+        public var roomCapacity: UInt16
+
+        public init(entityID: UInt16, tickRate: UInt16, maxStateSize: UInt16, roomCapacity: UInt16) {
+            self.entityID = entityID
+            self.tickRate = tickRate
+            self.maxStateSize = maxStateSize
+            self.roomCapacity = roomCapacity
+        }
+    }
+
+    public enum Kind {
+        public static let eventToRoom: UInt8 = 0x10
+        public static let eventToClient: UInt8 = 0x11
+        public static let resync: UInt8 = 0x12
+        public static let peerJoined: UInt8 = 0x01
+        public static let peerLeft: UInt8 = 0x02
+        public static let event: UInt8 = 0x03
+        public static let welcome: UInt8 = 0x04
+        public static let denied: UInt8 = 0x05
+        public static let state: UInt8 = 0x20
+        public static let snapshot: UInt8 = SnapshotFormat.kind
     }
 
     /// Bytes a message adds around its payload, at most.
@@ -49,9 +76,12 @@ public enum RelayMessage: Equatable, Sendable {
             writer.write(Kind.eventToClient)
             writer.write(clientID)
             writer.write(bytes: payload)
-        case .peerJoined(let clientID):
+        case .resync:
+            writer.write(Kind.resync)
+        case .peerJoined(let clientID, let entityID):
             writer.write(Kind.peerJoined)
             writer.write(clientID)
+            writer.write(entityID)
         case .peerLeft(let clientID, let reason):
             writer.write(Kind.peerLeft)
             writer.write(clientID)
@@ -60,12 +90,17 @@ public enum RelayMessage: Equatable, Sendable {
             writer.write(Kind.event)
             writer.write(from)
             writer.write(bytes: payload)
+        case .welcome(let welcome):
+            writer.write(Kind.welcome)
+            writer.write(welcome.entityID)
+            writer.write(welcome.tickRate)
+            writer.write(welcome.maxStateSize)
+            writer.write(welcome.roomCapacity)
+        case .denied(let reason):
+            writer.write(Kind.denied)
+            writer.write(reason.rawValue)
         case .state(let payload):
             writer.write(Kind.state)
-            writer.write(bytes: payload)
-        case .peerState(let from, let payload):
-            writer.write(Kind.peerState)
-            writer.write(from)
             writer.write(bytes: payload)
         }
         return writer.bytes
@@ -80,9 +115,11 @@ public enum RelayMessage: Equatable, Sendable {
         case Kind.eventToClient:
             guard let id = reader.read(UInt64.self) else { return nil }
             return .eventToClient(clientID: id, payload: rest(&reader))
+        case Kind.resync:
+            return reader.remaining == 0 ? .resync : nil
         case Kind.peerJoined:
-            guard let id = reader.read(UInt64.self), reader.remaining == 0 else { return nil }
-            return .peerJoined(clientID: id)
+            guard let id = reader.read(UInt64.self), let entity = reader.read(UInt16.self), reader.remaining == 0 else { return nil }
+            return .peerJoined(clientID: id, entityID: entity)
         case Kind.peerLeft:
             guard let id = reader.read(UInt64.self), let raw = reader.readUInt8(), reader.remaining == 0,
                   let reason = PeerLeftReason(rawValue: raw) else { return nil }
@@ -90,10 +127,15 @@ public enum RelayMessage: Equatable, Sendable {
         case Kind.event:
             guard let id = reader.read(UInt64.self) else { return nil }
             return .event(from: id, payload: rest(&reader))
+        case Kind.welcome:
+            guard let entity = reader.read(UInt16.self), let rate = reader.read(UInt16.self),
+                  let size = reader.read(UInt16.self), let capacity = reader.read(UInt16.self), reader.remaining == 0
+            else { return nil }
+            return .welcome(Welcome(entityID: entity, tickRate: rate, maxStateSize: size, roomCapacity: capacity))
+        case Kind.denied:
+            guard let raw = reader.readUInt8(), reader.remaining == 0, let reason = DenyReason(rawValue: raw) else { return nil }
+            return .denied(reason)
         case Kind.state: return .state(payload: rest(&reader))
-        case Kind.peerState:
-            guard let id = reader.read(UInt64.self) else { return nil }
-            return .peerState(from: id, payload: rest(&reader))
         default: return nil
         }
     }

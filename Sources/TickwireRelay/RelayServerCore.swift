@@ -2,27 +2,37 @@ import TickwireProtocol
 import TickwireReliability
 
 /// The relay server as a sans-IO machine: a netcode server, a `ChannelConnection` per client,
-/// and rooms.
+/// rooms of entities, and a fixed-rate tick that sends every client a delta snapshot.
 ///
-/// A client's room comes from its connect token (`RoomTicket` in user data), so the backend
-/// decides who plays with whom. Reliable events a client sends go, reliably and in order, to its
-/// whole room or to one named client; its state messages go unreliably to its room; joins and
-/// leaves reach the room as reliable events. Inputs take `now`; datagrams leave through
-/// `outbound`, happenings through `events`. `update(now:)` is the tick: it writes every client's
-/// packets for this tick.
+/// * A client's room comes from its connect token (`RoomTicket` in user data). A room at
+///   capacity denies the next client with `roomFull`, which the client reads, then disconnects it.
+/// * Each client owns one entity (id = its client slot) whose state is an opaque blob of at most
+///   `maxStateSize` bytes, sent unreliably; the server keeps the newest.
+/// * Reliable events go, in order, to the whole room or to one named client; joins and leaves
+///   (disconnect, timeout, removal) reach the room as reliable events.
+/// * `update(now:)` runs due ticks (`TickSchedule`), then writes every client's packets. Each
+///   tick every admitted client is sent one snapshot of its room (`SnapshotEncoder`).
+///
+/// Inputs take `now`; datagrams leave through `outbound`, happenings through `events`.
 public struct RelayServerCore {
     public enum Event: Equatable, Sendable {
         case joined(clientIndex: Int, clientID: UInt64, room: String, address: NetcodeAddress)
         case left(clientIndex: Int, clientID: UInt64, room: String, reason: NetcodeServer.DisconnectReason)
+        /// The netcode server is full.
         case denied(clientID: UInt64, address: NetcodeAddress)
+        /// The client's room is full: it was told so and will be disconnected.
+        case roomFull(clientIndex: Int, clientID: UInt64, room: String)
         case requestIgnored(clientID: UInt64, address: NetcodeAddress, reason: NetcodeDropReason)
         /// A client broke the channel or relay rules or could not keep up, and was disconnected.
         case removed(clientIndex: Int, clientID: UInt64, why: String)
     }
 
     public struct Counters: Sendable, Equatable {
+        public var ticks: UInt64 = 0
         public var eventsRelayed: UInt64 = 0
-        public var statesRelayed: UInt64 = 0
+        public var statesReceived: UInt64 = 0
+        /// States over `maxStateSize`: dropped.
+        public var statesOversized: UInt64 = 0
         /// Events addressed to a client id not in the sender's room.
         public var eventsToUnknownClient: UInt64 = 0
         /// Messages in no known relay format: dropped.
@@ -30,42 +40,56 @@ public struct RelayServerCore {
         /// Channel packets refused (`ChannelConnection.ReceiveVerdict.invalid`).
         public var invalidChannelPackets: UInt64 = 0
         public var clientsRemoved: UInt64 = 0
+        public var roomFullDenials: UInt64 = 0
+        public var resyncRequests: UInt64 = 0
+        public var snapshots = SnapshotEncoder.Counters()
     }
 
-    public struct Configuration: Sendable {
-        public var channels = ChannelConfiguration()
-        /// Packets a client may be sent per tick (bounds fragment bursts).
-        public var maxPacketsPerTick = 8
-        public init() {}
+    private struct Client {
+        var room: String
+        var admitted: Bool
+        var connection: ChannelConnection
+        var encoder = SnapshotEncoder()
+        var snapshotTick: UInt32?
+        var denialDeadline: TickwireInstant?
     }
 
     public var netcode: NetcodeServer
-    public let configuration: Configuration
+    public let configuration: RelayConfiguration
+    public private(set) var schedule: TickSchedule
     public var events: [Event] = []
     public private(set) var counters = Counters()
-    private var roomOfClient: [String?]
-    private var connections: [ChannelConnection?]
+    private var clients: [Client?]
     private var members: [String: [Int]] = [:]
+    private var roomViews: [String: SnapshotView] = [:]
+    private var stateArena: [UInt8]
+    private var stateLength: [Int]
     /// Payloads received during one `receive`, processed after it returns (the netcode server
     /// cannot be re-entered from its own payload callback).
     private var pending: [UInt8] = []
     private var pendingRecords: [(sender: Int, offset: Int, length: Int)] = []
-    private var frame: [UInt8] = []
-    private var states: [UInt8] = []
-    private var stateSpans: [Range<Int>] = []
+    private var incomingStates: [UInt8] = []
+    private var incomingSpans: [Range<Int>] = []
     private var packet: [UInt8]
+    private var snapshotBuffer: [UInt8]
     private var toRemove: [(index: Int, why: String)] = []
+    private var retiredEncoders = SnapshotEncoder.Counters()
 
-    public init(netcode: NetcodeServer, configuration: Configuration = Configuration()) throws(ChannelConfigurationError) {
-        try configuration.channels.validate()
+    public init(netcode: NetcodeServer, configuration: RelayConfiguration = RelayConfiguration(), start: TickwireInstant = .zero)
+        throws(RelayConfigurationError)
+    {
+        try configuration.validate()
         self.netcode = netcode
         self.configuration = configuration
-        roomOfClient = Array(repeating: nil, count: netcode.maxClients)
-        connections = Array(repeating: nil, count: netcode.maxClients)
+        schedule = TickSchedule(rate: configuration.tickRate, start: start)
+        clients = Array(repeating: nil, count: netcode.maxClients)
+        stateArena = [UInt8](repeating: 0, count: netcode.maxClients * configuration.maxStateSize)
+        stateLength = Array(repeating: 0, count: netcode.maxClients)
         pending.reserveCapacity(Netcode.maxPayloadBytes * 4)
         pendingRecords.reserveCapacity(16)
-        frame.reserveCapacity(Netcode.maxPayloadBytes + RelayMessage.maxOverhead)
+        incomingStates.reserveCapacity(Netcode.maxPayloadBytes)
         packet = [UInt8](repeating: 0, count: configuration.channels.maxPacketSize)
+        snapshotBuffer = [UInt8](repeating: 0, count: configuration.channels.maxUnreliableSize)
     }
 
     public var outbound: OutboundQueue {
@@ -73,21 +97,36 @@ public struct RelayServerCore {
         _modify { yield &netcode.outbound }
     }
 
-    public func room(of clientIndex: Int) -> String? { roomOfClient.indices.contains(clientIndex) ? roomOfClient[clientIndex] : nil }
+    public func room(of clientIndex: Int) -> String? {
+        clients.indices.contains(clientIndex) && clients[clientIndex]?.admitted == true ? clients[clientIndex]!.room : nil
+    }
     public func members(of room: String) -> [Int] { members[room] ?? [] }
     public var roomCount: Int { members.count }
+    public var admittedClientCount: Int { members.values.reduce(0) { $0 + $1.count } }
+
+    /// The newest state the server holds for a client's entity.
+    public func entityState(of clientIndex: Int) -> [UInt8]? {
+        guard room(of: clientIndex) != nil else { return nil }
+        let start = clientIndex * configuration.maxStateSize
+        return Array(stateArena[start..<start + stateLength[clientIndex]])
+    }
+
+    /// What a client will reconstruct for `tick`, while the server still holds it.
+    public func snapshotView(of clientIndex: Int, tick: UInt32) -> SnapshotView? {
+        clients.indices.contains(clientIndex) ? clients[clientIndex]?.encoder.view(tick: tick) : nil
+    }
 
     /// The link statistics of a connected client.
     public func linkStats(of clientIndex: Int) -> LinkStats? {
-        connections.indices.contains(clientIndex) ? connections[clientIndex]?.stats : nil
+        clients.indices.contains(clientIndex) ? clients[clientIndex]?.connection.stats : nil
     }
 
     /// Every connected client's link statistics summed (rates and RTT averaged).
     public var linkTotals: LinkStats {
         var total = LinkStats()
         var count = 0.0
-        for connection in connections {
-            guard let stats = connection?.stats else { continue }
+        for client in clients {
+            guard let stats = client?.connection.stats else { continue }
             count += 1
             total.rttMilliseconds += stats.rttMilliseconds
             total.packetLossPercent += stats.packetLossPercent
@@ -103,6 +142,16 @@ public struct RelayServerCore {
         return total
     }
 
+    /// Snapshot counters of every client, present and gone.
+    public var snapshotTotals: SnapshotEncoder.Counters {
+        var total = retiredEncoders
+        for client in clients { if let c = client?.encoder.counters { total.add(c) } }
+        return total
+    }
+
+    /// When `update` next has work that cannot wait: the next tick.
+    public var nextTickDeadline: TickwireInstant { schedule.nextDeadline }
+
     public mutating func receive(_ datagram: UnsafeRawBufferPointer, from address: NetcodeAddress, now: TickwireInstant) {
         netcode.receive(datagram, from: address, now: now) { sender, payload in
             pendingRecords.append((sender, pending.count, payload.count))
@@ -117,21 +166,13 @@ public struct RelayServerCore {
         datagram.withUnsafeBytes { receive($0, from: address, now: now) }
     }
 
-    /// The tick: keep-alives and timeouts, then every client's packets for this tick.
+    /// Keep-alives and timeouts, the tick if one is due, then every client's packets.
     public mutating func update(now: TickwireInstant) {
         netcode.update(now: now)
         processNetcodeEvents(now: now)
-        for index in connections.indices where connections[index] != nil {
-            for _ in 0..<configuration.maxPacketsPerTick {
-                let length = packet.withUnsafeMutableBytes { connections[index]!.writePacket(into: $0, now: now) }
-                if length == 0 { break }
-                packet.withUnsafeBytes { raw in
-                    _ = try? netcode.sendPayload(index, UnsafeRawBufferPointer(rebasing: raw[0..<length]), now: now)
-                }
-            }
-            connections[index]!.endTick()
-            connections[index]!.update(now: now)
-        }
+        if let tick = schedule.poll(now: now) { runTick(tick) }
+        writePackets(now: now)
+        lingerDenied(now: now)
     }
 
     /// Disconnects every client cleanly (10 disconnect packets each).
@@ -140,87 +181,162 @@ public struct RelayServerCore {
         processNetcodeEvents(now: now)
     }
 
+    // MARK: Tick
+
+    private mutating func runTick(_ tick: UInt64) {
+        counters.ticks &+= 1
+        let tickNumber = UInt32(truncatingIfNeeded: tick)
+        let micros = UInt64((schedule.deadline(of: tick) - schedule.start).nanosecondsClamped / 1000)
+        for (room, list) in members {
+            var view = roomViews.removeValue(forKey: room) ?? SnapshotView()
+            view.removeAll()
+            for index in list {
+                let start = index * configuration.maxStateSize
+                stateArena.withUnsafeBytes { raw in
+                    view.append(id: UInt16(index), clientID: netcode.clientID(index) ?? 0,
+                                state: UnsafeRawBufferPointer(rebasing: raw[start..<start + stateLength[index]]))
+                }
+            }
+            roomViews[room] = view
+        }
+        if roomViews.count > members.count { roomViews = roomViews.filter { members[$0.key] != nil } }
+        for index in clients.indices where clients[index]?.admitted == true {
+            guard let view = roomViews[clients[index]!.room] else { continue }
+            let length = snapshotBuffer.withUnsafeMutableBytes { buffer in
+                clients[index]!.encoder.encode(
+                    tick: tickNumber, serverTimeMicros: micros, room: view, excluding: UInt16(index), into: buffer)
+            }
+            guard length > 0 else { continue }
+            let queued = snapshotBuffer.withUnsafeBytes { raw in
+                (try? clients[index]!.connection.sendUnreliable(UnsafeRawBufferPointer(rebasing: raw[0..<length]))) != nil
+            }
+            if queued { clients[index]!.snapshotTick = tickNumber }
+        }
+    }
+
+    private mutating func writePackets(now: TickwireInstant) {
+        for index in clients.indices where clients[index] != nil {
+            for _ in 0..<configuration.maxPacketsPerUpdate {
+                let length = packet.withUnsafeMutableBytes { clients[index]!.connection.writePacket(into: $0, now: now) }
+                if length == 0 { break }
+                if clients[index]!.connection.lastPacketUnreliableCount > 0, let tick = clients[index]!.snapshotTick {
+                    clients[index]!.encoder.sent(tick: tick, inPacket: clients[index]!.connection.lastPacketSequence)
+                    clients[index]!.snapshotTick = nil
+                }
+                packet.withUnsafeBytes { raw in
+                    _ = try? netcode.sendPayload(index, UnsafeRawBufferPointer(rebasing: raw[0..<length]), now: now)
+                }
+            }
+            // A snapshot that found no room this update is superseded by the next tick's.
+            clients[index]!.connection.endTick()
+            clients[index]!.snapshotTick = nil
+            clients[index]!.connection.update(now: now)
+        }
+    }
+
+    private mutating func lingerDenied(now: TickwireInstant) {
+        for index in clients.indices {
+            guard let client = clients[index], let deadline = client.denialDeadline else { continue }
+            if client.connection.reliableMessagesInFlight == 0 || now >= deadline { netcode.disconnect(index, now: now) }
+        }
+        processNetcodeEvents(now: now)
+    }
+
+    // MARK: Receiving
+
     private mutating func processPending(now: TickwireInstant) {
         guard !pendingRecords.isEmpty else { return }
         for record in pendingRecords {
             let sender = record.sender
-            guard let room = roomOfClient[sender], var connection = connections[sender].take() else { continue }
-            states.removeAll(keepingCapacity: true)
-            stateSpans.removeAll(keepingCapacity: true)
+            guard var client = clients[sender].take() else { continue }
+            incomingStates.removeAll(keepingCapacity: true)
+            incomingSpans.removeAll(keepingCapacity: true)
             let verdict = pending.withUnsafeBytes { raw in
-                connection.receive(UnsafeRawBufferPointer(rebasing: raw[record.offset..<record.offset + record.length]), now: now) { message in
-                    stateSpans.append(states.count..<states.count + message.count)
-                    states.append(contentsOf: message)
+                client.connection.receive(UnsafeRawBufferPointer(rebasing: raw[record.offset..<record.offset + record.length]), now: now) { message in
+                    incomingSpans.append(incomingStates.count..<incomingStates.count + message.count)
+                    incomingStates.append(contentsOf: message)
                 }
             }
             if case .invalid = verdict { counters.invalidChannelPackets &+= 1 }
-            let senderID = netcode.clientID(sender) ?? 0
-            while let message = connection.receiveReliable({ RelayMessage.decode($0) }) {
-                guard let message else {
-                    counters.malformedMessages &+= 1
-                    continue
-                }
-                relayReliable(message, from: sender, senderID: senderID, room: room)
+            for sequence in client.connection.newlyAckedPackets { client.encoder.acked(packet: sequence) }
+            var reliable: [RelayMessage] = []
+            while let message = client.connection.receiveReliable({ RelayMessage.decode($0) }) {
+                if let message { reliable.append(message) } else { counters.malformedMessages &+= 1 }
             }
-            connections[sender] = connection
-            for span in stateSpans { relayState(span, from: sender, senderID: senderID, room: room) }
+            let admitted = client.admitted
+            let room = client.room
+            if admitted {
+                for message in reliable where message == .resync {
+                    counters.resyncRequests &+= 1
+                    client.encoder.resetBaseline()
+                }
+            }
+            clients[sender] = client
+            guard admitted else { continue }
+            let senderID = netcode.clientID(sender) ?? 0
+            for message in reliable where message != .resync { relayReliable(message, from: sender, senderID: senderID, room: room) }
+            for span in incomingSpans { storeState(span, of: sender) }
         }
         pending.removeAll(keepingCapacity: true)
         pendingRecords.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func storeState(_ span: Range<Int>, of sender: Int) {
+        guard incomingStates[span.lowerBound] == RelayMessage.Kind.state else {
+            counters.malformedMessages &+= 1
+            return
+        }
+        let length = span.count - 1
+        guard length <= configuration.maxStateSize else {
+            counters.statesOversized &+= 1
+            return
+        }
+        let start = sender * configuration.maxStateSize
+        stateArena.replaceSubrange(start..<start + length, with: incomingStates[span.lowerBound + 1..<span.upperBound])
+        stateLength[sender] = length
+        counters.statesReceived &+= 1
     }
 
     private mutating func relayReliable(_ message: RelayMessage, from sender: Int, senderID: UInt64, room: String) {
         switch message {
         case .eventToRoom(let payload):
             let framed = RelayMessage.event(from: senderID, payload: payload).encoded()
-            for peer in members[room] ?? [] where peer != sender { sendReliable(framed, to: peer) }
+            for peer in members[room] ?? [] where peer != sender { sendReliable(framed, to: peer, counted: true) }
         case .eventToClient(let clientID, let payload):
-            guard let target = netcode.clientIndex(forClientID: clientID), target != sender, roomOfClient[target] == room else {
+            guard let target = netcode.clientIndex(forClientID: clientID), target != sender, self.room(of: target) == room else {
                 counters.eventsToUnknownClient &+= 1
                 return
             }
-            sendReliable(RelayMessage.event(from: senderID, payload: payload).encoded(), to: target)
+            sendReliable(RelayMessage.event(from: senderID, payload: payload).encoded(), to: target, counted: true)
         default:
             counters.malformedMessages &+= 1
         }
     }
 
-    private mutating func sendReliable(_ framed: [UInt8], to peer: Int) {
-        guard connections[peer] != nil else { return }
+    private mutating func sendReliable(_ framed: [UInt8], to peer: Int, counted: Bool = false) {
+        guard clients[peer] != nil else { return }
         do {
-            try connections[peer]!.sendReliable(framed)
-            counters.eventsRelayed &+= 1
+            try clients[peer]!.connection.sendReliable(framed)
+            if counted { counters.eventsRelayed &+= 1 }
         } catch {
             // The reliable guarantee cannot be kept for a client this far behind: let it go.
             toRemove.append((peer, "\(error)"))
         }
     }
 
-    private mutating func relayState(_ span: Range<Int>, from sender: Int, senderID: UInt64, room: String) {
-        guard states[span.lowerBound] == RelayMessage.Kind.state else {
-            counters.malformedMessages &+= 1
-            return
-        }
-        frame.removeAll(keepingCapacity: true)
-        frame.append(RelayMessage.Kind.peerState)
-        withUnsafeBytes(of: senderID.littleEndian) { frame.append(contentsOf: $0) }
-        frame.append(contentsOf: states[span.lowerBound + 1..<span.upperBound])
-        for peer in members[room] ?? [] where peer != sender && connections[peer] != nil {
-            let sent = frame.withUnsafeBytes { raw in (try? connections[peer]!.sendUnreliable(raw)) != nil }
-            if sent { counters.statesRelayed &+= 1 } else { counters.malformedMessages &+= 1 }
-        }
-    }
-
     private mutating func removeMisbehaving(now: TickwireInstant) {
         guard !toRemove.isEmpty else { return }
-        for (index, why) in toRemove where connections[index] != nil {
+        let removing = toRemove
+        toRemove.removeAll()
+        for (index, why) in removing where clients[index] != nil && netcode.isConnected(index) {
             events.append(.removed(clientIndex: index, clientID: netcode.clientID(index) ?? 0, why: why))
             counters.clientsRemoved &+= 1
             netcode.disconnect(index, now: now)
         }
-        toRemove.removeAll()
         processNetcodeEvents(now: now)
     }
+
+    // MARK: Joining and leaving
 
     private mutating func processNetcodeEvents(now: TickwireInstant) {
         guard !netcode.events.isEmpty else { return }
@@ -229,20 +345,13 @@ public struct RelayServerCore {
         for event in happened {
             switch event {
             case .clientConnected(let index, let clientID, let address, let userData):
-                let room = RoomTicket.decode(userData: userData).room
-                roomOfClient[index] = room
-                connections[index] = try? ChannelConnection(configuration: configuration.channels)
-                let joined = RelayMessage.peerJoined(clientID: clientID).encoded()
-                for peer in members[room] ?? [] {
-                    sendReliable(joined, to: peer)
-                    if let peerID = netcode.clientID(peer) { sendReliable(RelayMessage.peerJoined(clientID: peerID).encoded(), to: index) }
-                }
-                members[room, default: []].append(index)
-                events.append(.joined(clientIndex: index, clientID: clientID, room: room, address: address))
+                admit(index, clientID: clientID, address: address, room: RoomTicket.decode(userData: userData).room, now: now)
             case .clientDisconnected(let index, let clientID, _, let reason):
-                connections[index] = nil
-                guard let room = roomOfClient[index] else { continue }
-                roomOfClient[index] = nil
+                guard let client = clients[index].take() else { continue }
+                retiredEncoders.add(client.encoder.counters)
+                stateLength[index] = 0
+                guard client.admitted else { continue }
+                let room = client.room
                 members[room]?.removeAll { $0 == index }
                 let why: RelayMessage.PeerLeftReason = switch reason {
                 case .timedOut: .timedOut
@@ -260,6 +369,45 @@ public struct RelayServerCore {
             }
         }
         if !toRemove.isEmpty { removeMisbehaving(now: now) }
+    }
+
+    private mutating func admit(_ index: Int, clientID: UInt64, address: NetcodeAddress, room: String, now: TickwireInstant) {
+        guard let connection = try? ChannelConnection(configuration: configuration.channels) else { return }
+        stateLength[index] = 0
+        let present = members[room] ?? []
+        guard present.count < configuration.roomCapacity else {
+            clients[index] = Client(room: room, admitted: false, connection: connection, denialDeadline: now + configuration.denialLinger)
+            sendReliable(RelayMessage.denied(.roomFull).encoded(), to: index)
+            counters.roomFullDenials &+= 1
+            events.append(.roomFull(clientIndex: index, clientID: clientID, room: room))
+            return
+        }
+        clients[index] = Client(room: room, admitted: true, connection: connection)
+        let welcome = RelayMessage.Welcome(
+            entityID: UInt16(index), tickRate: UInt16(configuration.tickRate),
+            maxStateSize: UInt16(configuration.maxStateSize), roomCapacity: UInt16(configuration.roomCapacity))
+        sendReliable(RelayMessage.welcome(welcome).encoded(), to: index)
+        let joined = RelayMessage.peerJoined(clientID: clientID, entityID: UInt16(index)).encoded()
+        for peer in present {
+            sendReliable(joined, to: peer)
+            if let peerID = netcode.clientID(peer) {
+                sendReliable(RelayMessage.peerJoined(clientID: peerID, entityID: UInt16(peer)).encoded(), to: index)
+            }
+        }
+        // Members stay sorted by slot, the order snapshots list entities in.
+        let position = present.firstIndex { $0 > index } ?? present.count
+        members[room, default: []].insert(index, at: position)
+        events.append(.joined(clientIndex: index, clientID: clientID, room: room, address: address))
+    }
+}
+
+extension SnapshotEncoder.Counters {
+    public mutating func add(_ other: SnapshotEncoder.Counters) {
+        snapshots &+= other.snapshots
+        fullSnapshots &+= other.fullSnapshots
+        entitiesSent &+= other.entitiesSent
+        entitiesDeferred &+= other.entitiesDeferred
+        bytes &+= other.bytes
     }
 }
 

@@ -34,6 +34,10 @@ public struct ChannelConfiguration: Sendable, Equatable {
     /// Bytes counted per packet on top of the Tickwire packet for bandwidth figures:
     /// IPv4 + UDP (28) and netcode's prefix, sequence and MAC (about 18).
     public var overheadBytesPerPacket = 46
+    /// Also hand over unreliable messages from packets older than one already delivered from
+    /// (they still count as stale). Off: newest wins. A receiver that keeps its own order,
+    /// such as a snapshot decoder whose baselines are acked per packet, turns it on.
+    public var deliverStaleUnreliable = false
 
     public init() {}
 

@@ -70,6 +70,13 @@ public struct ChannelConnection {
     private var unreliableSent: [Bool] = []
     private var newFragmentedIDs: [UInt16] = []
 
+    /// The sequence of the last packet `writePacket` built and how many unreliable messages it
+    /// carried: lets the owner map a packet to what it held (for example a snapshot's tick).
+    public private(set) var lastPacketSequence: UInt16 = 0
+    public private(set) var lastPacketUnreliableCount = 0
+    /// Packets of ours the last `receive` learned were acknowledged for the first time.
+    public private(set) var newlyAckedPackets: [UInt16] = []
+
     public init(configuration: ChannelConfiguration = ChannelConfiguration()) throws(ChannelConfigurationError) {
         try configuration.validate()
         self.configuration = configuration
@@ -81,6 +88,7 @@ public struct ChannelConnection {
         packetMessages.reserveCapacity(configuration.maxMessagesPerPacket)
         unreliableSent.reserveCapacity(configuration.unreliableQueueCapacity)
         newFragmentedIDs.reserveCapacity(16)
+        newlyAckedPackets.reserveCapacity(33)
     }
 
     // MARK: Sending
@@ -131,8 +139,11 @@ public struct ChannelConnection {
         PacketHeader(sequence: nextSequence, ack: ack.ack, ackBits: ack.bits).encode(into: &writer)
         packetMessages.removeAll(keepingCapacity: true)
         let wroteReliable = writeReliableRecords(into: &writer, now: now)
-        let wroteUnreliable = writeUnreliableRecords(into: &writer)
+        let unreliableCount = writeUnreliableRecords(into: &writer)
+        let wroteUnreliable = unreliableCount > 0
         guard wroteReliable || wroteUnreliable || ackPending else { return 0 }
+        lastPacketSequence = nextSequence
+        lastPacketUnreliableCount = unreliableCount
 
         let (slot, evicted) = sent.begin(nextSequence, at: now)
         if let acked = evicted { loss.settle(acked: acked) }
@@ -217,10 +228,10 @@ public struct ChannelConnection {
         return wrote
     }
 
-    private mutating func writeUnreliableRecords(into writer: inout UnsafeByteWriter) -> Bool {
-        guard !unreliableOut.isEmpty else { return false }
+    private mutating func writeUnreliableRecords(into writer: inout UnsafeByteWriter) -> Int {
+        guard !unreliableOut.isEmpty else { return 0 }
         unreliableSent.removeAll(keepingCapacity: true)
-        var wrote = false
+        var wrote = 0
         for i in 0..<unreliableOut.count {
             let fits = unreliableOut.withMessage(at: i) { message in
                 guard ChannelRecord.unreliableHeaderSize + message.count <= writer.buffer.count - writer.offset else { return false }
@@ -231,11 +242,11 @@ public struct ChannelConnection {
             }
             unreliableSent.append(fits)
             if fits {
-                wrote = true
+                wrote += 1
                 counters.unreliableMessagesSent &+= 1
             }
         }
-        if wrote { unreliableOut.removeAll { unreliableSent[$0] } }
+        if wrote > 0 { unreliableOut.removeAll { unreliableSent[$0] } }
         return wrote
     }
 
@@ -248,6 +259,7 @@ public struct ChannelConnection {
         _ packet: UnsafeRawBufferPointer, now: TickwireInstant,
         onUnreliable: (UnsafeRawBufferPointer) -> Void = { _ in }
     ) -> ReceiveVerdict {
+        newlyAckedPackets.removeAll(keepingCapacity: true)
         var reader = ByteReader(packet)
         guard let header = PacketHeader.decode(&reader) else { return reject(.badHeader) }
         switch received.classify(header.sequence) {
@@ -299,6 +311,7 @@ public struct ChannelConnection {
                     onUnreliable(body)
                 } else {
                     counters.unreliableStale &+= 1
+                    if configuration.deliverStaleUnreliable { onUnreliable(body) }
                 }
             }
         }
@@ -392,6 +405,7 @@ public struct ChannelConnection {
             bits &= bits - 1
             guard let slot = sent.find(header.ack &- UInt16(i)), !sent[slot].acked else { continue }
             sent[slot].acked = true
+            newlyAckedPackets.append(header.ack &- UInt16(i))
             counters.packetsAcked &+= 1
             if sent[slot].elicitsAck { roundTrip.add(sample: (now - sent[slot].sentAt).secondsDouble) }
             ackedMeter.add(bytes: sent[slot].wireBytes, now: now)

@@ -5,15 +5,21 @@ import TickwireRelay
 import TickwireTransport
 
 /// Owns the sans-IO relay core on one event loop and does its I/O: feeds it datagrams with the
-/// current time, flushes its outbound queue once per read batch and per update, logs its events.
+/// current time, wakes it at each tick deadline (the core's drift-free `TickSchedule`) and every
+/// `updateInterval` in between, flushes its outbound queue once per read batch and per update,
+/// logs its events and times its ticks.
 final class RelayServerDriver: DatagramEndpoint {
     var core: RelayServerCore
     var writer: DatagramBatchWriter?
     let clock: MonotonicClock
     let logger: Logger
     let updateInterval: Duration
-    private(set) var lateUpdates: UInt64 = 0
-    private var updateNumber: UInt64 = 0
+    private(set) var lastTickDuration: Duration = .zero
+    private(set) var maxTickDuration: Duration = .zero
+    private(set) var datagramsRead: UInt64 = 0
+    private(set) var bytesRead: UInt64 = 0
+    /// Called after each tick with how long it took (metrics hook).
+    var onTick: ((Duration) -> Void)?
     private var scheduled: Scheduled<Void>?
     private var stopped = false
 
@@ -25,6 +31,8 @@ final class RelayServerDriver: DatagramEndpoint {
     }
 
     func receive(_ datagram: UnsafeRawBufferPointer, from address: NetcodeAddress) {
+        datagramsRead &+= 1
+        bytesRead &+= UInt64(datagram.count)
         core.receive(datagram, from: address, now: clock.now())
         if !core.events.isEmpty { logEvents() }
     }
@@ -33,20 +41,22 @@ final class RelayServerDriver: DatagramEndpoint {
 
     func flush() { writer?.write(&core.outbound) }
 
-    /// Drift-free schedule: update n runs at origin + n × interval, never "sleep interval after the last".
+    /// Wakes at the next tick deadline, or after `updateInterval` if that comes first. The tick
+    /// deadlines come from the core's schedule (start + n × period), so nothing accumulates.
     func scheduleNextUpdate(on eventLoop: any EventLoop) {
         guard !stopped else { return }
-        updateNumber += 1
-        let due = TickwireInstant(nanoseconds: updateNumber &* UInt64(updateInterval.nanosecondsClamped))
         let now = clock.now()
-        if now > due + updateInterval {
-            // More than a whole period behind: count it and rejoin the schedule instead of bursting.
-            lateUpdates &+= 1
-            updateNumber = now.nanoseconds / UInt64(updateInterval.nanosecondsClamped) + 1
-        }
-        let deadline = clock.deadline(TickwireInstant(nanoseconds: updateNumber &* UInt64(updateInterval.nanosecondsClamped)))
-        scheduled = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+        let wake = min(core.nextTickDeadline, now + updateInterval)
+        scheduled = eventLoop.assumeIsolated().scheduleTask(deadline: clock.deadline(wake)) { [self] in
+            let ticksBefore = core.counters.ticks
+            let started = ContinuousClock.now
             core.update(now: clock.now())
+            if core.counters.ticks != ticksBefore {
+                let took = ContinuousClock.now - started
+                lastTickDuration = took
+                maxTickDuration = max(maxTickDuration, took)
+                onTick?(took)
+            }
             logEvents()
             flush()
             scheduleNextUpdate(on: eventLoop)
@@ -67,8 +77,11 @@ final class RelayServerDriver: DatagramEndpoint {
         RelayServerStats(
             connectedClients: core.netcode.connectedClientCount, rooms: core.roomCount,
             netcode: core.netcode.counters, relay: core.counters, links: core.linkTotals,
-            lateUpdates: lateUpdates, datagramsWritten: writer?.datagramsWritten ?? 0,
-            bytesWritten: writer?.bytesWritten ?? 0)
+            snapshots: core.snapshotTotals, tickRate: core.configuration.tickRate, ticks: core.counters.ticks,
+            lateTicks: core.schedule.lateTicks, skippedTicks: core.schedule.skippedTicks,
+            lastTickDuration: lastTickDuration, maxTickDuration: maxTickDuration,
+            datagramsRead: datagramsRead, bytesRead: bytesRead,
+            datagramsWritten: writer?.datagramsWritten ?? 0, bytesWritten: writer?.bytesWritten ?? 0)
     }
 
     private func logEvents() {
@@ -84,6 +97,8 @@ final class RelayServerDriver: DatagramEndpoint {
                 ])
             case .removed(let index, let clientID, let why):
                 logger.warning("client removed", metadata: ["client_id": "\(clientID)", "slot": "\(index)", "why": "\(why)"])
+            case .roomFull(let index, let clientID, let room):
+                logger.info("client denied: room full", metadata: ["client_id": "\(clientID)", "slot": "\(index)", "room": "\(room)"])
             case .denied(let clientID, let address):
                 logger.info("connection denied: server full", metadata: ["client_id": "\(clientID)", "address": "\(address)"])
             case .requestIgnored(let clientID, let address, let reason):

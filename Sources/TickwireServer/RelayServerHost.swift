@@ -35,7 +35,9 @@ public final class RelayServerHost: Sendable {
             serverAddresses: [.ipv4(127, 0, 0, 1, port: 1)], challengeKey: challengeKey ?? SecureRandomKey.make())
         let provisional = configuration
         let (driver, handler) = try await loop.submit {
-            let core = try RelayServerCore(netcode: try NetcodeServer(configuration: provisional, unixTimeAtInstantZero: clock.unixTimeAtOrigin))
+            let core = try RelayServerCore(
+                netcode: try NetcodeServer(configuration: provisional, unixTimeAtInstantZero: clock.unixTimeAtOrigin),
+                configuration: options.relay)
             let driver = RelayServerDriver(core: core, clock: clock, updateInterval: options.updateInterval, logger: logger)
             return (NIOLoopBound(driver, eventLoop: loop), NIOLoopBound(DatagramEndpointHandler(endpoint: driver), eventLoop: loop))
         }.get()
@@ -47,14 +49,17 @@ public final class RelayServerHost: Sendable {
         let final = configuration
         try await loop.submit {
             driver.value.core = try RelayServerCore(
-                netcode: try NetcodeServer(configuration: final, unixTimeAtInstantZero: clock.unixTimeAtOrigin))
+                netcode: try NetcodeServer(configuration: final, unixTimeAtInstantZero: clock.unixTimeAtOrigin),
+                configuration: options.relay, start: clock.now())
             driver.value.writer = DatagramBatchWriter(channel: channel, mapIPv4ToIPv6: dualStack)
             driver.value.scheduleNextUpdate(on: loop)
         }.get()
         logger.info("relay listening", metadata: [
             "bind": "\(channel.localAddress.map { "\($0)" } ?? "?")",
             "token_addresses": "\(publicAddresses.map(\.description).joined(separator: ","))",
-            "max_clients": "\(options.maxClients)", "protocol_id": "0x\(String(options.protocolID, radix: 16))",
+            "max_clients": "\(options.maxClients)", "tick_rate": "\(options.relay.tickRate)",
+            "room_capacity": "\(options.relay.roomCapacity)", "state_size": "\(options.relay.maxStateSize)",
+            "protocol_id": "0x\(String(options.protocolID, radix: 16))",
         ])
         return RelayServerHost(channel: channel, publicAddresses: publicAddresses, driver: driver)
     }

@@ -1,4 +1,5 @@
 import TickwireProtocol
+import TickwireRelay
 
 /// How to run a relay server. `validate()` explains every bad value.
 public struct RelayServerOptions: Sendable {
@@ -10,8 +11,10 @@ public struct RelayServerOptions: Sendable {
     public var protocolID: UInt64 = RelayServerOptions.defaultProtocolID
     public var privateKey: [UInt8]
     public var maxClients: Int = 256
-    /// How often keep-alives and timeouts are serviced.
+    /// How often keep-alives, timeouts and reliable messages are serviced between ticks.
     public var updateInterval: Duration = .milliseconds(10)
+    /// Rooms, tick rate and state size.
+    public var relay = RelayConfiguration()
 
     /// The bytes of "tickwire" read as a little-endian u64: the protocol id the CLI uses unless told otherwise.
     public static let defaultProtocolID: UInt64 = 0x6572_6977_6b63_6974
@@ -39,6 +42,9 @@ public struct RelayServerOptions: Sendable {
         }
         guard (1...NetcodeServerConfiguration.maxClientsLimit).contains(maxClients) else {
             throw .invalid("--max-clients must be 1...\(NetcodeServerConfiguration.maxClientsLimit), got \(maxClients)")
+        }
+        do { try relay.validate() } catch {
+            throw .invalid("\(error) (see --tick-rate, --room-capacity, --state-size)")
         }
         if let wildcard = publicAddresses.first(where: \.isUnspecified) {
             throw .invalid("--public-address \(wildcard) is a wildcard; give the address clients reach, e.g. 127.0.0.1:\(wildcard.port)")

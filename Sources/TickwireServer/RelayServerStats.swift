@@ -10,7 +10,18 @@ public struct RelayServerStats: Sendable {
     public var relay: RelayServerCore.Counters
     /// All clients' channel counters summed; RTT and loss averaged over clients.
     public var links: LinkStats
-    public var lateUpdates: UInt64
+    public var snapshots: SnapshotEncoder.Counters
+    public var tickRate: Int
+    public var ticks: UInt64
+    /// Ticks that started more than half a period after their deadline.
+    public var lateTicks: UInt64
+    /// Ticks passed over because the server fell whole periods behind.
+    public var skippedTicks: UInt64
+    /// How long the last tick's work took, and the longest so far.
+    public var lastTickDuration: Duration
+    public var maxTickDuration: Duration
+    public var datagramsRead: UInt64
+    public var bytesRead: UInt64
     public var datagramsWritten: UInt64
     public var bytesWritten: UInt64
 }

@@ -16,8 +16,11 @@ import TickwireTransport
 
         var bobEvents = bob.events.makeAsyncIterator()
         var aliceEvents = alice.events.makeAsyncIterator()
-        #expect(await Loopback.next(&bobEvents) { $0 == .peerJoined(clientID: 1) } != nil, "bob learns alice was there")
-        #expect(await Loopback.next(&aliceEvents) { $0 == .peerJoined(clientID: 2) } != nil, "alice sees bob arrive")
+        #expect(await Loopback.next(&bobEvents) { $0 == .peerJoined(clientID: 1, entityID: UInt16(alice.welcome.entityID)) } != nil,
+                "bob learns alice was there")
+        #expect(await Loopback.next(&aliceEvents) { $0 == .peerJoined(clientID: 2, entityID: UInt16(bob.welcome.entityID)) } != nil,
+                "alice sees bob arrive")
+        #expect(alice.welcome.tickRate == 60 && alice.welcome.maxStateSize == 64)
 
         try await alice.sendEvent(Array("hello bob".utf8))
         #expect(await Loopback.next(&bobEvents) { if case .event = $0 { true } else { false } }
@@ -29,14 +32,21 @@ import TickwireTransport
             try await alice.sendState([UInt8(step)])
             try await Task.sleep(for: .milliseconds(5))
         }
-        #expect(await Loopback.next(&bobEvents) { if case .state = $0 { true } else { false } } != nil)
+        // Alice's newest state reaches bob in the room's snapshots, and carol never sees alice.
+        #expect(try await Loopback.eventually { await bob.latestSnapshot()?.entity(clientID: 1)?.state == [29] })
+        #expect(await carol.latestSnapshot()?.entity(clientID: 1) == nil)
+        #expect(try await Loopback.eventually { await bob.interpolate() != nil })
+        let bobStats = try await bob.stats()
+        #expect(bobStats.snapshots.decoded > 0 && bobStats.snapshots.malformed == 0)
+        #expect(bobStats.estimatedServerTick != nil)
 
         // Carol is in another room and got nothing relayed.
         let stats = try await server.stats()
-        #expect(stats.relay.eventsRelayed >= 4)  // two events, two join notices
-        #expect(stats.relay.statesRelayed > 0)
+        #expect(stats.relay.eventsRelayed == 2)
+        #expect(stats.relay.statesReceived > 0)
         #expect(stats.rooms == 2)
-        #expect(try await carol.stats().link.counters.reliableMessagesDelivered == 0)
+        #expect(stats.ticks > 0 && stats.snapshots.snapshots > 0)
+        #expect(try await carol.stats().link.counters.reliableMessagesDelivered == 1)  // its welcome only
 
         // Both ends measure the link.
         let link = try await alice.stats().link

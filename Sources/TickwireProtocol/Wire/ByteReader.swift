@@ -41,4 +41,21 @@ public struct ByteReader {
         offset += count
         return true
     }
+
+    /// Reads a LEB128 value of at most `limit`; nil when truncated, over-long or over the limit.
+    public mutating func readVarint(limit: Int) -> Int? {
+        var value = 0
+        var shift = 0
+        while shift < 28 {
+            guard let byte = readUInt8() else { return nil }
+            value |= Int(byte & 0x7F) << shift
+            if byte & 0x80 == 0 {
+                // Canonical only: no trailing zero groups.
+                if shift > 0 && byte == 0 { return nil }
+                return value <= limit ? value : nil
+            }
+            shift += 7
+        }
+        return nil
+    }
 }

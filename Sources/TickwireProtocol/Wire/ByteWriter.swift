@@ -59,6 +59,30 @@ public struct UnsafeByteWriter {
         source.withUnsafeBytes { write(bytes: $0) }
     }
 
+    /// Goes back to an earlier offset, undoing what was written after it (and any overflow).
+    public mutating func rewind(to earlier: Int) {
+        precondition(earlier <= offset && earlier >= 0)
+        offset = earlier
+        overflowed = false
+    }
+
+    /// Writes at an offset already written, without moving on (to fill in a count later).
+    public mutating func patch<T: FixedWidthInteger>(_ value: T, at position: Int) {
+        precondition(position >= 0 && position + MemoryLayout<T>.size <= offset)
+        buffer.storeBytes(of: value.littleEndian, toByteOffset: position, as: T.self)
+    }
+
+    /// LEB128: 7 bits per byte, low first; 1 byte below 128.
+    public mutating func writeVarint(_ value: Int) {
+        precondition(value >= 0)
+        var rest = UInt64(value)
+        while rest >= 0x80 {
+            write(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        write(UInt8(rest))
+    }
+
     public mutating func zero(count: Int) {
         guard offset + count <= buffer.count else { overflowed = true; return }
         for i in offset..<offset + count { buffer[i] = 0 }

@@ -9,7 +9,7 @@ import TickwireReliability
 import TickwireServer
 
 /// Starts a relay on loopback, connects a few clients in rooms, lets them exchange reliable
-/// events and unreliable state, and prints what happened.
+/// events and unreliable state (which comes back as delta snapshots), and prints what happened.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
@@ -59,8 +59,8 @@ struct DemoCommand: AsyncParsableCommand {
         let results = await withTaskGroup(of: DemoResult.self) { group in
             for entry in connected {
                 group.addTask {
-                    let receiver = Task { () -> (events: Int, states: Int, outOfOrder: Int) in
-                        var events = 0, states = 0, outOfOrder = 0
+                    let receiver = Task { () -> (events: Int, outOfOrder: Int) in
+                        var events = 0, outOfOrder = 0
                         var nextFrom: [UInt64: UInt64] = [:]
                         for await event in entry.client.events {
                             switch event {
@@ -70,11 +70,10 @@ struct DemoCommand: AsyncParsableCommand {
                                 let sequence = payload.count >= 16 ? payload[8..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } : 0
                                 if sequence != nextFrom[from, default: 0] { outOfOrder += 1 }
                                 nextFrom[from] = sequence + 1
-                            case .state: states += 1
                             default: break
                             }
                         }
-                        return (events, states, outOfOrder)
+                        return (events, outOfOrder)
                     }
                     var sent = 0
                     for sequence in 0..<sendCount {
@@ -88,11 +87,11 @@ struct DemoCommand: AsyncParsableCommand {
                     }
                     // Let the last events arrive, then leave; the stream then ends.
                     try? await Task.sleep(for: .milliseconds(500))
-                    let link = (try? await entry.client.stats())?.link ?? LinkStats()
+                    let stats = try? await entry.client.stats()
                     await entry.client.disconnect()
                     let received = await receiver.value
-                    return DemoResult(id: entry.id, sent: sent, events: received.events, states: received.states,
-                                      outOfOrder: received.outOfOrder, link: link)
+                    return DemoResult(id: entry.id, sent: sent, events: received.events, snapshots: stats?.snapshots.decoded ?? 0,
+                                      outOfOrder: received.outOfOrder, link: stats?.link ?? LinkStats())
                 }
             }
             var out: [DemoResult] = []
@@ -105,7 +104,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         let sentBy = Dictionary(uniqueKeysWithValues: results.map { ($0.id, $0.sent) })
         print("")
-        print("client  room     sent  events  expected  states  rtt ms  resends")
+        print("client  room     sent  events  expected  snapshots  rtt ms  resends")
         var totalReceived = 0
         var totalExpected = 0
         var disorder = 0
@@ -115,13 +114,17 @@ struct DemoCommand: AsyncParsableCommand {
             totalReceived += result.events
             totalExpected += expected
             disorder += result.outOfOrder
-            print(String(format: "%6d  %-7@ %5d  %6d  %8d  %6d  %6.1f  %7llu", result.id, room as NSString, result.sent, result.events,
-                         expected, result.states, result.link.rttMilliseconds, result.link.counters.reliableResends))
+            print(String(format: "%6d  %-7@ %5d  %6d  %8d  %9llu  %6.1f  %7llu", result.id, room as NSString, result.sent, result.events,
+                         expected, result.snapshots, result.link.rttMilliseconds, result.link.counters.reliableResends))
         }
         print("")
         print("relay: \(stats.netcode.packetsReceived) packets in, \(stats.netcode.packetsSent) out, "
-              + "\(stats.relay.eventsRelayed) events and \(stats.relay.statesRelayed) states relayed, "
+              + "\(stats.relay.eventsRelayed) events relayed, \(stats.relay.statesReceived) states received, "
               + "\(stats.netcode.dropped.total) packets dropped")
+        let perSnapshot = stats.snapshots.snapshots == 0 ? 0 : Double(stats.snapshots.bytes) / Double(stats.snapshots.snapshots)
+        print(String(format: "ticks: %llu at %d Hz, %llu late, %llu skipped, longest %.2f ms; snapshots: %llu sent, %.0f bytes each on average",
+                     stats.ticks, stats.tickRate, stats.lateTicks, stats.skippedTicks,
+                     Double(stats.maxTickDuration.nanosecondsClamped) / 1e6, stats.snapshots.snapshots, perSnapshot))
         for (reason, count) in stats.netcode.dropped.nonZero { print("  dropped \(reason): \(count)") }
         let delivery = totalExpected == 0 ? 100 : Double(totalReceived) / Double(totalExpected) * 100
         print(String(format: "delivery: %d of %d reliable events arrived (%.1f%%), %d out of order", totalReceived, totalExpected, delivery, disorder))
@@ -133,7 +136,7 @@ private struct DemoResult: Sendable {
     var id: Int
     var sent: Int
     var events: Int
-    var states: Int
+    var snapshots: UInt64
     var outOfOrder: Int
     var link: LinkStats
 }

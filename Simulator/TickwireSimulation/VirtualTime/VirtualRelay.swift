@@ -1,0 +1,150 @@
+import TickwireProtocol
+import TickwireRelay
+import TickwireReliability
+
+/// A relay server and its clients in one process on an in-memory network, in virtual time.
+///
+/// Each client has its own impaired pipe in each direction. `advance(by:)` moves the virtual
+/// clock in fixed steps; in each step due datagrams are delivered, and the server and clients
+/// run their updates on the same cadence as the real shells (every `updateInterval`, and the
+/// server also at each tick deadline). Everything random comes from the seed: the same seed
+/// gives the same run, byte for byte.
+public struct VirtualRelay {
+    public static let serverAddress = NetcodeAddress.ipv4(10, 0, 0, 1, port: 40000)
+    public static let protocolID: UInt64 = 0x7469_636b_7769_7265
+    /// The simulator's shared development key (never use it for a real server).
+    public static let devKey = [UInt8](repeating: 0x5A, count: 32)
+    public static let unixStart: UInt64 = 1_800_000_000
+
+    public struct Client {
+        public var core: RelayClientCore
+        public let clientID: UInt64
+        public let address: NetcodeAddress
+        public var up: ImpairedPipe
+        public var down: ImpairedPipe
+        /// Every event this client has heard, in arrival order.
+        public var heard: [RelayClientCore.Event] = []
+    }
+
+    public var server: RelayServerCore
+    public var clients: [Client] = []
+    public private(set) var now = TickwireInstant.zero
+    public var step: Duration = .milliseconds(1)
+    public var updateInterval: Duration = .milliseconds(10)
+    /// Called for every client after each of its updates (bots act here).
+    private var random: SplitMix64
+    private var nextServerUpdate = TickwireInstant.zero
+    private var nextClientUpdate = TickwireInstant.zero
+    private var clientByAddress: [NetcodeAddress: Int] = [:]
+
+    public init(configuration: RelayConfiguration = RelayConfiguration(), maxClients: Int = 64, seed: UInt64) throws {
+        random = SplitMix64(seed: seed)
+        var challengeKey = [UInt8](repeating: 0, count: 32)
+        for i in challengeKey.indices { challengeKey[i] = UInt8(truncatingIfNeeded: random.next()) }
+        let netcode = try NetcodeServer(
+            configuration: NetcodeServerConfiguration(
+                protocolID: Self.protocolID, privateKey: Self.devKey, maxClients: maxClients,
+                serverAddresses: [Self.serverAddress], challengeKey: challengeKey),
+            unixTimeAtInstantZero: Self.unixStart)
+        server = try RelayServerCore(netcode: netcode, configuration: configuration)
+    }
+
+    /// Mints a token with the dev key (nonce and session keys from the seed).
+    public mutating func token(clientID: UInt64, room: String, timeoutSeconds: Int32 = 5) throws -> ConnectToken {
+        let request = ConnectTokenRequest(
+            protocolID: Self.protocolID, clientID: clientID, createTimestamp: Self.unixStart + UInt64(now.nanoseconds / 1_000_000_000),
+            expireSeconds: 3600, timeoutSeconds: timeoutSeconds, publicServerAddresses: [Self.serverAddress],
+            userData: try RoomTicket(room: room).encodeUserData())
+        func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: random.next()) } }
+        return try ConnectTokenMinter.mint(
+            request, privateKey: Self.devKey, nonce: bytes(24), clientToServerKey: bytes(32), serverToClientKey: bytes(32))
+    }
+
+    /// Adds a client that starts connecting now; returns its index in `clients`.
+    @discardableResult
+    public mutating func addClient(
+        clientID: UInt64, room: String, up: ImpairmentProfile = .perfect, down: ImpairmentProfile = .perfect,
+        timeoutSeconds: Int32 = 5, channels: ChannelConfiguration = ChannelConfiguration()
+    ) throws -> Int {
+        let index = clients.count
+        let address = NetcodeAddress.ipv4(10, 1, UInt8(truncatingIfNeeded: index >> 8), UInt8(truncatingIfNeeded: index), port: 50000)
+        var core = try RelayClientCore(channels: channels)
+        core.connect(token: try token(clientID: clientID, room: room, timeoutSeconds: timeoutSeconds), now: now)
+        clients.append(Client(
+            core: core, clientID: clientID, address: address,
+            up: ImpairedPipe(profile: up, seed: random.next()), down: ImpairedPipe(profile: down, seed: random.next())))
+        clientByAddress[address] = index
+        flush(client: index)
+        return index
+    }
+
+    /// Runs the network, server and clients for `duration` of virtual time. `afterClientUpdate`
+    /// is called for each client right after its update (where a bot would act).
+    public mutating func advance(by duration: Duration, afterClientUpdate: (inout Client, TickwireInstant) -> Void = { _, _ in }) {
+        let end = now + duration
+        while now < end {
+            now = now + step
+            deliver()
+            if now >= nextClientUpdate {
+                nextClientUpdate = now + updateInterval
+                for i in clients.indices {
+                    clients[i].core.update(now: now)
+                    drainEvents(of: i)
+                    afterClientUpdate(&clients[i], now)
+                    flush(client: i)
+                }
+            }
+            if now >= nextServerUpdate || now >= server.nextTickDeadline {
+                if now >= nextServerUpdate { nextServerUpdate = now + updateInterval }
+                server.update(now: now)
+                flushServer()
+            }
+        }
+    }
+
+    /// Advances until `condition` holds or `limit` passes; returns whether it held.
+    @discardableResult
+    public mutating func run(for limit: Duration, until condition: (VirtualRelay) -> Bool) -> Bool {
+        let end = now + limit
+        while now < end {
+            if condition(self) { return true }
+            advance(by: .milliseconds(10))
+        }
+        return condition(self)
+    }
+
+    private mutating func deliver() {
+        for i in clients.indices {
+            while let datagram = clients[i].up.receive(now: now) {
+                server.receive(datagram, from: clients[i].address, now: now)
+            }
+            while let datagram = clients[i].down.receive(now: now) {
+                clients[i].core.receive(datagram, from: Self.serverAddress, now: now)
+            }
+            drainEvents(of: i)
+        }
+        flushServer()
+    }
+
+    private mutating func drainEvents(of i: Int) {
+        guard !clients[i].core.events.isEmpty else { return }
+        clients[i].heard.append(contentsOf: clients[i].core.events)
+        clients[i].core.events.removeAll()
+    }
+
+    private mutating func flush(client i: Int) {
+        let at = now
+        clients[i].core.outbound.forEach { address, bytes in
+            if address == Self.serverAddress { clients[i].up.send(bytes, now: at) }
+        }
+        clients[i].core.outbound.removeAll()
+    }
+
+    private mutating func flushServer() {
+        let at = now
+        server.outbound.forEach { address, bytes in
+            if let i = clientByAddress[address] { clients[i].down.send(bytes, now: at) }
+        }
+        server.outbound.removeAll()
+    }
+}

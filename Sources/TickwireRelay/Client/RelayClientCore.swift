@@ -1,0 +1,220 @@
+import TickwireProtocol
+import TickwireReliability
+
+/// The client side of the relay as a sans-IO machine: a netcode client, its channels, the
+/// snapshot decoder and the interpolation buffer. The async `TickwireClient` and the simulator's
+/// bots both run this; time is always passed in.
+///
+/// Connecting has two steps: netcode connects, then the relay answers with `welcome` (the
+/// client's entity id, the tick rate, the state size) or `denied` (for example `roomFull`).
+/// `phase` says where it stands; `events` collects what happened for the owner to drain.
+public struct RelayClientCore {
+    public enum Phase: Equatable, Sendable {
+        case idle
+        case connecting
+        case joined(RelayMessage.Welcome)
+        case denied(RelayMessage.DenyReason)
+        /// netcode ended: disconnected, timed out, denied by a full server, token problems.
+        case ended(NetcodeClientState)
+    }
+
+    public enum Event: Equatable, Sendable {
+        case joined(RelayMessage.Welcome)
+        case denied(RelayMessage.DenyReason)
+        case peerJoined(clientID: UInt64, entityID: UInt16)
+        case peerLeft(clientID: UInt64, reason: RelayMessage.PeerLeftReason)
+        case event(from: UInt64, payload: [UInt8])
+        case ended(NetcodeClientState)
+    }
+
+    public struct Counters: Sendable, Equatable {
+        /// Messages from the server in no known format: dropped.
+        public var malformedMessages: UInt64 = 0
+        public var resyncRequests: UInt64 = 0
+        public var snapshotsReceived: UInt64 = 0
+    }
+
+    public private(set) var netcode = NetcodeClient()
+    public private(set) var channels: ChannelConnection
+    public private(set) var decoder: SnapshotDecoder
+    public private(set) var interpolation: InterpolationBuffer
+    public private(set) var phase: Phase = .idle
+    public private(set) var latestSnapshot: RoomSnapshot?
+    public private(set) var counters = Counters()
+    public var events: [Event] = []
+    public let maxPacketsPerUpdate = 8
+    private var packet: [UInt8]
+    private var snapshotMessages: [UInt8] = []
+    private var snapshotSpans: [Range<Int>] = []
+    private var resyncAsked: TickwireInstant?
+
+    public init(channels configuration: ChannelConfiguration = ChannelConfiguration()) throws(ChannelConfigurationError) {
+        var configuration = configuration
+        // The server acks snapshots per packet: every snapshot that arrives must be decoded,
+        // even one overtaken by a newer packet, or the server may use it as a baseline we lack.
+        configuration.deliverStaleUnreliable = true
+        channels = try ChannelConnection(configuration: configuration)
+        decoder = SnapshotDecoder(maxStateSize: RelayConfiguration.stateSizes.upperBound)
+        interpolation = InterpolationBuffer(configuration: .init(tickRate: 60))
+        packet = [UInt8](repeating: 0, count: configuration.maxPacketSize)
+    }
+
+    public var outbound: OutboundQueue {
+        get { netcode.outbound }
+        _modify { yield &netcode.outbound }
+    }
+
+    public var welcome: RelayMessage.Welcome? {
+        if case .joined(let welcome) = phase { return welcome }
+        return nil
+    }
+
+    public mutating func connect(token: ConnectToken, now: TickwireInstant) {
+        netcode.connect(token: token, now: now)
+        phase = .connecting
+        followNetcode()
+    }
+
+    public mutating func receive(_ datagram: UnsafeRawBufferPointer, from address: NetcodeAddress, now: TickwireInstant) {
+        snapshotMessages.removeAll(keepingCapacity: true)
+        snapshotSpans.removeAll(keepingCapacity: true)
+        netcode.receive(datagram, from: address, now: now) { payload in
+            channels.receive(payload, now: now) { message in
+                snapshotSpans.append(snapshotMessages.count..<snapshotMessages.count + message.count)
+                snapshotMessages.append(contentsOf: message)
+            }
+        }
+        while let message = channels.receiveReliable({ RelayMessage.decode($0) }) {
+            guard let message else {
+                counters.malformedMessages &+= 1
+                continue
+            }
+            handle(message)
+        }
+        for span in snapshotSpans { decodeSnapshot(span, now: now) }
+        followNetcode()
+    }
+
+    public mutating func receive(_ datagram: [UInt8], from address: NetcodeAddress, now: TickwireInstant) {
+        datagram.withUnsafeBytes { receive($0, from: address, now: now) }
+    }
+
+    /// Keep-alives and timeouts, then the queued messages' packets.
+    public mutating func update(now: TickwireInstant) {
+        netcode.update(now: now)
+        if netcode.state == .connected {
+            for _ in 0..<maxPacketsPerUpdate {
+                let length = packet.withUnsafeMutableBytes { channels.writePacket(into: $0, now: now) }
+                if length == 0 { break }
+                let sent = packet.withUnsafeBytes { raw in
+                    (try? netcode.sendPayload(UnsafeRawBufferPointer(rebasing: raw[0..<length]), now: now)) != nil
+                }
+                if !sent { break }
+            }
+            channels.endTick()
+            channels.update(now: now)
+        }
+        followNetcode()
+    }
+
+    public mutating func disconnect(now: TickwireInstant) {
+        netcode.disconnect(now: now)
+        followNetcode()
+    }
+
+    /// An event, reliably and in order, to the whole room.
+    public mutating func sendEvent(_ payload: [UInt8]) throws(RelayClientError) {
+        try send(.eventToRoom(payload: payload), reliable: true)
+    }
+
+    /// An event, reliably and in order, to one client of the room.
+    public mutating func sendEvent(_ payload: [UInt8], to clientID: UInt64) throws(RelayClientError) {
+        try send(.eventToClient(clientID: clientID, payload: payload), reliable: true)
+    }
+
+    /// This client's entity state, unreliably: the server keeps the newest.
+    public mutating func sendState(_ payload: [UInt8]) throws(RelayClientError) {
+        if let limit = welcome?.maxStateSize, payload.count > Int(limit) {
+            throw .stateTooLarge(size: payload.count, limit: Int(limit))
+        }
+        try send(.state(payload: payload), reliable: false)
+    }
+
+    /// What to render now (see `InterpolationBuffer`).
+    public mutating func sample(at now: TickwireInstant) -> InterpolationBuffer.Sample? { interpolation.sample(at: now) }
+
+    private mutating func send(_ message: RelayMessage, reliable: Bool) throws(RelayClientError) {
+        guard welcome != nil else { throw .notJoined(phase) }
+        let bytes = message.encoded()
+        do {
+            if reliable { try channels.sendReliable(bytes) } else { try channels.sendUnreliable(bytes) }
+        } catch {
+            throw .send(error)
+        }
+    }
+
+    private mutating func handle(_ message: RelayMessage) {
+        switch message {
+        case .welcome(let welcome):
+            phase = .joined(welcome)
+            interpolation.configuration.tickRate = max(1, Int(welcome.tickRate))
+            events.append(.joined(welcome))
+        case .denied(let reason):
+            phase = .denied(reason)
+            events.append(.denied(reason))
+        case .peerJoined(let id, let entity): events.append(.peerJoined(clientID: id, entityID: entity))
+        case .peerLeft(let id, let reason): events.append(.peerLeft(clientID: id, reason: reason))
+        case .event(let from, let payload): events.append(.event(from: from, payload: payload))
+        default: counters.malformedMessages &+= 1
+        }
+    }
+
+    private mutating func decodeSnapshot(_ span: Range<Int>, now: TickwireInstant) {
+        let outcome = snapshotMessages.withUnsafeBytes { decoder.decode(UnsafeRawBufferPointer(rebasing: $0[span])) }
+        switch outcome {
+        case .decoded(let tick, let micros):
+            counters.snapshotsReceived &+= 1
+            guard let view = decoder.view(tick: tick) else { return }
+            let snapshot = RoomSnapshot(tick: tick, serverTimeMicros: micros, view: view)
+            if latestSnapshot.map({ tick > $0.tick }) ?? true { latestSnapshot = snapshot }
+            interpolation.insert(snapshot, receivedAt: now)
+        case .missingBaseline:
+            // Ask once per second at most; the server then sends a full snapshot.
+            if resyncAsked.map({ now - $0 >= .seconds(1) }) ?? true, welcome != nil {
+                resyncAsked = now
+                counters.resyncRequests &+= 1
+                _ = try? channels.sendReliable(RelayMessage.resync.encoded())
+            }
+        case .duplicate, .malformed:
+            break
+        }
+    }
+
+    private mutating func followNetcode() {
+        let state = netcode.state
+        guard !state.isConnecting, state != .connected else { return }
+        switch phase {
+        case .connecting, .joined:
+            phase = .ended(state)
+            events.append(.ended(state))
+        case .denied, .idle, .ended:
+            break
+        }
+    }
+}
+
+public enum RelayClientError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Not in a room yet (or any more).
+    case notJoined(RelayClientCore.Phase)
+    /// The message was refused (too large, or the reliable queue is full); nothing was queued.
+    case send(ChannelSendError)
+    case stateTooLarge(size: Int, limit: Int)
+
+    public var description: String {
+        switch self {
+        case .notJoined(let phase): "not in a room (\(phase))"
+        case .send(let error): "message refused: \(error)"
+        case .stateTooLarge(let size, let limit): "state of \(size) bytes is over the room's limit of \(limit) bytes"
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import TickwireReliability
+
+/// How a relay runs its rooms. `validate()` says what is wrong and how to fix it.
+public struct RelayConfiguration: Sendable {
+    public var channels = ChannelConfiguration()
+    /// Snapshots per second (1...240).
+    public var tickRate = 60
+    /// Clients one room holds; the next one is denied with `roomFull`.
+    public var roomCapacity = 64
+    /// Largest entity state a client may send, in bytes (1...1024).
+    public var maxStateSize = 64
+    /// Packets a client may be sent per update (bounds fragment bursts).
+    public var maxPacketsPerUpdate = 8
+    /// How long a denied client is kept to receive its reason before it is disconnected.
+    public var denialLinger: Duration = .seconds(1)
+
+    public init() {}
+
+    public static let tickRates = 1...240
+    public static let stateSizes = 1...1024
+    public static let roomCapacities = 1...4096
+
+    public func validate() throws(RelayConfigurationError) {
+        do { try channels.validate() } catch { throw .invalid("channels: \(error)") }
+        guard Self.tickRates.contains(tickRate) else {
+            throw .invalid("tick rate must be 1...240 Hz, got \(tickRate)")
+        }
+        guard Self.stateSizes.contains(maxStateSize) else {
+            throw .invalid("state size must be 1...1024 bytes, got \(maxStateSize)")
+        }
+        guard Self.roomCapacities.contains(roomCapacity) else {
+            throw .invalid("room capacity must be 1...4096 clients, got \(roomCapacity)")
+        }
+        guard maxPacketsPerUpdate >= 1 else { throw .invalid("maxPacketsPerUpdate must be at least 1") }
+    }
+}
+
+public enum RelayConfigurationError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalid(String)
+    public var description: String {
+        switch self {
+        case .invalid(let why): why
+        }
+    }
+}

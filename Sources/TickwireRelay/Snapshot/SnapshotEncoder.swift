@@ -1,0 +1,204 @@
+import TickwireProtocol
+
+/// Builds one client's snapshots on the server: each tick, the room's entities delta-coded
+/// against the newest snapshot the client has acknowledged, within a byte budget.
+///
+/// * A ring of the last `ringSize` snapshots *as the client will reconstruct them* is kept;
+///   a packet ack makes its snapshot the next baseline. With no acked snapshot still in the ring,
+///   the snapshot is coded against nothing (a full snapshot).
+/// * When the changes do not fit the budget, a priority accumulator picks what goes now: every
+///   changed entity gains priority each tick it waits and loses it when sent, so every entity is
+///   eventually sent. A deferred entity keeps its baseline state in the reconstructed snapshot.
+/// * Steady state allocates nothing: views and scratch arrays keep their capacity.
+public struct SnapshotEncoder {
+    public static let ringSize = 32
+
+    public struct Counters: Sendable, Equatable {
+        public var snapshots: UInt64 = 0
+        /// Snapshots coded against nothing (no acked baseline).
+        public var fullSnapshots: UInt64 = 0
+        public var entitiesSent: UInt64 = 0
+        /// Entity changes that waited for a later tick because the budget was spent.
+        public var entitiesDeferred: UInt64 = 0
+        public var bytes: UInt64 = 0
+    }
+
+    private struct Change {
+        var id: UInt16
+        var current: Int
+        var baseline: Int?
+        var priority: Float
+        var included = false
+    }
+
+    private var ring: [SnapshotView]
+    private var ringTicks: [Int64]
+    private var packetTicks: [(sequence: Int32, tick: UInt32)]
+    public private(set) var newestAckedTick: UInt32?
+    public private(set) var counters = Counters()
+    private var priority: [UInt16: Float] = [:]
+    private var changes: [Change] = []
+    private var removals: [(position: Int, included: Bool)] = []
+    private var scratch = SnapshotView()
+    private static let empty = SnapshotView()
+
+    public init() {
+        ring = Array(repeating: SnapshotView(), count: Self.ringSize)
+        ringTicks = Array(repeating: -1, count: Self.ringSize)
+        packetTicks = Array(repeating: (-1, 0), count: 256)
+        priority.reserveCapacity(64)
+        changes.reserveCapacity(64)
+        removals.reserveCapacity(16)
+    }
+
+    /// The snapshot the client reconstructs for `tick`, while it is in the ring.
+    public func view(tick: UInt32) -> SnapshotView? {
+        let slot = Int(tick % UInt32(Self.ringSize))
+        return ringTicks[slot] == Int64(tick) ? ring[slot] : nil
+    }
+
+    /// Writes the snapshot message for `tick` into `buffer` (its size is the budget) and returns
+    /// its length, or 0 if even the header does not fit. `room` holds every entity of the room;
+    /// `own` (the client's own entity) is left out.
+    public mutating func encode(
+        tick: UInt32, serverTimeMicros: UInt64, room: SnapshotView, excluding own: UInt16?,
+        into buffer: UnsafeMutableRawBufferPointer
+    ) -> Int {
+        guard buffer.count >= SnapshotFormat.headerSize else { return 0 }
+        let baselineTick = newestAckedTick.flatMap { view(tick: $0) != nil ? $0 : nil }
+        let base = baselineTick.map { ring[Int($0 % UInt32(Self.ringSize))] } ?? Self.empty
+        var writer = UnsafeByteWriter(buffer)
+        writer.write(SnapshotFormat.kind)
+        writer.write(tick)
+        writer.write(serverTimeMicros)
+        writer.write(baselineTick ?? SnapshotFormat.noBaseline)
+        let countAt = writer.offset
+        writer.write(UInt16(0))
+        var entries: UInt16 = 0
+
+        findDifferences(base: base, room: room, own: own)
+        for k in removals.indices {
+            let mark = writer.offset
+            writer.write(base.ids[removals[k].position])
+            writer.write(SnapshotFormat.Op.removed)
+            if writer.overflowed { writer.rewind(to: mark); continue }
+            removals[k].included = true
+            entries += 1
+        }
+        for k in changes.indices {
+            priority[changes[k].id, default: 0] += 1
+            changes[k].priority = priority[changes[k].id]!
+        }
+        changes.sort { $0.priority != $1.priority ? $0.priority > $1.priority : $0.id < $1.id }
+        for k in changes.indices {
+            guard buffer.count - writer.offset >= 4 else {
+                counters.entitiesDeferred &+= UInt64(changes.count - k)
+                break
+            }
+            let mark = writer.offset
+            let change = changes[k]
+            writer.write(change.id)
+            let fits = room.withState(at: change.current) { state -> Bool in
+                if let b = change.baseline {
+                    writer.write(SnapshotFormat.Op.changed)
+                    writer.writeVarint(state.count)
+                    return base.withState(at: b) { XORDelta.encode(state, against: $0, into: &writer) }
+                }
+                writer.write(SnapshotFormat.Op.new)
+                writer.write(room.clientIDs[change.current])
+                writer.writeVarint(state.count)
+                return XORDelta.encode(state, against: UnsafeRawBufferPointer(start: nil, count: 0), into: &writer)
+            }
+            if !fits || writer.overflowed {
+                writer.rewind(to: mark)
+                counters.entitiesDeferred &+= 1
+                continue
+            }
+            changes[k].included = true
+            priority[change.id] = 0
+            entries += 1
+        }
+        writer.patch(entries, at: countAt)
+
+        record(tick: tick, base: base, room: room, own: own)
+        counters.snapshots &+= 1
+        if baselineTick == nil { counters.fullSnapshots &+= 1 }
+        counters.entitiesSent &+= UInt64(changes.count(where: \.included))
+        counters.bytes &+= UInt64(writer.offset)
+        if priority.count > 2 * max(room.count, 16) { priority = priority.filter { room.position(of: $0.key) != nil } }
+        return writer.offset
+    }
+
+    /// The snapshot for `tick` left in packet `sequence`.
+    public mutating func sent(tick: UInt32, inPacket sequence: UInt16) {
+        packetTicks[Int(sequence) & 255] = (Int32(sequence), tick)
+    }
+
+    /// Packet `sequence` was acknowledged: its snapshot becomes a baseline candidate.
+    public mutating func acked(packet sequence: UInt16) {
+        let entry = packetTicks[Int(sequence) & 255]
+        guard entry.sequence == Int32(sequence) else { return }
+        packetTicks[Int(sequence) & 255].sequence = -1
+        if newestAckedTick.map({ entry.tick > $0 }) ?? true { newestAckedTick = entry.tick }
+    }
+
+    /// Forgets the baseline: the next snapshot is full (the client asked for a resync).
+    public mutating func resetBaseline() {
+        newestAckedTick = nil
+        for i in packetTicks.indices { packetTicks[i].sequence = -1 }
+    }
+
+    /// Merges the baseline and the room by id into removals and changes.
+    private mutating func findDifferences(base: SnapshotView, room: SnapshotView, own: UInt16?) {
+        removals.removeAll(keepingCapacity: true)
+        changes.removeAll(keepingCapacity: true)
+        var i = 0, j = 0
+        while i < base.count || j < room.count {
+            if j < room.count, room.ids[j] == own { j += 1; continue }
+            if j == room.count || (i < base.count && base.ids[i] < room.ids[j]) {
+                removals.append((i, false))
+                i += 1
+            } else if i == base.count || room.ids[j] < base.ids[i] {
+                changes.append(Change(id: room.ids[j], current: j, baseline: nil, priority: 0))
+                j += 1
+            } else {
+                if !room.sameState(at: j, as: base, at: i) {
+                    changes.append(Change(id: room.ids[j], current: j, baseline: i, priority: 0))
+                }
+                i += 1
+                j += 1
+            }
+        }
+    }
+
+    /// Stores what the client will reconstruct: the baseline with the included entries applied.
+    private mutating func record(tick: UInt32, base: SnapshotView, room: SnapshotView, own: UInt16?) {
+        changes.sort { $0.id < $1.id }
+        scratch.removeAll()
+        var i = 0, j = 0, r = 0, c = 0
+        while i < base.count || j < room.count {
+            if j < room.count, room.ids[j] == own { j += 1; continue }
+            if j == room.count || (i < base.count && base.ids[i] < room.ids[j]) {
+                if !removals[r].included { scratch.append(base, at: i) }
+                r += 1
+                i += 1
+            } else if i == base.count || room.ids[j] < base.ids[i] {
+                if changes[c].included { scratch.append(room, at: j) }
+                c += 1
+                j += 1
+            } else {
+                if c < changes.count, changes[c].id == room.ids[j] {
+                    scratch.append(changes[c].included ? room : base, at: changes[c].included ? j : i)
+                    c += 1
+                } else {
+                    scratch.append(room, at: j)
+                }
+                i += 1
+                j += 1
+            }
+        }
+        let slot = Int(tick % UInt32(Self.ringSize))
+        swap(&ring[slot], &scratch)
+        ringTicks[slot] = Int64(tick)
+    }
+}

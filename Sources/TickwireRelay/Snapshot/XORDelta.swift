@@ -1,0 +1,57 @@
+import TickwireProtocol
+
+/// Schema-free delta coding of a byte blob against a baseline blob: the two are XORed (the
+/// baseline padded with zeros or cut to the new length) and the result is written as runs of
+/// `zero-run varint | literal-count varint | literal bytes` until the new length is covered.
+/// Bytes that did not change cost nothing beyond their run's varint; a blob coded against an
+/// empty baseline is the blob itself, run-length coded.
+public enum XORDelta {
+    /// Writes `state` against `baseline`. Returns false (and may have written part of it) when
+    /// the writer ran out of room; rewind the writer in that case.
+    public static func encode(_ state: UnsafeRawBufferPointer, against baseline: UnsafeRawBufferPointer, into writer: inout UnsafeByteWriter) -> Bool {
+        let length = state.count
+        @inline(__always) func x(_ i: Int) -> UInt8 { i < baseline.count ? state[i] ^ baseline[i] : state[i] }
+        var position = 0
+        while position < length {
+            var zeros = 0
+            while position + zeros < length, x(position + zeros) == 0 { zeros += 1 }
+            let start = position + zeros
+            var end = start
+            while end < length {
+                if x(end) != 0 { end += 1; continue }
+                var run = 0
+                while end + run < length, x(end + run) == 0 { run += 1 }
+                // A short zero run inside a literal is cheaper than two run headers.
+                if run > 2 || end + run == length { break }
+                end += run
+            }
+            writer.writeVarint(zeros)
+            writer.writeVarint(end - start)
+            for i in start..<end { writer.write(x(i)) }
+            if writer.overflowed { return false }
+            position = end
+        }
+        return true
+    }
+
+    /// Reads a blob of `length` bytes coded against `baseline` and appends it to `output`.
+    /// Returns false on malformed input (a run past the length or one that makes no progress),
+    /// leaving `output` with partial content the caller must discard.
+    public static func decode(_ reader: inout ByteReader, length: Int, against baseline: UnsafeRawBufferPointer, into output: inout [UInt8]) -> Bool {
+        var position = 0
+        while position < length {
+            guard let zeros = reader.readVarint(limit: length - position),
+                  let count = reader.readVarint(limit: length - position - zeros),
+                  zeros + count > 0,
+                  let literal = reader.readSlice(count) else { return false }
+            for i in position..<position + zeros { output.append(i < baseline.count ? baseline[i] : 0) }
+            position += zeros
+            for k in 0..<count {
+                let i = position + k
+                output.append(literal[k] ^ (i < baseline.count ? baseline[i] : 0))
+            }
+            position += count
+        }
+        return true
+    }
+}
