@@ -9,6 +9,9 @@ public struct RelayConfiguration: Sendable {
     public var roomCapacity = 64
     /// Largest entity state a client may send, in bytes (1...1024).
     public var maxStateSize = 64
+    /// Code snapshots against the client's newest acknowledged one. Off: every snapshot is full
+    /// (for comparison and debugging; costs far more bandwidth).
+    public var deltaCompression = true
     /// Packets a client may be sent per update (bounds fragment bursts).
     public var maxPacketsPerUpdate = 8
     /// How long a denied client is kept to receive its reason before it is disconnected.

@@ -49,7 +49,7 @@ public struct RelayServerCore {
         var room: String
         var admitted: Bool
         var connection: ChannelConnection
-        var encoder = SnapshotEncoder()
+        var encoder: SnapshotEncoder
         var snapshotTick: UInt32?
         var denialDeadline: TickwireInstant?
     }
@@ -376,13 +376,17 @@ public struct RelayServerCore {
         stateLength[index] = 0
         let present = members[room] ?? []
         guard present.count < configuration.roomCapacity else {
-            clients[index] = Client(room: room, admitted: false, connection: connection, denialDeadline: now + configuration.denialLinger)
+            clients[index] = Client(
+                room: room, admitted: false, connection: connection, encoder: SnapshotEncoder(usesBaselines: false),
+                denialDeadline: now + configuration.denialLinger)
             sendReliable(RelayMessage.denied(.roomFull).encoded(), to: index)
             counters.roomFullDenials &+= 1
             events.append(.roomFull(clientIndex: index, clientID: clientID, room: room))
             return
         }
-        clients[index] = Client(room: room, admitted: true, connection: connection)
+        clients[index] = Client(
+            room: room, admitted: true, connection: connection,
+            encoder: SnapshotEncoder(usesBaselines: configuration.deltaCompression))
         let welcome = RelayMessage.Welcome(
             entityID: UInt16(index), tickRate: UInt16(configuration.tickRate),
             maxStateSize: UInt16(configuration.maxStateSize), roomCapacity: UInt16(configuration.roomCapacity))

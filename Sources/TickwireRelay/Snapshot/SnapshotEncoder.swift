@@ -41,8 +41,11 @@ public struct SnapshotEncoder {
     private var removals: [(position: Int, included: Bool)] = []
     private var scratch = SnapshotView()
     private static let empty = SnapshotView()
+    /// False: never use a baseline (every snapshot full).
+    public let usesBaselines: Bool
 
-    public init() {
+    public init(usesBaselines: Bool = true) {
+        self.usesBaselines = usesBaselines
         ring = Array(repeating: SnapshotView(), count: Self.ringSize)
         ringTicks = Array(repeating: -1, count: Self.ringSize)
         packetTicks = Array(repeating: (-1, 0), count: 256)
@@ -65,7 +68,7 @@ public struct SnapshotEncoder {
         into buffer: UnsafeMutableRawBufferPointer
     ) -> Int {
         guard buffer.count >= SnapshotFormat.headerSize else { return 0 }
-        let baselineTick = newestAckedTick.flatMap { view(tick: $0) != nil ? $0 : nil }
+        let baselineTick = usesBaselines ? newestAckedTick.flatMap { view(tick: $0) != nil ? $0 : nil } : nil
         let base = baselineTick.map { ring[Int($0 % UInt32(Self.ringSize))] } ?? Self.empty
         var writer = UnsafeByteWriter(buffer)
         writer.write(SnapshotFormat.kind)

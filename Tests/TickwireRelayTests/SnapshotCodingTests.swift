@@ -1,0 +1,95 @@
+import Testing
+import TickwireProtocol
+import TickwireRelay
+
+@Suite struct SnapshotCodingTests {
+    private func encode(_ state: [UInt8], against baseline: [UInt8]) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let length = buffer.withUnsafeMutableBytes { raw -> Int? in
+            var writer = UnsafeByteWriter(raw)
+            let ok = state.withUnsafeBytes { s in baseline.withUnsafeBytes { b in XORDelta.encode(s, against: b, into: &writer) } }
+            return ok ? writer.offset : nil
+        }
+        return length.map { Array(buffer[0..<$0]) }
+    }
+
+    private func decode(_ bytes: [UInt8], length: Int, against baseline: [UInt8]) -> [UInt8]? {
+        var output: [UInt8] = []
+        let ok = bytes.withUnsafeBytes { raw in
+            var reader = ByteReader(raw)
+            return baseline.withUnsafeBytes { XORDelta.decode(&reader, length: length, against: $0, into: &output) } && reader.remaining == 0
+        }
+        return ok ? output : nil
+    }
+
+    @Test func xorDeltaRoundTripsAnyPairOfBlobs() {
+        var random = SplitMix64(seed: 42)
+        for _ in 0..<5000 {
+            let baseline = (0..<Int(random.next() % 80)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            var state = (0..<Int(random.next() % 80)).map { i in i < baseline.count ? baseline[i] : 0 }
+            // Change a few bytes, sometimes all of them.
+            let changes = random.next() % 4 == 0 ? state.count : Int(random.next() % 6)
+            for _ in 0..<changes where !state.isEmpty { state[Int(random.next() % UInt64(state.count))] = UInt8(truncatingIfNeeded: random.next()) }
+            let coded = encode(state, against: baseline)!
+            #expect(decode(coded, length: state.count, against: baseline) == state)
+        }
+    }
+
+    @Test func unchangedBytesCostAlmostNothing() {
+        let baseline = [UInt8](repeating: 0xAB, count: 64)
+        #expect(encode(baseline, against: baseline)!.count == 2)  // one zero run covering all 64 bytes
+        var moved = baseline
+        moved[4] = 1; moved[5] = 2; moved[6] = 3; moved[7] = 4
+        #expect(encode(moved, against: baseline)!.count == 2 + 4 + 2)  // run, 4 literal bytes, trailing run
+        #expect(encode(Array(repeating: 0, count: 64), against: [])!.count == 2)
+    }
+
+    @Test func xorDeltaRefusesMalformedRuns() {
+        // A run past the length, a run that makes no progress, a truncated literal.
+        #expect(decode([10, 0], length: 4, against: []) == nil)
+        #expect(decode([0, 0], length: 4, against: []) == nil)
+        #expect(decode([0, 4, 1, 2], length: 4, against: []) == nil)
+        #expect(decode([0x80, 0x00, 0], length: 4, against: []) == nil)  // non-canonical varint
+    }
+
+    @Test func encoderAndDecoderAgreeAndRandomInputNeverTraps() {
+        var random = SplitMix64(seed: 7)
+        var encoder = SnapshotEncoder()
+        var decoder = SnapshotDecoder(maxStateSize: 64)
+        var room = SnapshotView()
+        var messages: [[UInt8]] = []
+        var buffer = [UInt8](repeating: 0, count: 1188)
+        for tick in UInt32(0)..<200 {
+            room.removeAll()
+            for id in UInt16(0)..<20 where random.next() % 10 != 0 {
+                room.append(id: id, clientID: UInt64(id) + 100,
+                            state: (0..<Int(random.next() % 65)).map { _ in UInt8(truncatingIfNeeded: random.next() % 3) })
+            }
+            let length = buffer.withUnsafeMutableBytes {
+                encoder.encode(tick: tick, serverTimeMicros: UInt64(tick) * 16_667, room: room, excluding: 3, into: $0)
+            }
+            let message = Array(buffer[0..<length])
+            messages.append(message)
+            #expect(message.withUnsafeBytes { decoder.decode($0) } == .decoded(tick: tick, serverTimeMicros: UInt64(tick) * 16_667))
+            #expect(decoder.view(tick: tick) == encoder.view(tick: tick))
+            if tick % 3 == 0 { encoder.sent(tick: tick, inPacket: UInt16(tick)); encoder.acked(packet: UInt16(tick)) }
+        }
+        #expect(encoder.counters.fullSnapshots == 1)
+        // Garbage and mutated messages: never a trap, never a decode of a tick not sent.
+        var fresh = SnapshotDecoder(maxStateSize: 64)
+        for round in 0..<20_000 {
+            var bytes: [UInt8]
+            if round % 2 == 0 {
+                bytes = (0..<Int(random.next() % 64)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                if !bytes.isEmpty { bytes[0] = SnapshotFormat.kind }
+            } else {
+                bytes = messages[Int(random.next() % UInt64(messages.count))]
+                for _ in 0..<1 + Int(random.next() % 3) where bytes.count > 1 {
+                    bytes[1 + Int(random.next() % UInt64(bytes.count - 1))] = UInt8(truncatingIfNeeded: random.next())
+                }
+            }
+            _ = bytes.withUnsafeBytes { fresh.decode($0) }
+        }
+        #expect(fresh.counters.malformed > 0)
+    }
+}
