@@ -18,8 +18,9 @@ final class RelayServerDriver: DatagramEndpoint {
     private(set) var maxTickDuration: Duration = .zero
     private(set) var datagramsRead: UInt64 = 0
     private(set) var bytesRead: UInt64 = 0
-    /// Called after each tick with how long it took (metrics hook).
-    var onTick: ((Duration) -> Void)?
+    /// Fed tick durations as they happen and the stats once a second.
+    var metrics: RelayMetrics?
+    private var lastMetricsPush = TickwireInstant.zero
     private var scheduled: Scheduled<Void>?
     private var stopped = false
 
@@ -55,7 +56,11 @@ final class RelayServerDriver: DatagramEndpoint {
                 let took = ContinuousClock.now - started
                 lastTickDuration = took
                 maxTickDuration = max(maxTickDuration, took)
-                onTick?(took)
+                metrics?.recordTick(took)
+            }
+            if let metrics, clock.now() - lastMetricsPush >= .seconds(1) {
+                lastMetricsPush = clock.now()
+                metrics.record(stats())
             }
             logEvents()
             flush()

@@ -12,8 +12,14 @@ public final class RelayServerHost: Sendable {
     /// The addresses connect tokens must name for this server.
     public let publicAddresses: [NetcodeAddress]
     private let driver: NIOLoopBound<RelayServerDriver>
+    /// The Prometheus registry and the HTTP channel serving it, when metrics are on.
+    public let metrics: RelayMetrics?
+    public let metricsChannel: (any Channel)?
 
-    private init(channel: any Channel, publicAddresses: [NetcodeAddress], driver: NIOLoopBound<RelayServerDriver>) {
+    private init(channel: any Channel, publicAddresses: [NetcodeAddress], driver: NIOLoopBound<RelayServerDriver>,
+                 metrics: RelayMetrics?, metricsChannel: (any Channel)?) {
+        self.metrics = metrics
+        self.metricsChannel = metricsChannel
         self.channel = channel
         self.localAddress = channel.localAddress!
         self.publicAddresses = publicAddresses
@@ -47,7 +53,21 @@ public final class RelayServerHost: Sendable {
         let dualStack = options.bindHost.contains(":")
         configuration.serverAddresses = publicAddresses
         let final = configuration
+        var metrics: RelayMetrics?
+        var metricsChannel: (any Channel)?
+        if let host = options.metricsHost {
+            let made = RelayMetrics()
+            do {
+                metricsChannel = try await MetricsEndpoint.start(host: host, port: options.metricsPort, metrics: made, group: group)
+            } catch {
+                try? await channel.close()
+                throw RelayServerOptionsError.invalid("could not serve metrics on \(host):\(options.metricsPort): \(error); pick another --metrics address")
+            }
+            metrics = made
+        }
+        let chosenMetrics = metrics
         try await loop.submit {
+            driver.value.metrics = chosenMetrics
             driver.value.core = try RelayServerCore(
                 netcode: try NetcodeServer(configuration: final, unixTimeAtInstantZero: clock.unixTimeAtOrigin),
                 configuration: options.relay, start: clock.now())
@@ -61,7 +81,11 @@ public final class RelayServerHost: Sendable {
             "room_capacity": "\(options.relay.roomCapacity)", "state_size": "\(options.relay.maxStateSize)",
             "protocol_id": "0x\(String(options.protocolID, radix: 16))",
         ])
-        return RelayServerHost(channel: channel, publicAddresses: publicAddresses, driver: driver)
+        if let metricsChannel {
+            logger.info("metrics at http://\(options.metricsHost!):\(metricsChannel.localAddress?.port ?? options.metricsPort)/metrics")
+        }
+        return RelayServerHost(channel: channel, publicAddresses: publicAddresses, driver: driver,
+                               metrics: metrics, metricsChannel: metricsChannel)
     }
 
     public func stats() async throws -> RelayServerStats {
@@ -83,6 +107,7 @@ public final class RelayServerHost: Sendable {
     public func shutdown() async throws {
         try await channel.eventLoop.submit { self.driver.value.shutdown() }.get()
         try await channel.close()
+        try? await metricsChannel?.close()
     }
 }
 

@@ -15,6 +15,9 @@ public struct RelayServerOptions: Sendable {
     public var updateInterval: Duration = .milliseconds(10)
     /// Rooms, tick rate and state size.
     public var relay = RelayConfiguration()
+    /// Where to serve Prometheus metrics (`GET /metrics`); nil: no metrics endpoint.
+    public var metricsHost: String?
+    public var metricsPort: Int = 9464
 
     /// The bytes of "tickwire" read as a little-endian u64: the protocol id the CLI uses unless told otherwise.
     public static let defaultProtocolID: UInt64 = 0x6572_6977_6b63_6974
@@ -42,6 +45,9 @@ public struct RelayServerOptions: Sendable {
         }
         guard (1...NetcodeServerConfiguration.maxClientsLimit).contains(maxClients) else {
             throw .invalid("--max-clients must be 1...\(NetcodeServerConfiguration.maxClientsLimit), got \(maxClients)")
+        }
+        if metricsHost != nil, !(0...65535).contains(metricsPort) {
+            throw .invalid("the metrics port must be 0...65535, got \(metricsPort)")
         }
         do { try relay.validate() } catch {
             throw .invalid("\(error) (see --tick-rate, --room-capacity, --state-size)")

@@ -13,8 +13,14 @@ import TickwireTransport
 enum Loopback {
     static let key = SecureRandom.bytes(32)
 
-    static func startServer(maxClients: Int = 8, protocolID: UInt64 = RelayServerOptions.defaultProtocolID) async throws -> RelayServerHost {
+    static func startServer(
+        maxClients: Int = 8, protocolID: UInt64 = RelayServerOptions.defaultProtocolID, metrics: Bool = false
+    ) async throws -> RelayServerHost {
         var options = RelayServerOptions(privateKey: key)
+        if metrics {
+            options.metricsHost = "127.0.0.1"
+            options.metricsPort = 0
+        }
         options.bindHost = "127.0.0.1"
         options.bindPort = 0
         options.maxClients = maxClients
@@ -92,4 +98,42 @@ final class RawSocket: Sendable {
     }
 
     func takeReceived() -> [[UInt8]] { received.withLockedValue { let r = $0; $0 = []; return r } }
+}
+
+extension Loopback {
+    /// A one-shot HTTP/1.0 GET over a plain TCP socket; returns the whole response text.
+    static func httpGet(port: Int, path: String) async throws -> String {
+        let collected = NIOLockedValueBox([UInt8]())
+        let done = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ResponseCollector(collected: collected, done: done))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        try await channel.writeAndFlush(ByteBuffer(string: "GET \(path) HTTP/1.0\r\nHost: localhost\r\n\r\n")).get()
+        try await done.futureResult.get()
+        return String(decoding: collected.withLockedValue { $0 }, as: UTF8.self)
+    }
+
+    private final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        let collected: NIOLockedValueBox<[UInt8]>
+        let done: EventLoopPromise<Void>
+        init(collected: NIOLockedValueBox<[UInt8]>, done: EventLoopPromise<Void>) {
+            self.collected = collected
+            self.done = done
+        }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var buffer = unwrapInboundIn(data)
+            let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+            collected.withLockedValue { $0.append(contentsOf: bytes) }
+        }
+        func channelInactive(context: ChannelHandlerContext) { done.succeed(()) }
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            done.fail(error)
+            context.close(promise: nil)
+        }
+    }
 }

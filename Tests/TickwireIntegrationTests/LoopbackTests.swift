@@ -65,6 +65,24 @@ import TickwireTransport
         try await server.shutdown()
     }
 
+    @Test func metricsEndpointServesPrometheusText() async throws {
+        let server = try await Loopback.startServer(metrics: true)
+        let client = try await TickwireClient.connect(token: try Loopback.token(for: server, clientID: 1))
+        let port = try #require(server.metricsChannel?.localAddress?.port)
+        // Figures are pushed once a second; wait for one push that has seen the client.
+        var text = ""
+        #expect(try await Loopback.eventually {
+            text = try await Loopback.httpGet(port: port, path: "/metrics")
+            return text.contains("tickwire_clients 1")
+        })
+        #expect(text.contains("tickwire_ticks_total"))
+        #expect(text.contains("tickwire_tick_duration_seconds_bucket"))
+        #expect(text.contains("tickwire_bytes_in_total"))
+        #expect(try await Loopback.httpGet(port: port, path: "/nope").hasPrefix("HTTP/1.1 404"))
+        await client.disconnect()
+        try await server.shutdown()
+    }
+
     @Test func staysConnectedOverKeepAlives() async throws {
         let server = try await Loopback.startServer()
         let client = try await TickwireClient.connect(token: try Loopback.token(for: server, clientID: 1, timeoutSeconds: 1))

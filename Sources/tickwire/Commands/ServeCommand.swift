@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import TickwireProtocol
+import TickwireRelay
 import TickwireServer
 
 struct ServeCommand: AsyncParsableCommand {
@@ -17,6 +18,11 @@ struct ServeCommand: AsyncParsableCommand {
     var publicAddresses: [String] = []
     @Option(help: "Protocol id (decimal or 0x hex); must match the tokens.") var protocolID = ProtocolID(RelayServerOptions.defaultProtocolID)
     @Option(help: "Client slots (1...4096).") var maxClients: Int = 256
+    @Option(help: "Snapshots per second sent to every client (1...240).") var tickRate: Int = 60
+    @Option(help: "Clients per room; the next one is denied with 'room full' (1...4096).") var roomCapacity: Int = 64
+    @Option(help: "Largest entity state a client may send, in bytes (1...1024).") var stateSize: Int = 64
+    @Option(help: "Serve Prometheus metrics at HOST:PORT/metrics, e.g. 127.0.0.1:9464 (off unless given).")
+    var metrics: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: Logger.Level = .info
 
     func run() async throws {
@@ -26,6 +32,14 @@ struct ServeCommand: AsyncParsableCommand {
         options.bindPort = port
         options.protocolID = protocolID.value
         options.maxClients = maxClients
+        options.relay.tickRate = tickRate
+        options.relay.roomCapacity = roomCapacity
+        options.relay.maxStateSize = stateSize
+        if let metrics {
+            guard let address = NetcodeAddress(parsing: metrics) else { throw ValidationError.address("--metrics", metrics) }
+            options.metricsHost = address.hostDescription
+            options.metricsPort = Int(address.port)
+        }
         options.publicAddresses = try publicAddresses.map { text in
             guard let a = NetcodeAddress(parsing: text) else { throw ValidationError.address("--public-address", text) }
             return a
@@ -35,6 +49,8 @@ struct ServeCommand: AsyncParsableCommand {
         let host: RelayServerHost
         do {
             host = try await RelayServerHost.start(options: options, logger: logger)
+        } catch let error as RelayServerOptionsError {
+            throw CLIError(error.description)
         } catch {
             throw CLIError("cannot bind \(options.bindHost):\(port): \(error) (is another server on this port? try --port)")
         }
@@ -45,7 +61,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let stats {
             logger.info("stopped", metadata: [
                 "packets_in": "\(stats.netcode.packetsReceived)", "packets_out": "\(stats.netcode.packetsSent)",
-                "dropped": "\(stats.netcode.dropped.total)",
+                "dropped": "\(stats.netcode.dropped.total)", "ticks": "\(stats.ticks)", "late_ticks": "\(stats.lateTicks)",
+                "skipped_ticks": "\(stats.skippedTicks)",
             ])
         }
     }
