@@ -31,8 +31,7 @@ public struct SnapshotDecoder {
     }
 
     public let maxStateSize: Int
-    private var ring: [SnapshotView]
-    private var ringTicks: [Int64]
+    private var ring = SnapshotRing(size: SnapshotDecoder.ringSize)
     public private(set) var newestTick: UInt32?
     public private(set) var counters = Counters()
     private var entries: [Entry] = []
@@ -40,14 +39,9 @@ public struct SnapshotDecoder {
 
     public init(maxStateSize: Int) {
         self.maxStateSize = maxStateSize
-        ring = Array(repeating: SnapshotView(), count: Self.ringSize)
-        ringTicks = Array(repeating: -1, count: Self.ringSize)
     }
 
-    public func view(tick: UInt32) -> SnapshotView? {
-        let slot = Int(tick % UInt32(Self.ringSize))
-        return ringTicks[slot] == Int64(tick) ? ring[slot] : nil
-    }
+    public func view(tick: UInt32) -> SnapshotView? { ring.view(tick: tick) }
 
     /// Decodes one snapshot message (starting with its kind byte).
     public mutating func decode(_ message: UnsafeRawBufferPointer) -> Outcome {
@@ -124,9 +118,7 @@ public struct SnapshotDecoder {
             if i < base.count && base.ids[i] == entry.id { i += 1 }
             e += 1
         }
-        let slot = Int(tick % UInt32(Self.ringSize))
-        ring[slot] = next
-        ringTicks[slot] = Int64(tick)
+        ring.store(tick: tick, swapping: &next)
         if newestTick.map({ tick > $0 }) ?? true { newestTick = tick }
         return .decoded(tick: tick, serverTimeMicros: time)
     }

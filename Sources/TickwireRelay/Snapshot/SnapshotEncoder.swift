@@ -31,8 +31,7 @@ public struct SnapshotEncoder {
         var included = false
     }
 
-    private var ring: [SnapshotView]
-    private var ringTicks: [Int64]
+    private var ring = SnapshotRing(size: SnapshotEncoder.ringSize)
     private var packetTicks: [(sequence: Int32, tick: UInt32)]
     public private(set) var newestAckedTick: UInt32?
     public private(set) var counters = Counters()
@@ -46,8 +45,6 @@ public struct SnapshotEncoder {
 
     public init(usesBaselines: Bool = true) {
         self.usesBaselines = usesBaselines
-        ring = Array(repeating: SnapshotView(), count: Self.ringSize)
-        ringTicks = Array(repeating: -1, count: Self.ringSize)
         packetTicks = Array(repeating: (-1, 0), count: 256)
         priority.reserveCapacity(64)
         changes.reserveCapacity(64)
@@ -55,10 +52,7 @@ public struct SnapshotEncoder {
     }
 
     /// The snapshot the client reconstructs for `tick`, while it is in the ring.
-    public func view(tick: UInt32) -> SnapshotView? {
-        let slot = Int(tick % UInt32(Self.ringSize))
-        return ringTicks[slot] == Int64(tick) ? ring[slot] : nil
-    }
+    public func view(tick: UInt32) -> SnapshotView? { ring.view(tick: tick) }
 
     /// Writes the snapshot message for `tick` into `buffer` (its size is the budget) and returns
     /// its length, or 0 if even the header does not fit. `room` holds every entity of the room;
@@ -69,7 +63,7 @@ public struct SnapshotEncoder {
     ) -> Int {
         guard buffer.count >= SnapshotFormat.headerSize else { return 0 }
         let baselineTick = usesBaselines ? newestAckedTick.flatMap { view(tick: $0) != nil ? $0 : nil } : nil
-        let base = baselineTick.map { ring[Int($0 % UInt32(Self.ringSize))] } ?? Self.empty
+        let base = baselineTick.flatMap { ring.view(tick: $0) } ?? Self.empty
         var writer = UnsafeByteWriter(buffer)
         writer.write(SnapshotFormat.kind)
         writer.write(tick)
@@ -200,8 +194,6 @@ public struct SnapshotEncoder {
                 j += 1
             }
         }
-        let slot = Int(tick % UInt32(Self.ringSize))
-        swap(&ring[slot], &scratch)
-        ringTicks[slot] = Int64(tick)
+        ring.store(tick: tick, swapping: &scratch)
     }
 }
