@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // libsodium, as installed by `apt-get install libsodium-dev`.
@@ -80,7 +81,10 @@ let package = Package(
         // Simulator: impaired in-memory links, virtual time, bots (top-level Simulator/ folder).
         .target(
             name: "TickwireSimulation",
-            dependencies: ["TickwireProtocol", "TickwireReliability", "TickwireRelay"],
+            dependencies: [
+                "TickwireProtocol", "TickwireReliability", "TickwireRelay",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
             path: "Simulator/TickwireSimulation",
             swiftSettings: strictSettings
         ),
@@ -88,6 +92,7 @@ let package = Package(
             name: "tickwire",
             dependencies: [
                 "TickwireProtocol", "TickwireRelay", "TickwireReliability", "TickwireServer", "TickwireClient", "TickwireCrypto",
+                "TickwireSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -109,6 +114,12 @@ let package = Package(
         .testTarget(
             name: "TickwireRelayTests",
             dependencies: ["TickwireRelay", "TickwireReliability", "TickwireProtocol", "TickwireSimulation"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "TickwireSimulationTests",
+            dependencies: ["TickwireSimulation", "TickwireRelay", "TickwireProtocol"],
+            resources: [.copy("Scenarios")],
             swiftSettings: strictSettings
         ),
         .testTarget(

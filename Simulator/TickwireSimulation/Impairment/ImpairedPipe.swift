@@ -1,3 +1,4 @@
+import Foundation
 import TickwireProtocol
 
 /// One direction of a simulated link: packets go in with the send time and come out when their
@@ -9,6 +10,20 @@ public struct ImpairedPipe: Sendable {
         public var duplicated: UInt64 = 0
         public var reordered: UInt64 = 0
         public var delivered: UInt64 = 0
+        /// Of `lost`: dropped in a burst (bad state), by a full bandwidth queue, during an outage.
+        public var lostInBurst: UInt64 = 0
+        public var lostToQueue: UInt64 = 0
+        public var lostToOutage: UInt64 = 0
+    }
+
+    /// A time the link is down: everything sent in it is lost.
+    public struct Outage: Sendable, Equatable {
+        public var start: TickwireInstant
+        public var end: TickwireInstant
+        public init(start: TickwireInstant, end: TickwireInstant) {
+            self.start = start
+            self.end = end
+        }
     }
 
     private struct InFlight: Sendable {
@@ -23,6 +38,11 @@ public struct ImpairedPipe: Sendable {
     private var inFlight: [InFlight] = []
     private var serial: UInt64 = 0
     private var head = 0
+    private var burstBad = false
+    private var linkFreeAt = TickwireInstant.zero
+    /// Scheduled outages, and a switch for outages decided as the run goes.
+    public var outages: [Outage] = []
+    public var isDown = false
 
     public init(profile: ImpairmentProfile, seed: UInt64) {
         self.profile = profile
@@ -33,14 +53,39 @@ public struct ImpairedPipe: Sendable {
 
     public mutating func send(_ bytes: [UInt8], now: TickwireInstant) {
         counters.sent &+= 1
+        if isDown || outages.contains(where: { now >= $0.start && now < $0.end }) {
+            counters.lost &+= 1
+            counters.lostToOutage &+= 1
+            return
+        }
+        if let burst = profile.burstLoss {
+            burstBad = burstBad ? !random.chance(burst.badToGood) : random.chance(burst.goodToBad)
+            if random.chance(burstBad ? burst.badLoss : burst.goodLoss) {
+                counters.lost &+= 1
+                if burstBad { counters.lostInBurst &+= 1 }
+                return
+            }
+        }
         if random.chance(profile.loss) {
             counters.lost &+= 1
             return
         }
-        schedule(bytes, now: now)
+        var departure = now
+        if let rate = profile.bandwidthBytesPerSecond, rate > 0 {
+            let start = max(now, linkFreeAt)
+            guard start - now <= profile.maxQueueDelay else {
+                counters.lost &+= 1
+                counters.lostToQueue &+= 1
+                return
+            }
+            // Serialisation time, with IPv4 + UDP headers counted.
+            linkFreeAt = start + .nanoseconds(Int64(bytes.count + 28) * 1_000_000_000 / Int64(rate))
+            departure = linkFreeAt
+        }
+        schedule(bytes, now: departure)
         if random.chance(profile.duplicate) {
             counters.duplicated &+= 1
-            schedule(bytes, now: now)
+            schedule(bytes, now: departure)
         }
     }
 
@@ -65,7 +110,12 @@ public struct ImpairedPipe: Sendable {
     private mutating func schedule(_ bytes: [UInt8], now: TickwireInstant) {
         var delay = profile.latency.nanosecondsClamped
         let jitter = profile.jitter.nanosecondsClamped
-        if jitter > 0 { delay += Int64.random(in: -jitter...jitter, using: &random) }
+        if jitter > 0 {
+            switch profile.jitterModel {
+            case .uniform: delay += Int64.random(in: -jitter...jitter, using: &random)
+            case .normal: delay += Int64((random.nextNormal() * Double(jitter)).clamped(to: -3 * Double(jitter)...3 * Double(jitter)))
+            }
+        }
         if random.chance(profile.reorder) {
             counters.reordered &+= 1
             let extra = profile.reorderDelay.nanosecondsClamped
@@ -82,4 +132,18 @@ public struct ImpairedPipe: Sendable {
         }
         inFlight.insert(entry, at: low)
     }
+}
+
+extension SplitMix64 {
+    /// A standard normal draw (Box-Muller).
+    mutating func nextNormal() -> Double {
+        let u1 = max(nextUnit(), 1e-12)
+        let u2 = nextUnit()
+        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+    }
+}
+
+
+extension Double {
+    fileprivate func clamped(to range: ClosedRange<Double>) -> Double { Swift.min(Swift.max(self, range.lowerBound), range.upperBound) }
 }

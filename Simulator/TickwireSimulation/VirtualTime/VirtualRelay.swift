@@ -22,7 +22,7 @@ public struct VirtualRelay {
         public let address: NetcodeAddress
         public var up: ImpairedPipe
         public var down: ImpairedPipe
-        /// Every event this client has heard, in arrival order.
+        /// Every event this client has heard, in arrival order (when `keepsHeard`).
         public var heard: [RelayClientCore.Event] = []
     }
 
@@ -31,6 +31,9 @@ public struct VirtualRelay {
     public private(set) var now = TickwireInstant.zero
     public var step: Duration = .milliseconds(1)
     public var updateInterval: Duration = .milliseconds(10)
+    /// True: client events are moved into `heard` as they arrive. False: they stay in each core's
+    /// `events` for the owner (a bot) to take in `afterClientUpdate`.
+    public var keepsHeard = true
     /// Called for every client after each of its updates (bots act here).
     private var random: SplitMix64
     private var nextServerUpdate = TickwireInstant.zero
@@ -127,7 +130,7 @@ public struct VirtualRelay {
     }
 
     private mutating func drainEvents(of i: Int) {
-        guard !clients[i].core.events.isEmpty else { return }
+        guard keepsHeard, !clients[i].core.events.isEmpty else { return }
         clients[i].heard.append(contentsOf: clients[i].core.events)
         clients[i].core.events.removeAll()
     }

@@ -1,0 +1,177 @@
+import Foundation
+import TickwireProtocol
+import TickwireRelay
+import TickwireReliability
+
+/// A scripted player. It drives a `RelayClientCore` it is handed (in virtual time or over real
+/// sockets alike) and checks what comes back.
+///
+/// * It moves its entity along a seeded random walk and sends the state at `stateRate`; each state
+///   starts with its send time and a sequence number.
+/// * It sends numbered reliable events to the room at `eventRate`, each with its send time.
+/// * It checks that events from every other bot arrive exactly once and in order, and measures
+///   event delivery latency, snapshot inter-arrival, the staleness of every entity it sees
+///   (now − the send time carried in that entity's state), and RTT.
+public struct Bot: Sendable {
+    public let clientID: UInt64
+    public let room: String
+    public var behaviour: BotBehaviour
+    /// False: the bot keeps sending state but stops sending events (a drain period before checks).
+    public var sendsEvents = true
+    private var random: SplitMix64
+    private var position: (x: Double, y: Double) = (0, 0)
+    private var heading = 0.0
+    private var nextStateAt: TickwireInstant
+    private var nextEventAt: TickwireInstant
+    private var stateSequence: UInt32 = 0
+    private var lastRTTSample: TickwireInstant
+
+    public let startedAt: TickwireInstant
+    public private(set) var joinedAt: TickwireInstant?
+    public private(set) var ended: (at: TickwireInstant, reason: String)?
+    public private(set) var denied: RelayMessage.DenyReason?
+    public private(set) var eventsSent: UInt32 = 0
+    public private(set) var lastEventSentAt: TickwireInstant?
+    /// The bot was told to leave (as opposed to losing its connection).
+    public var leftOnPurpose = false
+    /// Per sender: the first and the last event sequence heard.
+    public private(set) var heardFrom: [UInt64: (first: UInt32, last: UInt32)] = [:]
+    public private(set) var eventsReceived: UInt64 = 0
+    public private(set) var duplicateEvents: UInt64 = 0
+    public private(set) var outOfOrderEvents: UInt64 = 0
+    public private(set) var gaps: UInt64 = 0
+    public private(set) var peersLeft: [(clientID: UInt64, reason: RelayMessage.PeerLeftReason)] = []
+    public private(set) var eventLatency = LatencyRecorder()
+    public private(set) var staleness = LatencyRecorder()
+    public private(set) var snapshotInterArrival = LatencyRecorder()
+    public private(set) var rtt = LatencyRecorder()
+    private var lastSnapshotTick: UInt32?
+    private var lastSnapshotAt: TickwireInstant?
+
+    public init(clientID: UInt64, room: String, behaviour: BotBehaviour, seed: UInt64, now: TickwireInstant) {
+        self.clientID = clientID
+        self.room = room
+        self.behaviour = behaviour
+        random = SplitMix64(seed: seed ^ clientID &* 0x9E37_79B9_7F4A_7C15)
+        position = (random.nextUnit() * 100, random.nextUnit() * 100)
+        heading = random.nextUnit() * 2 * Double.pi
+        startedAt = now
+        // Spread the bots' send times so they do not all fire on the same update.
+        nextStateAt = now + Self.interval(behaviour.stateRate) * random.nextUnit()
+        nextEventAt = now + Self.interval(behaviour.eventRate) * random.nextUnit()
+        lastRTTSample = now
+    }
+
+    private static func interval(_ rate: Double) -> Duration { rate > 0 ? .nanoseconds(Int64(1e9 / rate)) : .seconds(3600) }
+
+    public var isJoined: Bool { joinedAt != nil && ended == nil }
+    public var connectTime: Duration? { joinedAt.map { $0 - startedAt } }
+
+    /// Call after each update of the bot's core: reads what it heard, then acts.
+    public mutating func step(_ core: inout RelayClientCore, now: TickwireInstant) {
+        let heard = core.events
+        core.events.removeAll(keepingCapacity: true)
+        for event in heard { observe(event, now: now) }
+        observeSnapshot(core, now: now)
+        guard core.welcome != nil, ended == nil else { return }
+        if now >= nextStateAt {
+            nextStateAt = nextStateAt + Self.interval(behaviour.stateRate)
+            if nextStateAt < now { nextStateAt = now + Self.interval(behaviour.stateRate) }
+            move()
+            _ = try? core.sendState(makeState(now: now, limit: Int(core.welcome!.maxStateSize)))
+        }
+        if sendsEvents, behaviour.eventRate > 0, now >= nextEventAt {
+            nextEventAt = nextEventAt + Self.interval(behaviour.eventRate)
+            if nextEventAt < now { nextEventAt = now + Self.interval(behaviour.eventRate) }
+            if (try? core.sendEvent(makeEvent(now: now))) != nil {
+                eventsSent += 1
+                lastEventSentAt = now
+            }
+        }
+        if now - lastRTTSample >= .seconds(1), core.channels.stats.counters.packetsAcked > 0 {
+            lastRTTSample = now
+            rtt.record(milliseconds: core.channels.stats.rttMilliseconds)
+        }
+    }
+
+    private mutating func observe(_ event: RelayClientCore.Event, now: TickwireInstant) {
+        switch event {
+        case .joined:
+            joinedAt = now
+        case .denied(let reason):
+            denied = reason
+            ended = (now, "denied: \(reason)")
+        case .ended(let state):
+            if ended == nil { ended = (now, Self.reason(state)) }
+        case .peerLeft(let id, let reason):
+            peersLeft.append((id, reason))
+        case .peerJoined:
+            break
+        case .event(let from, let payload):
+            guard payload.count >= 12 else { return }
+            let sequence = payload.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }.littleEndian
+            let sentAt = payload.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt64.self) }.littleEndian
+            eventsReceived += 1
+            eventLatency.record(milliseconds: Double(Int64(now.nanoseconds) - Int64(sentAt)) / 1e6)
+            if let seen = heardFrom[from] {
+                if sequence <= seen.last { duplicateEvents += 1; return }
+                if sequence != seen.last + 1 { outOfOrderEvents += 1; gaps += UInt64(sequence - seen.last - 1) }
+                heardFrom[from] = (seen.first, sequence)
+            } else {
+                heardFrom[from] = (sequence, sequence)
+            }
+        }
+    }
+
+    private mutating func observeSnapshot(_ core: RelayClientCore, now: TickwireInstant) {
+        guard let snapshot = core.latestSnapshot, snapshot.tick != lastSnapshotTick else { return }
+        if let last = lastSnapshotAt { snapshotInterArrival.record(milliseconds: Double((now - last).nanosecondsClamped) / 1e6) }
+        lastSnapshotTick = snapshot.tick
+        lastSnapshotAt = now
+        for entity in snapshot.entities where entity.state.count >= 8 {
+            let sentAt = entity.state.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
+            staleness.record(milliseconds: Double(Int64(now.nanoseconds) - Int64(sentAt)) / 1e6)
+        }
+    }
+
+    private mutating func move() {
+        heading += (random.nextUnit() - 0.5) * 0.6
+        let step = behaviour.speed / max(1, behaviour.stateRate)
+        position.x += step * cos(heading)
+        position.y += step * sin(heading)
+    }
+
+    private mutating func makeState(now: TickwireInstant, limit: Int) -> [UInt8] {
+        stateSequence &+= 1
+        var bytes = [UInt8](repeating: UInt8(truncatingIfNeeded: clientID), count: min(limit, behaviour.stateSize))
+        bytes.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: now.nanoseconds.littleEndian, toByteOffset: 0, as: UInt64.self)
+            if raw.count >= 16 {
+                raw.storeBytes(of: Float(position.x).bitPattern.littleEndian, toByteOffset: 8, as: UInt32.self)
+                raw.storeBytes(of: Float(position.y).bitPattern.littleEndian, toByteOffset: 12, as: UInt32.self)
+            }
+        }
+        return bytes
+    }
+
+    private func makeEvent(now: TickwireInstant) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0xEE, count: behaviour.eventSize)
+        bytes.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: eventsSent.littleEndian, toByteOffset: 0, as: UInt32.self)
+            raw.storeBytes(of: now.nanoseconds.littleEndian, toByteOffset: 4, as: UInt64.self)
+        }
+        return bytes
+    }
+
+    static func reason(_ state: NetcodeClientState) -> String {
+        switch state {
+        case .connectionTimedOut: "timed_out"
+        case .disconnected: "disconnected"
+        case .connectionDenied: "server_full"
+        case .connectTokenExpired: "token_expired"
+        case .invalidConnectToken: "invalid_token"
+        case .connectionRequestTimedOut, .connectionResponseTimedOut: "connect_timed_out"
+        default: "\(state)"
+        }
+    }
+}

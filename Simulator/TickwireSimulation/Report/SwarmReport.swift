@@ -1,0 +1,100 @@
+import Foundation
+
+/// What a swarm or scenario run measured, per bot and over all bots. Encodes to stable JSON
+/// (sorted keys) so that two runs can be compared byte for byte.
+public struct SwarmReport: Codable, Sendable, Equatable {
+    public var name: String
+    public var seed: UInt64
+    public var mode: String
+    public var durationSeconds: Double
+    public var tickRate: Int
+    public var checks: [Check]
+    public var passed: Bool
+    public var aggregate: Aggregate
+    public var bots: [BotFigures]
+
+    public struct Check: Codable, Sendable, Equatable {
+        public var name: String
+        public var expected: String
+        public var measured: String
+        public var passed: Bool
+    }
+
+    public struct Aggregate: Codable, Sendable, Equatable {
+        public var botsJoined: Int
+        public var botsConnectedAtEnd: Int
+        public var connectTimeMs: Percentiles
+        public var rttMs: Percentiles
+        public var snapshotInterArrivalMs: Percentiles
+        public var stalenessMs: Percentiles
+        public var eventLatencyMs: Percentiles
+        public var eventsSent: UInt64
+        public var eventsReceived: UInt64
+        public var missingEvents: UInt64
+        public var duplicateEvents: UInt64
+        public var outOfOrderEvents: UInt64
+        public var resends: UInt64
+        public var bytesIn: UInt64
+        public var bytesOut: UInt64
+        public var disconnects: [String: Int]
+        public var serverTicks: UInt64
+        public var serverLateTicks: UInt64
+        public var serverSkippedTicks: UInt64
+    }
+
+    public struct BotFigures: Codable, Sendable, Equatable {
+        public var bot: Int
+        public var clientID: UInt64
+        public var room: String
+        public var connectTimeMs: Double?
+        public var rttMs: Percentiles
+        public var snapshotInterArrivalMs: Percentiles
+        public var stalenessMs: Percentiles
+        public var eventLatencyMs: Percentiles
+        public var eventsSent: UInt32
+        public var eventsReceived: UInt64
+        public var missingEvents: UInt64
+        public var duplicateEvents: UInt64
+        public var outOfOrderEvents: UInt64
+        public var resends: UInt64
+        public var bytesIn: UInt64
+        public var bytesOut: UInt64
+        public var snapshots: UInt64
+        public var disconnect: String?
+    }
+
+    public func json() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return (try? encoder.encode(self)) ?? Data()
+    }
+
+    /// The pass/fail table and the aggregate figures, for a terminal.
+    public func table() -> String {
+        var lines: [String] = []
+        let width = max(10, checks.map(\.name.count).max() ?? 10)
+        lines.append("check".padding(toLength: width, withPad: " ", startingAt: 0) + "  result  expected            measured")
+        for check in checks {
+            lines.append(check.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                + (check.passed ? "pass  " : "FAIL  ") + "  " + check.expected.padding(toLength: 18, withPad: " ", startingAt: 0)
+                + "  " + check.measured)
+        }
+        let a = aggregate
+        func p(_ x: Percentiles) -> String { String(format: "p50 %.1f  p99 %.1f  max %.1f", x.p50, x.p99, x.max) }
+        lines.append("")
+        lines.append("bots: \(a.botsJoined) joined, \(a.botsConnectedAtEnd) connected at the end; disconnects: "
+            + (a.disconnects.isEmpty ? "none" : a.disconnects.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+        lines.append("connect ms     " + p(a.connectTimeMs))
+        lines.append("rtt ms         " + p(a.rttMs))
+        lines.append("snapshot gap   " + p(a.snapshotInterArrivalMs))
+        lines.append("staleness ms   " + p(a.stalenessMs))
+        lines.append("event ms       " + p(a.eventLatencyMs))
+        lines.append("events: \(a.eventsSent) sent, \(a.eventsReceived) received, \(a.missingEvents) missing, "
+            + "\(a.duplicateEvents) duplicated, \(a.outOfOrderEvents) out of order; \(a.resends) resends")
+        lines.append(String(format: "bandwidth per bot: %.1f kB/s in, %.1f kB/s out",
+                            Double(a.bytesIn) / Double(max(1, a.botsJoined)) / max(durationSeconds, 0.001) / 1000,
+                            Double(a.bytesOut) / Double(max(1, a.botsJoined)) / max(durationSeconds, 0.001) / 1000))
+        lines.append("server: \(a.serverTicks) ticks at \(tickRate) Hz, \(a.serverLateTicks) late, \(a.serverSkippedTicks) skipped")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+
+/// A scenario file (JSON): bots joining and leaving, links changing, and what must hold.
+///
+/// ```json
+/// { "name": "5% random loss", "durationSeconds": 20, "drainSeconds": 3,
+///   "defaults": { "stateRate": 20, "eventRate": 2, "timeoutSeconds": 5,
+///                 "link": { "latencyMs": 30, "jitterMs": 5, "loss": 0.05 } },
+///   "phases": [ { "at": 0, "join": { "bots": 16, "room": "arena", "overSeconds": 1 } },
+///               { "at": 8, "outage": { "bots": [3, 4], "seconds": 3 } } ],
+///   "expect": { "allEventsDelivered": true, "stalenessP99Ms": 300, "noUnexpectedDisconnects": true } }
+/// ```
+/// Bots are numbered from 1 in the order they join. Times are seconds from the start.
+public struct Scenario: Decodable, Sendable {
+    public var name: String
+    public var description: String?
+    public var durationSeconds: Double
+    /// Events stop this long before the end so every one can arrive before the checks.
+    public var drainSeconds: Double?
+    public var tickRate: Int?
+    public var stateSize: Int?
+    public var roomCapacity: Int?
+    public var defaults: BotDefaults?
+    public var phases: [Phase]
+    public var expect: Expectations
+
+    public struct BotDefaults: Decodable, Sendable {
+        public var stateRate: Double?
+        public var eventRate: Double?
+        public var eventSize: Int?
+        public var timeoutSeconds: Int32?
+        public var link: LinkSpec?
+    }
+
+    public struct Phase: Decodable, Sendable {
+        public var at: Double
+        public var join: Join?
+        public var leave: BotSelector?
+        public var link: LinkChange?
+        public var outage: Outage?
+    }
+
+    public struct Join: Decodable, Sendable {
+        public var bots: Int
+        public var room: String?
+        /// Joins are spread evenly over this many seconds (0: all at once).
+        public var overSeconds: Double?
+        /// This group's link, instead of the default.
+        public var link: LinkSpec?
+    }
+
+    public struct LinkChange: Decodable, Sendable {
+        public var bots: BotSelector
+        public var direction: Direction?
+        public var set: LinkSpec
+    }
+
+    public struct Outage: Decodable, Sendable {
+        public var bots: BotSelector
+        public var seconds: Double
+        public var direction: Direction?
+    }
+
+    public enum Direction: String, Decodable, Sendable {
+        case both, up, down
+    }
+
+    public struct Expectations: Decodable, Sendable {
+        /// Every event sent by a bot reaches every other bot of its room still connected at the end.
+        public var allEventsDelivered: Bool?
+        /// No event arrives twice or out of order.
+        public var exactlyOnceInOrder: Bool?
+        public var stalenessP99Ms: Double?
+        public var eventLatencyP99Ms: Double?
+        /// Every bot not told to leave and not listed in `disconnected` is still connected at the end.
+        public var noUnexpectedDisconnects: Bool?
+        public var disconnected: [ExpectedDisconnect]?
+        /// Each connected bot got at least this share of the ticks as snapshots (0...1).
+        public var minSnapshotShare: Double?
+    }
+
+    public struct ExpectedDisconnect: Decodable, Sendable {
+        public var bots: BotSelector
+        /// The reason the bot itself reports, such as "timed_out"; its peers must have been told
+        /// the matching leave reason.
+        public var reason: String
+    }
+
+    public static func load(path: String) throws -> Scenario {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw ScenarioError.unreadable("cannot read scenario file \(path): \(error.localizedDescription)")
+        }
+        return try parse(data, source: path)
+    }
+
+    public static func parse(_ data: Data, source: String) throws -> Scenario {
+        let scenario: Scenario
+        do { scenario = try JSONDecoder().decode(Scenario.self, from: data) } catch let error as DecodingError {
+            throw ScenarioError.invalid("\(source): \(Self.explain(error))")
+        }
+        try scenario.validate(source: source)
+        return scenario
+    }
+
+    func validate(source: String) throws {
+        func fail(_ why: String) -> ScenarioError { .invalid("\(source): \(why)") }
+        guard durationSeconds > 0, durationSeconds <= 3600 else { throw fail("durationSeconds must be in (0, 3600], got \(durationSeconds)") }
+        guard (drainSeconds ?? 3) >= 0, (drainSeconds ?? 3) < durationSeconds else { throw fail("drainSeconds must be in [0, durationSeconds)") }
+        let total = phases.compactMap { $0.join?.bots }.reduce(0, +)
+        guard total >= 1 else { throw fail("no bots join: add a phase with \"join\": {\"bots\": N}") }
+        guard total <= 4000 else { throw fail("at most 4000 bots, got \(total)") }
+        for (n, phase) in phases.enumerated() {
+            guard phase.at >= 0, phase.at < durationSeconds else { throw fail("phase \(n + 1): at \(phase.at) is outside 0..<durationSeconds") }
+            let actions = [phase.join != nil, phase.leave != nil, phase.link != nil, phase.outage != nil].filter { $0 }.count
+            guard actions == 1 else { throw fail("phase \(n + 1): give exactly one of join, leave, link, outage") }
+            for selector in [phase.leave, phase.link?.bots, phase.outage?.bots].compactMap({ $0 }) {
+                if case .some(let ids) = selector, let bad = ids.first(where: { $0 < 1 || $0 > total }) {
+                    throw fail("phase \(n + 1): bot \(bad) does not exist (bots are 1...\(total))")
+                }
+            }
+        }
+    }
+
+    private static func explain(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+            return keys.isEmpty ? "top level" : keys.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "missing \"\(key.stringValue)\" at \(path(context))"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context): return "wrong type at \(path(context)): \(context.debugDescription)"
+        case .dataCorrupted(let context): return "not valid JSON at \(path(context)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}
+
+/// Which bots a phase means: `"all"`, or a list of bot numbers such as `[1, 2, 5]`.
+public enum BotSelector: Decodable, Sendable, Equatable {
+    case all
+    case some([Int])
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let word = try? container.decode(String.self) {
+            guard word == "all" else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "write \"all\" or a list of bot numbers")
+            }
+            self = .all
+        } else {
+            self = .some(try container.decode([Int].self))
+        }
+    }
+
+    public func contains(_ bot: Int) -> Bool {
+        switch self {
+        case .all: true
+        case .some(let ids): ids.contains(bot)
+        }
+    }
+}
+
+/// A link in a scenario file; everything optional, unset means unimpaired.
+public struct LinkSpec: Decodable, Sendable, Equatable {
+    public var latencyMs: Double?
+    public var jitterMs: Double?
+    /// "uniform" (default) or "normal".
+    public var jitter: String?
+    public var loss: Double?
+    public var burst: Burst?
+    public var duplicate: Double?
+    public var reorder: Double?
+    public var reorderDelayMs: Double?
+    public var bandwidthKbps: Double?
+
+    public struct Burst: Decodable, Sendable, Equatable {
+        /// Long-run loss in bursts (0...1).
+        public var loss: Double
+        /// Mean burst length in packets.
+        public var meanBurst: Double
+    }
+
+    public func profile() throws -> ImpairmentProfile {
+        func ms(_ value: Double?) -> Duration { .nanoseconds(Int64((value ?? 0) * 1e6)) }
+        func chance(_ value: Double?, _ name: String) throws -> Double {
+            let v = value ?? 0
+            guard (0...1).contains(v) else { throw ScenarioError.invalid("\(name) must be 0...1, got \(v)") }
+            return v
+        }
+        guard let model = ImpairmentProfile.JitterModel(rawValue: jitter ?? "uniform") else {
+            throw ScenarioError.invalid("jitter must be \"uniform\" or \"normal\", got \"\(jitter!)\"")
+        }
+        return ImpairmentProfile(
+            latency: ms(latencyMs), jitter: ms(jitterMs), jitterModel: model, loss: try chance(loss, "loss"),
+            burstLoss: try burst.map { .average(try chance($0.loss, "burst.loss"), meanBurst: $0.meanBurst) },
+            duplicate: try chance(duplicate, "duplicate"), reorder: try chance(reorder, "reorder"),
+            reorderDelay: reorderDelayMs.map(ms) ?? .milliseconds(50),
+            bandwidthBytesPerSecond: bandwidthKbps.map { Int($0 * 1000 / 8) })
+    }
+}
+
+public enum ScenarioError: Error, CustomStringConvertible, Equatable {
+    case unreadable(String)
+    case invalid(String)
+    public var description: String {
+        switch self {
+        case .unreadable(let why), .invalid(let why): why
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import TickwireProtocol
+import TickwireRelay
+import TickwireReliability
+
+/// Runs a scenario in virtual time: the relay and every bot in one process on `VirtualRelay`.
+/// Everything random comes from the seed, so a seed reproduces a run exactly.
+public enum ScenarioRunner {
+    public static func run(_ scenario: Scenario, seed: UInt64, progress: ((String) -> Void)? = nil) throws -> SwarmReport {
+        let joins = scenario.phases.compactMap { phase in phase.join.map { (phase.at, $0) } }
+        let total = joins.reduce(0) { $0 + $1.1.bots }
+        var configuration = RelayConfiguration()
+        configuration.tickRate = scenario.tickRate ?? 60
+        configuration.maxStateSize = scenario.stateSize ?? 64
+        configuration.roomCapacity = scenario.roomCapacity ?? max(64, total)
+        do { try configuration.validate() } catch { throw ScenarioError.invalid("\(scenario.name): \(error)") }
+
+        var relay = try VirtualRelay(configuration: configuration, maxClients: total + 4, seed: seed)
+        relay.keepsHeard = false
+        let defaults = scenario.defaults
+        let behaviour = BotBehaviour(
+            stateRate: defaults?.stateRate ?? 20, eventRate: defaults?.eventRate ?? 2,
+            eventSize: defaults?.eventSize ?? 32, stateSize: configuration.maxStateSize)
+        let defaultLink = try (defaults?.link ?? LinkSpec()).profile()
+
+        // Every action at its time: joins spread over their window, then the other phases.
+        var actions: [(at: Double, order: Int, act: Action)] = []
+        var number = 0
+        for (at, join) in joins {
+            let link = try join.link.map { try $0.profile() } ?? defaultLink
+            for k in 0..<join.bots {
+                number += 1
+                let offset = join.bots > 1 ? (join.overSeconds ?? 0) * Double(k) / Double(join.bots) : 0
+                actions.append((at + offset, actions.count, .join(number: number, room: join.room ?? "arena", link: link)))
+            }
+        }
+        for phase in scenario.phases {
+            if let selector = phase.leave { actions.append((phase.at, actions.count, .leave(selector))) }
+            if let change = phase.link {
+                actions.append((phase.at, actions.count, .link(change.bots, change.direction ?? .both, try change.set.profile())))
+            }
+            if let outage = phase.outage {
+                actions.append((phase.at, actions.count, .down(outage.bots, outage.direction ?? .both, true)))
+                actions.append((phase.at + outage.seconds, actions.count, .down(outage.bots, outage.direction ?? .both, false)))
+            }
+        }
+        actions.sort { ($0.at, $0.order) < ($1.at, $1.order) }
+
+        // Indexed by bot number − 1; bots join in time order, which need not be number order.
+        var bots = [Bot?](repeating: nil, count: total)
+        var clientOf = [Int?](repeating: nil, count: total)
+        let timeout = defaults?.timeoutSeconds ?? 5
+        let drainAt = scenario.durationSeconds - (scenario.drainSeconds ?? 3)
+        var next = 0
+        var lastProgress = 0
+        while relay.now.seconds < scenario.durationSeconds {
+            while next < actions.count, actions[next].at <= relay.now.seconds {
+                switch actions[next].act {
+                case .join(let n, let room, let link):
+                    clientOf[n - 1] = try relay.addClient(clientID: UInt64(n), room: room, up: link, down: link, timeoutSeconds: timeout)
+                    bots[n - 1] = Bot(clientID: UInt64(n), room: room, behaviour: behaviour, seed: seed, now: relay.now)
+                case .leave(let selector):
+                    for n in 1...total where selector.contains(n) && bots[n - 1]?.isJoined == true {
+                        bots[n - 1]!.leftOnPurpose = true
+                        relay.clients[clientOf[n - 1]!].core.disconnect(now: relay.now)
+                    }
+                case .link(let selector, let direction, let profile):
+                    for n in 1...total where selector.contains(n) {
+                        guard let i = clientOf[n - 1] else { continue }
+                        if direction != .down { relay.clients[i].up.profile = profile }
+                        if direction != .up { relay.clients[i].down.profile = profile }
+                    }
+                case .down(let selector, let direction, let down):
+                    for n in 1...total where selector.contains(n) {
+                        guard let i = clientOf[n - 1] else { continue }
+                        if direction != .down { relay.clients[i].up.isDown = down }
+                        if direction != .up { relay.clients[i].down.isDown = down }
+                    }
+                }
+                next += 1
+            }
+            if relay.now.seconds >= drainAt { for i in bots.indices { bots[i]?.sendsEvents = false } }
+            relay.advance(by: .milliseconds(10)) { client, now in
+                let i = Int(client.clientID) - 1
+                if bots.indices.contains(i) { bots[i]?.step(&client.core, now: now) }
+            }
+            if let progress, Int(relay.now.seconds) > lastProgress {
+                lastProgress = Int(relay.now.seconds)
+                progress("t=\(lastProgress)s bots connected \(bots.count(where: { $0?.isJoined == true }))/\(total)")
+            }
+        }
+
+        let outcomes = (1...total).compactMap { n -> BotOutcome? in
+            guard let bot = bots[n - 1], let i = clientOf[n - 1] else { return nil }
+            let core = relay.clients[i].core
+            return BotOutcome(
+                number: n, bot: bot, resends: core.channels.stats.counters.reliableResends,
+                bytesIn: core.netcode.counters.bytesReceived, bytesOut: core.netcode.counters.bytesSent,
+                snapshotsDecoded: core.decoder.counters.decoded)
+        }
+        let server = relay.server
+        let (aggregate, perBot) = SwarmReport.figures(
+            outcomes, server: (server.counters.ticks, server.schedule.lateTicks, server.schedule.skippedTicks))
+        let checks = scenario.expect.evaluate(
+            outcomes, aggregate: aggregate, perBot: perBot, end: scenario.durationSeconds, tickRate: configuration.tickRate)
+        return SwarmReport(
+            name: scenario.name, seed: seed, mode: "virtual", durationSeconds: scenario.durationSeconds,
+            tickRate: configuration.tickRate, checks: checks, passed: checks.allSatisfy(\.passed),
+            aggregate: aggregate, bots: perBot)
+    }
+
+    private enum Action {
+        case join(number: Int, room: String, link: ImpairmentProfile)
+        case leave(BotSelector)
+        case link(BotSelector, Scenario.Direction, ImpairmentProfile)
+        case down(BotSelector, Scenario.Direction, Bool)
+    }
+}

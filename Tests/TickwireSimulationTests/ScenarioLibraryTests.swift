@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+import TickwireSimulation
+
+/// The scenario library under Tests/TickwireSimulationTests/Scenarios, replayed in virtual time.
+@Suite struct ScenarioLibraryTests {
+    static let directory = Bundle.module.url(forResource: "Scenarios", withExtension: nil)!
+    static let files: [String] = (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?
+        .filter { $0.hasSuffix(".json") }.sorted() ?? []
+
+    static func load(_ file: String) throws -> Scenario {
+        try Scenario.load(path: directory.appendingPathComponent(file).path)
+    }
+
+    @Test func theLibraryHoldsTheScenariosCIReplays() {
+        #expect(Self.files == [
+            "bursty-loss-20.json", "clean.json", "duplicates.json", "join-storm.json", "latency-300-jitter-reorder.json",
+            "link-cut-past-timeout.json", "outage-3s.json", "random-loss-5.json",
+        ])
+    }
+
+    @Test(arguments: files) func scenarioPasses(_ file: String) throws {
+        let report = try ScenarioRunner.run(try Self.load(file), seed: 1)
+        let failed = report.checks.filter { !$0.passed }
+        #expect(failed.isEmpty, "\(file): \(failed.map { "\($0.name): expected \($0.expected), measured \($0.measured)" }); replay with `tickwire scenario run Tests/TickwireSimulationTests/Scenarios/\(file) --seed 1`")
+        #expect(!report.checks.isEmpty)
+        #expect(report.aggregate.botsJoined == report.bots.count)
+    }
+
+    @Test func theSameSeedGivesTheSameReportTwice() throws {
+        let scenario = try Self.load("outage-3s.json")
+        let first = try ScenarioRunner.run(scenario, seed: 42)
+        let second = try ScenarioRunner.run(scenario, seed: 42)
+        #expect(first.json() == second.json())
+        let other = try ScenarioRunner.run(scenario, seed: 43)
+        #expect(other.json() != first.json())
+    }
+
+    @Test func aBrokenExpectationFailsAndSaysWhy() throws {
+        var scenario = try Self.load("random-loss-5.json")
+        scenario.durationSeconds = 6
+        scenario.expect.stalenessP99Ms = 5
+        let report = try ScenarioRunner.run(scenario, seed: 1)
+        #expect(!report.passed)
+        let check = try #require(report.checks.first { $0.name == "staleness p99" })
+        #expect(!check.passed && check.expected == "<= 5 ms")
+        #expect(report.table().contains("FAIL"))
+    }
+
+    @Test func badScenarioFilesAreRefusedWithAReason() {
+        func refusal(_ json: String) -> String? {
+            do {
+                _ = try Scenario.parse(Data(json.utf8), source: "test.json")
+                return nil
+            } catch { return "\(error)" }
+        }
+        #expect(refusal(#"{"name": "x", "durationSeconds": 5, "phases": [], "expect": {}}"#)?.contains("no bots join") == true)
+        #expect(refusal(#"{"name": "x", "durationSeconds": 5, "phases": [{"at": 0, "join": {"bots": 2}}, {"at": 1, "leave": [3]}], "expect": {}}"#)?
+            .contains("bot 3 does not exist") == true)
+        #expect(refusal(#"{"name": "x", "phases": [], "expect": {}}"#)?.contains("missing \"durationSeconds\"") == true)
+        #expect(refusal(#"{"name": "x", "durationSeconds": 5, "phases": [{"at": 0, "join": {"bots": 1}, "leave": "all"}], "expect": {}}"#)?
+            .contains("exactly one of") == true)
+    }
+}
