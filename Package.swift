@@ -88,11 +88,22 @@ let package = Package(
             path: "Simulator/TickwireSimulation",
             swiftSettings: strictSettings
         ),
+        // Real-socket swarms: many bots multiplexed on one event loop against a running relay.
+        .target(
+            name: "TickwireSwarm",
+            dependencies: [
+                "TickwireSimulation", "TickwireRelay", "TickwireReliability", "TickwireProtocol", "TickwireTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Simulator/TickwireSwarm",
+            swiftSettings: shellSettings
+        ),
         .executableTarget(
             name: "tickwire",
             dependencies: [
                 "TickwireProtocol", "TickwireRelay", "TickwireReliability", "TickwireServer", "TickwireClient", "TickwireCrypto",
-                "TickwireSimulation",
+                "TickwireSimulation", "TickwireSwarm",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

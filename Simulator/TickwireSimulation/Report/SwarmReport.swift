@@ -13,11 +13,31 @@ public struct SwarmReport: Codable, Sendable, Equatable {
     public var aggregate: Aggregate
     public var bots: [BotFigures]
 
+    public init(name: String, seed: UInt64, mode: String, durationSeconds: Double, tickRate: Int, checks: [Check],
+                passed: Bool, aggregate: Aggregate, bots: [BotFigures]) {
+        self.name = name
+        self.seed = seed
+        self.mode = mode
+        self.durationSeconds = durationSeconds
+        self.tickRate = tickRate
+        self.checks = checks
+        self.passed = passed
+        self.aggregate = aggregate
+        self.bots = bots
+    }
+
     public struct Check: Codable, Sendable, Equatable {
         public var name: String
         public var expected: String
         public var measured: String
         public var passed: Bool
+
+        public init(name: String, expected: String, measured: String, passed: Bool) {
+            self.name = name
+            self.expected = expected
+            self.measured = measured
+            self.passed = passed
+        }
     }
 
     public struct Aggregate: Codable, Sendable, Equatable {
@@ -94,7 +114,11 @@ public struct SwarmReport: Codable, Sendable, Equatable {
         lines.append(String(format: "bandwidth per bot: %.1f kB/s in, %.1f kB/s out",
                             Double(a.bytesIn) / Double(max(1, a.botsJoined)) / max(durationSeconds, 0.001) / 1000,
                             Double(a.bytesOut) / Double(max(1, a.botsJoined)) / max(durationSeconds, 0.001) / 1000))
-        lines.append("server: \(a.serverTicks) ticks at \(tickRate) Hz, \(a.serverLateTicks) late, \(a.serverSkippedTicks) skipped")
+        if mode == "virtual" {
+            lines.append("server: \(a.serverTicks) ticks at \(tickRate) Hz, \(a.serverLateTicks) late, \(a.serverSkippedTicks) skipped")
+        } else {
+            lines.append("server: \(tickRate) Hz (its tick figures are on its metrics endpoint and in its logs)")
+        }
         return lines.joined(separator: "\n")
     }
 }

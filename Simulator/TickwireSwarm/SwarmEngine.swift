@@ -1,0 +1,140 @@
+import NIOCore
+import TickwireProtocol
+import TickwireRelay
+import TickwireReliability
+import TickwireSimulation
+import TickwireTransport
+
+/// Every bot of a swarm on one event loop: one UDP socket each, one shared 10 ms update that
+/// runs every bot's client core and bot logic, and batched writes (one flush per socket per
+/// update). Datagrams go through each bot's impaired pipes when the link is impaired.
+final class SwarmEngine {
+    // Parallel arrays, one entry per bot slot, so that one bot's parts can be borrowed at once.
+    var cores: [RelayClientCore] = []
+    var bots: [Bot?] = []
+    private var ups: [ImpairedPipe] = []
+    private var downs: [ImpairedPipe] = []
+    private var writers: [DatagramBatchWriter] = []
+    private var outbounds: [OutboundQueue] = []
+    private var tokens: [ConnectToken] = []
+    private var clientIDs: [UInt64] = []
+    private var rooms: [String] = []
+
+    let configuration: SwarmConfiguration
+    let clock: MonotonicClock
+    /// How many slots have started connecting.
+    var started = 0
+    let startAt: TickwireInstant
+    private let impaired: Bool
+    private let server: NetcodeAddress
+
+    init(configuration: SwarmConfiguration, clock: MonotonicClock) {
+        self.configuration = configuration
+        self.clock = clock
+        startAt = clock.now()
+        impaired = configuration.link != .perfect
+        server = configuration.server
+    }
+
+    var count: Int { cores.count }
+
+    func add(token: ConnectToken, clientID: UInt64, room: String, channel: any Channel, seed: UInt64) throws {
+        cores.append(try RelayClientCore())
+        bots.append(nil)
+        ups.append(ImpairedPipe(profile: configuration.link, seed: seed))
+        downs.append(ImpairedPipe(profile: configuration.link, seed: seed ^ 0xD0D0))
+        writers.append(DatagramBatchWriter(channel: channel))
+        outbounds.append(OutboundQueue(initialCapacity: 4096))
+        tokens.append(token)
+        clientIDs.append(clientID)
+        rooms.append(room)
+    }
+
+    func receive(_ datagram: UnsafeRawBufferPointer, from address: NetcodeAddress, slot i: Int) {
+        let now = clock.now()
+        if impaired {
+            downs[i].send(datagram, now: now)
+        } else {
+            cores[i].receive(datagram, from: address, now: now)
+        }
+    }
+
+    /// Starts the bots whose join time has come (the ramp), up to `limit`.
+    func startDue(now: TickwireInstant, limit: Int) {
+        let due = Int(((now - startAt).secondsDouble * configuration.joinsPerSecond).rounded(.down)) + 1
+        while started < min(due, limit, count) {
+            let i = started
+            cores[i].connect(token: tokens[i], now: now)
+            bots[i] = Bot(clientID: clientIDs[i], room: rooms[i], behaviour: configuration.behaviour, seed: configuration.seed, now: now)
+            started += 1
+        }
+    }
+
+    /// One update of every started bot: inbound, core, bot logic, outbound, one flush per socket.
+    func update(sendEvents: Bool) {
+        let now = clock.now()
+        for i in 0..<started {
+            if impaired {
+                while let datagram = downs[i].receive(now: now) {
+                    cores[i].receive(datagram, from: server, now: now)
+                }
+            }
+            cores[i].update(now: now)
+            bots[i]!.sendsEvents = sendEvents
+            bots[i]!.step(&cores[i], now: now)
+            flush(i, now: now)
+        }
+    }
+
+    func flush(_ i: Int, now: TickwireInstant) {
+        if impaired {
+            cores[i].outbound.forEach { _, bytes in ups[i].send(bytes, now: now) }
+            cores[i].outbound.removeAll()
+            while let datagram = ups[i].receive(now: now) {
+                _ = outbounds[i].append(to: server, maxLength: datagram.count) { out in
+                    datagram.withUnsafeBytes { out.copyMemory(from: $0) }
+                    return datagram.count
+                }
+            }
+            writers[i].write(&outbounds[i])
+        } else {
+            writers[i].write(&cores[i].outbound)
+        }
+    }
+
+    func disconnectAll() {
+        let now = clock.now()
+        for i in 0..<started {
+            cores[i].disconnect(now: now)
+            writers[i].write(&cores[i].outbound)
+        }
+    }
+
+    var outcomes: [BotOutcome] {
+        (0..<started).compactMap { i in
+            guard let bot = bots[i] else { return nil }
+            let core = cores[i]
+            return BotOutcome(
+                number: i + 1, bot: bot, resends: core.channels.stats.counters.reliableResends,
+                bytesIn: core.netcode.counters.bytesReceived, bytesOut: core.netcode.counters.bytesSent,
+                snapshotsDecoded: core.decoder.counters.decoded)
+        }
+    }
+}
+
+/// The socket side of one bot: hands datagrams to the engine with the bot's slot number.
+final class SwarmBotEndpoint: DatagramEndpoint {
+    let slot: Int
+    weak var engine: SwarmEngine?
+
+    init(slot: Int, engine: SwarmEngine) {
+        self.slot = slot
+        self.engine = engine
+    }
+
+    func receive(_ datagram: UnsafeRawBufferPointer, from address: NetcodeAddress) {
+        engine?.receive(datagram, from: address, slot: slot)
+    }
+
+    func readBatchComplete() {}
+}

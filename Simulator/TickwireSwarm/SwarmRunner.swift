@@ -1,0 +1,218 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import TickwireProtocol
+import TickwireRelay
+import TickwireReliability
+import TickwireSimulation
+import TickwireTransport
+
+/// Runs a swarm of bots against a relay over real UDP sockets, every bot multiplexed on one
+/// event loop (see `SwarmEngine`), and reports like a scenario run.
+public enum SwarmRunner {
+    /// Runs `configuration.bots` bots for `configuration.seconds`; `progress` gets a line a second.
+    public static func run(
+        _ configuration: SwarmConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        progress: @escaping @Sendable (SwarmProgress) -> Void = { _ in }
+    ) async throws -> SwarmReport {
+        try configuration.validate()
+        let session = try await Session.open(configuration, group: group)
+        let result = try await session.run(until: configuration.seconds, botLimit: configuration.bots, progress: progress)
+        return await session.finish(name: "swarm of \(configuration.bots) bots", windows: result)
+    }
+
+    /// Ramps bots up until snapshot delivery falls below `1 − threshold` (or bots stop
+    /// connecting); returns the largest bot count that held, with the report of the run.
+    public static func findCapacity(
+        _ configuration: SwarmConfiguration, start: Int, step: Int, stepSeconds: Double, threshold: Double,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        progress: @escaping @Sendable (SwarmProgress) -> Void = { _ in }
+    ) async throws -> (capacity: Int, steps: [CapacityStep], report: SwarmReport) {
+        try configuration.validate()
+        var steps: [CapacityStep] = []
+        let session = try await Session.open(configuration, group: group)
+        var target = min(start, configuration.bots)
+        var capacity = 0
+        var elapsed = 0.0
+        while true {
+            // Give the new bots a second to connect, then measure the rest of the step.
+            let windows = try await session.run(until: elapsed + stepSeconds, botLimit: target, progress: progress)
+            elapsed += stepSeconds
+            let measured = windows.suffix(max(1, Int(stepSeconds) - 1))
+            let delivery = measured.map(\.snapshotsPerBotSecond).reduce(0, +) / Double(measured.count) / Double(session.tickRate)
+            let connected = windows.last?.botsConnected ?? 0
+            let held = delivery >= 1 - threshold && connected >= target * 99 / 100
+            steps.append(CapacityStep(bots: target, connected: connected, snapshotDelivery: delivery,
+                                      rttP99: measured.map(\.rttP99).max() ?? 0, held: held))
+            progress(SwarmProgress(elapsedSeconds: elapsed, botsStarted: target, botsConnected: connected, packetsPerSecond: 0,
+                                   lossPercent: 0, rttP50: 0, rttP99: 0, snapshotsPerBotSecond: delivery * Double(session.tickRate)))
+            guard held else { break }
+            capacity = target
+            if target >= configuration.bots { break }
+            target = min(configuration.bots, target + step)
+        }
+        let report = await session.finish(name: "capacity search", windows: [])
+        return (capacity, steps, report)
+    }
+
+    public struct CapacityStep: Sendable, Codable {
+        public var bots: Int
+        public var connected: Int
+        /// Snapshots decoded per bot per second ÷ the tick rate.
+        public var snapshotDelivery: Double
+        public var rttP99: Double
+        public var held: Bool
+    }
+
+    /// The engine, its sockets and its event loop for one run.
+    final class Session: Sendable {
+        let engine: NIOLoopBound<SwarmEngine>
+        let channels: [any Channel]
+        let loop: any EventLoop
+        let configuration: SwarmConfiguration
+        let startedAt: ContinuousClock.Instant
+        let tickRateBox: NIOLockedValueBoxInt
+
+        var tickRate: Int { tickRateBox.value }
+
+        private init(engine: NIOLoopBound<SwarmEngine>, channels: [any Channel], loop: any EventLoop, configuration: SwarmConfiguration) {
+            self.engine = engine
+            self.channels = channels
+            self.loop = loop
+            self.configuration = configuration
+            startedAt = .now
+            tickRateBox = NIOLockedValueBoxInt(60)
+        }
+
+        static func open(_ configuration: SwarmConfiguration, group: any EventLoopGroup) async throws -> Session {
+            let loop = group.next()
+            let clock = MonotonicClock()
+            let engine = try await loop.submit { NIOLoopBound(SwarmEngine(configuration: configuration, clock: clock), eventLoop: loop) }.get()
+            var random = SplitMix64(seed: configuration.seed)
+            var channels: [any Channel] = []
+            let unix = MonotonicClock.unixSeconds()
+            let needsIPv6 = configuration.server.family == .ipv6
+            for i in 0..<configuration.bots {
+                let room = "room-\(i / configuration.botsPerRoom + 1)"
+                let request = ConnectTokenRequest(
+                    protocolID: configuration.protocolID, clientID: configuration.firstClientID + UInt64(i), createTimestamp: unix,
+                    expireSeconds: UInt64(configuration.seconds) + 3600, timeoutSeconds: configuration.timeoutSeconds,
+                    publicServerAddresses: [configuration.server], userData: try RoomTicket(room: room).encodeUserData())
+                let token = try ConnectTokenMinter.random(request, privateKey: configuration.privateKey)
+                let handler = try await loop.submit {
+                    NIOLoopBound(DatagramEndpointHandler(endpoint: SwarmBotEndpoint(slot: i, engine: engine.value)), eventLoop: loop)
+                }.get()
+                let channel = try await UDPBinding.bind(host: needsIPv6 ? "::" : "127.0.0.1", port: 0, on: loop, handler: handler)
+                let seed = random.next()
+                let clientID = request.clientID
+                try await loop.submit { try engine.value.add(token: token, clientID: clientID, room: room, channel: channel, seed: seed) }.get()
+                channels.append(channel)
+            }
+            return Session(engine: engine, channels: channels, loop: loop, configuration: configuration)
+        }
+
+        /// Runs the engine on its loop until `seconds` since the start; returns a progress window a second.
+        func run(
+            until seconds: Double, botLimit: Int, progress: @escaping @Sendable (SwarmProgress) -> Void
+        ) async throws -> [SwarmProgress] {
+            let promise = loop.makePromise(of: [SwarmProgress].self)
+            let configuration = self.configuration
+            let engine = self.engine
+            let tickRateBox = self.tickRateBox
+            loop.execute {
+                var windows: [SwarmProgress] = []
+                var lastWindow = engine.value.clock.now()
+                var lastPackets: UInt64 = engine.value.packetTotals
+                var lastSnapshots: UInt64 = engine.value.snapshotTotal
+                let task = RepeatedTaskBox()
+                task.task = self.loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(10)) { _ in
+                    let e = engine.value
+                    let now = e.clock.now()
+                    let elapsed = (now - e.startAt).secondsDouble
+                    e.startDue(now: now, limit: botLimit)
+                    e.update(sendEvents: elapsed < configuration.seconds - configuration.drainSeconds)
+                    if let rate = e.cores.first(where: { $0.welcome != nil })?.welcome?.tickRate { tickRateBox.value = Int(rate) }
+                    if now - lastWindow >= .seconds(1) {
+                        let span = (now - lastWindow).secondsDouble
+                        lastWindow = now
+                        let packets = e.packetTotals, snapshots = e.snapshotTotal
+                        var window = e.progress(elapsed: elapsed)
+                        window.packetsPerSecond = Double(packets - lastPackets) / span
+                        window.snapshotsPerBotSecond = Double(snapshots - lastSnapshots) / span / Double(max(1, window.botsConnected))
+                        lastPackets = packets
+                        lastSnapshots = snapshots
+                        windows.append(window)
+                        progress(window)
+                    }
+                    if elapsed >= seconds {
+                        task.task?.cancel()
+                        promise.succeed(windows)
+                    }
+                }
+            }
+            return try await promise.futureResult.get()
+        }
+
+        func finish(name: String, windows: [SwarmProgress]) async -> SwarmReport {
+            let engine = self.engine
+            let outcomes = (try? await loop.submit { () -> [BotOutcome] in
+                engine.value.disconnectAll()
+                return engine.value.outcomes
+            }.get()) ?? []
+            for channel in channels { try? await channel.close() }
+            let (aggregate, perBot) = SwarmReport.figures(outcomes, server: (0, 0, 0))
+            var checks: [SwarmReport.Check] = []
+            checks.append(.init(name: "bots connected", expected: "\(outcomes.count)", measured: "\(aggregate.botsConnectedAtEnd)",
+                                passed: aggregate.botsConnectedAtEnd == outcomes.count))
+            checks.append(.init(name: "all events delivered", expected: "0 missing", measured: "\(aggregate.missingEvents) missing",
+                                passed: aggregate.missingEvents == 0))
+            checks.append(.init(name: "exactly once, in order", expected: "0",
+                                measured: "\(aggregate.duplicateEvents) dup, \(aggregate.outOfOrderEvents) out of order",
+                                passed: aggregate.duplicateEvents + aggregate.outOfOrderEvents == 0))
+            let elapsed = (ContinuousClock.now - startedAt)
+            return SwarmReport(
+                name: name, seed: configuration.seed, mode: "sockets",
+                durationSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                tickRate: tickRate, checks: checks, passed: checks.allSatisfy(\.passed), aggregate: aggregate, bots: perBot)
+        }
+    }
+}
+
+/// A repeated task handle the task itself can cancel.
+final class RepeatedTaskBox: @unchecked Sendable {
+    var task: RepeatedTask?
+}
+
+/// An integer shared between the event loop and the caller.
+final class NIOLockedValueBoxInt: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Int
+    init(_ value: Int) { stored = value }
+    var value: Int {
+        get { lock.lock(); defer { lock.unlock() }; return stored }
+        set { lock.lock(); stored = newValue; lock.unlock() }
+    }
+}
+
+extension SwarmEngine {
+    var packetTotals: UInt64 {
+        cores.prefix(started).reduce(0) { $0 + $1.netcode.counters.packetsReceived + $1.netcode.counters.packetsSent }
+    }
+
+    var snapshotTotal: UInt64 { cores.prefix(started).reduce(0) { $0 + $1.decoder.counters.decoded } }
+
+    func progress(elapsed: Double) -> SwarmProgress {
+        var rtt = LatencyRecorder()
+        var loss = 0.0
+        var connected = 0
+        for i in 0..<started where cores[i].welcome != nil && bots[i]?.ended == nil {
+            connected += 1
+            rtt.record(milliseconds: cores[i].channels.stats.rttMilliseconds)
+            loss += cores[i].channels.stats.packetLossPercent
+        }
+        return SwarmProgress(
+            elapsedSeconds: elapsed, botsStarted: started, botsConnected: connected, packetsPerSecond: 0,
+            lossPercent: connected > 0 ? loss / Double(connected) : 0, rttP50: rtt.percentile(50), rttP99: rtt.percentile(99),
+            snapshotsPerBotSecond: 0)
+    }
+}

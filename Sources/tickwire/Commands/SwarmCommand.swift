@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import TickwireProtocol
+import TickwireServer
+import TickwireSimulation
+import TickwireSwarm
+
+/// `tickwire swarm`: bots over real UDP sockets against a running relay.
+struct SwarmCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swarm",
+        abstract: "Run a swarm of bots against a running relay over UDP, or find how many bots it sustains.",
+        discussion: """
+            The bots mint their tokens with the relay's key (--key, --key-file or TICKWIRE_PRIVATE_KEY).
+            Example: tickwire serve --key-file dev.key & tickwire swarm --server 127.0.0.1:40000 --key-file dev.key --bots 500
+            """)
+
+    @OptionGroup var key: KeyOptions
+    @Option(help: "The relay's address (a token address it accepts), e.g. 127.0.0.1:40000.") var server: String
+    @Option(help: "Protocol id (decimal or 0x hex); must match the relay.") var protocolID = ProtocolID(RelayServerOptions.defaultProtocolID)
+    @Option(help: "Number of bots (1...4000); with --find-capacity, the most to try.") var bots: Int = 100
+    @Option(help: "Bots per room.") var botsPerRoom: Int = 10
+    @Option(help: "How long to run, in seconds.") var seconds: Double = 30
+    @Option(help: "State updates each bot sends per second.") var stateRate: Double = 20
+    @Option(help: "Reliable events each bot sends to its room per second.") var eventRate: Double = 2
+    @Option(help: "New bots connecting per second.") var joinsPerSecond: Double = 200
+    @Option(help: "Connection timeout in the bots' tokens, in seconds.") var timeout: Int32 = 10
+    @Option(help: "Added one-way latency in ms (inside this process, both directions).") var latencyMs: Double = 0
+    @Option(help: "Added jitter in ms (uniform).") var jitterMs: Double = 0
+    @Option(help: "Random loss, 0...1.") var loss: Double = 0
+    @Option(help: "Burst loss (Gilbert-Elliott) long-run rate, 0...1.") var burstLoss: Double = 0
+    @Option(help: "Mean burst length in packets for --burst-loss.") var meanBurst: Double = 5
+    @Option(help: "Seed for the bots' paths and the impairment.") var seed: UInt64 = 1
+    @Option(help: "Write the JSON report here.") var report: String = "swarm-report.json"
+    @Flag(help: "Ramp bots up until snapshot delivery falls below 1 - --threshold; report the largest count that held.")
+    var findCapacity = false
+    @Option(help: "Capacity search: bots to start with.") var rampStart: Int = 50
+    @Option(help: "Capacity search: bots added per step.") var rampStep: Int = 50
+    @Option(help: "Capacity search: seconds per step.") var stepSeconds: Double = 6
+    @Option(help: "Capacity search: tolerated share of snapshots not delivered (0...1).") var threshold: Double = 0.05
+
+    func validate() throws {
+        for (name, value) in [("--loss", loss), ("--burst-loss", burstLoss), ("--threshold", threshold)] where !(0...1).contains(value) {
+            throw ValidationError("\(name) must be 0...1, got \(value)")
+        }
+        guard latencyMs >= 0, jitterMs >= 0 else { throw ValidationError("--latency-ms and --jitter-ms must not be negative") }
+        guard rampStart >= 1, rampStep >= 1, stepSeconds >= 2 else {
+            throw ValidationError("--ramp-start and --ramp-step must be at least 1, --step-seconds at least 2")
+        }
+    }
+
+    func run() async throws {
+        guard let address = NetcodeAddress(parsing: server) else { throw ValidationError.address("--server", server) }
+        var configuration = SwarmConfiguration(server: address, privateKey: try key.resolve(), protocolID: protocolID.value)
+        configuration.bots = bots
+        configuration.botsPerRoom = botsPerRoom
+        configuration.seconds = findCapacity ? 3600 : seconds
+        configuration.joinsPerSecond = joinsPerSecond
+        configuration.behaviour = BotBehaviour(stateRate: stateRate, eventRate: eventRate)
+        configuration.timeoutSeconds = timeout
+        configuration.seed = seed
+        configuration.link = ImpairmentProfile(
+            latency: .nanoseconds(Int64(latencyMs * 1e6)), jitter: .nanoseconds(Int64(jitterMs * 1e6)), loss: loss,
+            burstLoss: burstLoss > 0 ? .average(burstLoss, meanBurst: meanBurst) : nil)
+        do { try configuration.validate() } catch { throw ValidationError(error.description) }
+
+        let result: SwarmReport
+        if findCapacity {
+            print("finding capacity against \(address): from \(rampStart) bots, +\(rampStep) every \(stepSeconds) s, up to \(bots)")
+            let found = try await SwarmRunner.findCapacity(
+                configuration, start: rampStart, step: rampStep, stepSeconds: stepSeconds, threshold: threshold) { progress in
+                print(progress.line)
+                fflush(nil)
+            }
+            print("")
+            print("bots  connected  snapshot delivery  rtt p99 ms  held")
+            for step in found.steps {
+                print(String(format: "%4d  %9d  %17.3f  %10.1f  %@", step.bots, step.connected, step.snapshotDelivery, step.rttP99,
+                             step.held ? "yes" : "no"))
+            }
+            print("capacity: \(found.capacity) bots sustained at \(found.report.tickRate) Hz (snapshot delivery >= \(1 - threshold))")
+            result = found.report
+        } else {
+            print("swarm: \(bots) bots in rooms of \(botsPerRoom) against \(address) for \(seconds) s")
+            result = try await SwarmRunner.run(configuration) { progress in
+                print(progress.line)
+                fflush(nil)
+            }
+            print("")
+            print(result.table())
+        }
+        do { try result.json().write(to: URL(fileURLWithPath: report)) } catch {
+            throw CLIError("cannot write the report to \(report): \(error.localizedDescription)")
+        }
+        print("report: \(report)")
+        if !findCapacity && !result.passed { throw ExitCode(1) }
+    }
+}
