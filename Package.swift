@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "TickwireIntegrationTests",
             dependencies: [
-                "TickwireProtocol", "TickwireServer", "TickwireClient", "TickwireCrypto",
+                "TickwireProtocol", "TickwireServer", "TickwireClient", "TickwireCrypto", "TickwireSwarm", "TickwireSimulation",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -23,8 +23,13 @@ public enum SwarmRunner {
 
     /// Ramps bots up until snapshot delivery falls below `1 − threshold` (or bots stop
     /// connecting); returns the largest bot count that held, with the report of the run.
+    ///
+    /// A step holds when snapshot delivery ≥ 1 − `threshold`, at least 99% of the bots are
+    /// connected, RTT p99 stays under `maxRTTP99` ms, and, when the relay's metrics endpoint is
+    /// given, the share of its ticks that ran late in the step is at most `threshold`.
     public static func findCapacity(
         _ configuration: SwarmConfiguration, start: Int, step: Int, stepSeconds: Double, threshold: Double,
+        maxRTTP99: Double = 100, serverMetrics: (host: String, port: Int)? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         progress: @escaping @Sendable (SwarmProgress) -> Void = { _ in }
     ) async throws -> (capacity: Int, steps: [CapacityStep], report: SwarmReport) {
@@ -34,16 +39,28 @@ public enum SwarmRunner {
         var target = min(start, configuration.bots)
         var capacity = 0
         var elapsed = 0.0
+        func serverTicks() async -> (ticks: Double, late: Double)? {
+            guard let serverMetrics,
+                  let values = try? await MetricsScrape.fetch(host: serverMetrics.host, port: serverMetrics.port, group: group),
+                  let ticks = values["tickwire_ticks_total"] else { return nil }
+            return (ticks, values["tickwire_late_ticks_total"] ?? 0)
+        }
         while true {
-            // Give the new bots a second to connect, then measure the rest of the step.
+            // The new bots join during the first part of the step; measure its second half only.
+            let before = await serverTicks()
             let windows = try await session.run(until: elapsed + stepSeconds, botLimit: target, progress: progress)
+            let after = await serverTicks()
             elapsed += stepSeconds
-            let measured = windows.suffix(max(1, Int(stepSeconds) - 1))
+            let measured = windows.suffix(max(1, windows.count / 2))
             let delivery = measured.map(\.snapshotsPerBotSecond).reduce(0, +) / Double(measured.count) / Double(session.tickRate)
             let connected = windows.last?.botsConnected ?? 0
-            let held = delivery >= 1 - threshold && connected >= target * 99 / 100
+            let rttP99 = measured.map(\.rttP99).max() ?? 0
+            var lateShare: Double?
+            if let before, let after, after.ticks > before.ticks { lateShare = (after.late - before.late) / (after.ticks - before.ticks) }
+            let held = delivery >= 1 - threshold && connected >= target * 99 / 100 && rttP99 <= maxRTTP99
+                && (lateShare ?? 0) <= threshold
             steps.append(CapacityStep(bots: target, connected: connected, snapshotDelivery: delivery,
-                                      rttP99: measured.map(\.rttP99).max() ?? 0, held: held))
+                                      rttP99: rttP99, serverLateTickShare: lateShare, held: held))
             progress(SwarmProgress(elapsedSeconds: elapsed, botsStarted: target, botsConnected: connected, packetsPerSecond: 0,
                                    lossPercent: 0, rttP50: 0, rttP99: 0, snapshotsPerBotSecond: delivery * Double(session.tickRate)))
             guard held else { break }
@@ -61,6 +78,8 @@ public enum SwarmRunner {
         /// Snapshots decoded per bot per second ÷ the tick rate.
         public var snapshotDelivery: Double
         public var rttP99: Double
+        /// Share of the relay's ticks that ran late during the step (when its metrics were read).
+        public var serverLateTickShare: Double?
         public var held: Bool
     }
 

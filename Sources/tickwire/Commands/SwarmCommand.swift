@@ -37,7 +37,11 @@ struct SwarmCommand: AsyncParsableCommand {
     @Option(help: "Capacity search: bots to start with.") var rampStart: Int = 50
     @Option(help: "Capacity search: bots added per step.") var rampStep: Int = 50
     @Option(help: "Capacity search: seconds per step.") var stepSeconds: Double = 6
-    @Option(help: "Capacity search: tolerated share of snapshots not delivered (0...1).") var threshold: Double = 0.05
+    @Option(help: "Capacity search: tolerated share of snapshots not delivered, and of server ticks run late (0...1).")
+    var threshold: Double = 0.05
+    @Option(help: "Capacity search: the highest RTT p99 in ms a step may show and still hold.") var maxRttP99: Double = 100
+    @Option(help: "Capacity search: the relay's metrics address (its --metrics), to count its late ticks, e.g. 127.0.0.1:9464.")
+    var serverMetrics: String?
 
     func validate() throws {
         for (name, value) in [("--loss", loss), ("--burst-loss", burstLoss), ("--threshold", threshold)] where !(0...1).contains(value) {
@@ -67,18 +71,26 @@ struct SwarmCommand: AsyncParsableCommand {
         let result: SwarmReport
         if findCapacity {
             print("finding capacity against \(address): from \(rampStart) bots, +\(rampStep) every \(stepSeconds) s, up to \(bots)")
+            var metricsAddress: (host: String, port: Int)?
+            if let serverMetrics {
+                guard let parsed = NetcodeAddress(parsing: serverMetrics) else { throw ValidationError.address("--server-metrics", serverMetrics) }
+                metricsAddress = (parsed.hostDescription, Int(parsed.port))
+            }
             let found = try await SwarmRunner.findCapacity(
-                configuration, start: rampStart, step: rampStep, stepSeconds: stepSeconds, threshold: threshold) { progress in
+                configuration, start: rampStart, step: rampStep, stepSeconds: stepSeconds, threshold: threshold,
+                maxRTTP99: maxRttP99, serverMetrics: metricsAddress) { progress in
                 print(progress.line)
                 fflush(nil)
             }
             print("")
-            print("bots  connected  snapshot delivery  rtt p99 ms  held")
+            print("bots  connected  snapshot delivery  rtt p99 ms  late ticks  held")
             for step in found.steps {
-                print(String(format: "%4d  %9d  %17.3f  %10.1f  %@", step.bots, step.connected, step.snapshotDelivery, step.rttP99,
-                             step.held ? "yes" : "no"))
+                let late = step.serverLateTickShare.map { String(format: "%9.1f%%", $0 * 100) } ?? "      n/a"
+                print(String(format: "%4d  %9d  %17.3f  %10.1f  %@  %@", step.bots, step.connected, step.snapshotDelivery, step.rttP99,
+                             late, step.held ? "yes" : "no"))
             }
-            print("capacity: \(found.capacity) bots sustained at \(found.report.tickRate) Hz (snapshot delivery >= \(1 - threshold))")
+            print("capacity: \(found.capacity) bots sustained at \(found.report.tickRate) Hz "
+                + "(snapshot delivery >= \(1 - threshold), rtt p99 <= \(maxRttP99) ms\(serverMetrics == nil ? "" : ", late ticks <= \(threshold * 100)%"))")
             result = found.report
         } else {
             print("swarm: \(bots) bots in rooms of \(botsPerRoom) against \(address) for \(seconds) s")

@@ -1,0 +1,36 @@
+import NIOCore
+import NIOPosix
+
+/// Reads a relay's Prometheus endpoint (`tickwire serve --metrics`) so a capacity search can see
+/// the server's tick overruns, not only what the bots receive.
+public enum MetricsScrape {
+    /// `GET /metrics` over HTTP/1.0; returns each sample line's value by metric name.
+    public static func fetch(host: String, port: Int, group: any EventLoopGroup) async throws -> [String: Double] {
+        let collector = Collector()
+        let channel = try await ClientBootstrap(group: group)
+            .connectTimeout(.seconds(2))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+            }
+            .connect(host: host, port: port).get()
+        try await channel.writeAndFlush(ByteBuffer(string: "GET /metrics HTTP/1.0\r\nHost: \(host)\r\n\r\n")).get()
+        try await channel.closeFuture.get()
+        let text = try await channel.eventLoop.submit { collector.text }.get()
+        var values: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let value = Double(parts[1]) { values[String(parts[0])] = value }
+        }
+        return values
+    }
+
+    private final class Collector: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        // Only touched on the channel's event loop.
+        var text = ""
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var buffer = unwrapInboundIn(data)
+            text += buffer.readString(length: buffer.readableBytes) ?? ""
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import Testing
+import TickwireProtocol
+import TickwireServer
+import TickwireSimulation
+import TickwireSwarm
+
+/// The real-socket swarm against an in-process relay on loopback.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct SwarmLoopbackTests {
+    @Test func aSmallSwarmConnectsExchangesAndReports() async throws {
+        let server = try await Loopback.startServer(maxClients: 32)
+        var configuration = SwarmConfiguration(
+            server: server.publicAddresses[0], privateKey: Loopback.key, protocolID: RelayServerOptions.defaultProtocolID)
+        configuration.bots = 12
+        configuration.botsPerRoom = 4
+        configuration.seconds = 4
+        configuration.drainSeconds = 1.5
+        configuration.behaviour = BotBehaviour(stateRate: 20, eventRate: 5)
+        configuration.link = ImpairmentProfile(latency: .milliseconds(5), loss: 0.05)
+        let report = try await SwarmRunner.run(configuration)
+        try await server.shutdown()
+        #expect(report.passed, "\(report.checks)")
+        #expect(report.aggregate.botsConnectedAtEnd == 12)
+        #expect(report.aggregate.eventsReceived > 100 && report.aggregate.missingEvents == 0)
+        #expect(report.aggregate.snapshotInterArrivalMs.count > 100)
+        #expect(report.aggregate.stalenessMs.p50 > 5)  // the 5 ms each way is really there
+        #expect(Set(report.bots.map(\.room)).count == 3)
+        #expect(report.tickRate == 60)
+    }
+}
