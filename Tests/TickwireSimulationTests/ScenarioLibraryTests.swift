@@ -15,7 +15,7 @@ import TickwireSimulation
     @Test func theLibraryHoldsTheScenariosCIReplays() {
         #expect(Self.files == [
             "bursty-loss-20.json", "clean.json", "duplicates.json", "join-storm.json", "latency-300-jitter-reorder.json",
-            "link-cut-past-timeout.json", "outage-3s.json", "random-loss-5.json",
+            "link-cut-past-timeout.json", "loss-ramp.json", "outage-3s.json", "random-loss-5.json",
         ])
     }
 
