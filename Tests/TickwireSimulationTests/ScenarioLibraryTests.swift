@@ -47,6 +47,23 @@ import TickwireSimulation
         #expect(report.table().contains("FAIL"))
     }
 
+    @Test func undeliveredEventsAreCaught() throws {
+        // Bot 2's downlink dies for good, but its timeout (60 s) outlasts the run: it stays
+        // "connected" and misses every event sent after the cut. The check must say so.
+        let scenario = try Scenario.parse(Data(#"""
+            { "name": "silent cut", "durationSeconds": 8, "drainSeconds": 2,
+              "defaults": { "eventRate": 5, "timeoutSeconds": 60, "link": { "latencyMs": 20 } },
+              "phases": [ { "at": 0, "join": { "bots": 3 } },
+                          { "at": 3, "outage": { "bots": [2], "seconds": 100, "direction": "down" } } ],
+              "expect": { "allEventsDelivered": true, "noUnexpectedDisconnects": true } }
+            """#.utf8), source: "inline")
+        let report = try ScenarioRunner.run(scenario, seed: 1)
+        let delivered = try #require(report.checks.first { $0.name == "all events delivered" })
+        #expect(!delivered.passed)
+        #expect(report.bots[1].missingEvents > 20)
+        #expect(report.bots[0].missingEvents == 0 && report.bots[2].missingEvents == 0)
+    }
+
     @Test func badScenarioFilesAreRefusedWithAReason() {
         func refusal(_ json: String) -> String? {
             do {
