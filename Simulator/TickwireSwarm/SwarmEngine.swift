@@ -113,11 +113,7 @@ final class SwarmEngine {
     var outcomes: [BotOutcome] {
         (0..<started).compactMap { i in
             guard let bot = bots[i] else { return nil }
-            let core = cores[i]
-            return BotOutcome(
-                number: i + 1, bot: bot, resends: core.channels.stats.counters.reliableResends,
-                bytesIn: core.netcode.counters.bytesReceived, bytesOut: core.netcode.counters.bytesSent,
-                snapshotsDecoded: core.decoder.counters.decoded)
+            return BotOutcome(number: i + 1, bot: bot, core: cores[i])
         }
     }
 }

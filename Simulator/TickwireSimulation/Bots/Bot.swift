@@ -29,7 +29,6 @@ public struct Bot: Sendable {
     public let startedAt: TickwireInstant
     public private(set) var joinedAt: TickwireInstant?
     public private(set) var ended: (at: TickwireInstant, reason: String)?
-    public private(set) var denied: RelayMessage.DenyReason?
     public private(set) var eventsSent: UInt32 = 0
     public private(set) var lastEventSentAt: TickwireInstant?
     /// The bot was told to leave (as opposed to losing its connection).
@@ -39,7 +38,6 @@ public struct Bot: Sendable {
     public private(set) var eventsReceived: UInt64 = 0
     public private(set) var duplicateEvents: UInt64 = 0
     public private(set) var outOfOrderEvents: UInt64 = 0
-    public private(set) var gaps: UInt64 = 0
     public private(set) var peersLeft: [(clientID: UInt64, reason: RelayMessage.PeerLeftReason)] = []
     public private(set) var eventLatency = LatencyRecorder()
     public private(set) var staleness = LatencyRecorder()
@@ -99,7 +97,6 @@ public struct Bot: Sendable {
         case .joined:
             joinedAt = now
         case .denied(let reason):
-            denied = reason
             ended = (now, "denied: \(reason)")
         case .ended(let state):
             if ended == nil { ended = (now, Self.reason(state)) }
@@ -115,7 +112,7 @@ public struct Bot: Sendable {
             eventLatency.record(milliseconds: Double(Int64(now.nanoseconds) - Int64(sentAt)) / 1e6)
             if let seen = heardFrom[from] {
                 if sequence <= seen.last { duplicateEvents += 1; return }
-                if sequence != seen.last + 1 { outOfOrderEvents += 1; gaps += UInt64(sequence - seen.last - 1) }
+                if sequence != seen.last + 1 { outOfOrderEvents += 1 }
                 heardFrom[from] = (seen.first, sequence)
             } else {
                 heardFrom[from] = (sequence, sequence)

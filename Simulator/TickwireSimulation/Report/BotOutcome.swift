@@ -1,5 +1,6 @@
 import TickwireProtocol
 import TickwireRelay
+import TickwireReliability
 
 /// A bot at the end of a run, with the link figures of its client.
 public struct BotOutcome: Sendable {
@@ -11,13 +12,14 @@ public struct BotOutcome: Sendable {
     /// Snapshots the bot's decoder rebuilt (each tick's, including ones overtaken in transit).
     public var snapshotsDecoded: UInt64
 
-    public init(number: Int, bot: Bot, resends: UInt64, bytesIn: UInt64, bytesOut: UInt64, snapshotsDecoded: UInt64) {
-        self.snapshotsDecoded = snapshotsDecoded
+    /// The bot with the figures of the client core it drove.
+    public init(number: Int, bot: Bot, core: RelayClientCore) {
         self.number = number
         self.bot = bot
-        self.resends = resends
-        self.bytesIn = bytesIn
-        self.bytesOut = bytesOut
+        resends = core.channels.stats.counters.reliableResends
+        bytesIn = core.netcode.counters.bytesReceived
+        bytesOut = core.netcode.counters.bytesSent
+        snapshotsDecoded = core.decoder.counters.decoded
     }
 
     public var connectedAtEnd: Bool { bot.isJoined }

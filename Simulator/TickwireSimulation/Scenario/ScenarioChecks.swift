@@ -4,7 +4,7 @@ import TickwireRelay
 
 extension Scenario.Expectations {
     /// Evaluates every expectation the scenario states against the outcomes.
-    func evaluate(_ outcomes: [BotOutcome], aggregate: SwarmReport.Aggregate, perBot: [SwarmReport.BotFigures],
+    func evaluate(_ outcomes: [BotOutcome], aggregate: SwarmReport.Aggregate,
                   end: Double, tickRate: Int) -> [SwarmReport.Check] {
         var checks: [SwarmReport.Check] = []
         func add(_ name: String, _ expected: String, _ measured: String, _ passed: Bool) {

@@ -92,17 +92,13 @@ public enum ScenarioRunner {
 
         let outcomes = (1...total).compactMap { n -> BotOutcome? in
             guard let bot = bots[n - 1], let i = clientOf[n - 1] else { return nil }
-            let core = relay.clients[i].core
-            return BotOutcome(
-                number: n, bot: bot, resends: core.channels.stats.counters.reliableResends,
-                bytesIn: core.netcode.counters.bytesReceived, bytesOut: core.netcode.counters.bytesSent,
-                snapshotsDecoded: core.decoder.counters.decoded)
+            return BotOutcome(number: n, bot: bot, core: relay.clients[i].core)
         }
         let server = relay.server
         let (aggregate, perBot) = SwarmReport.figures(
             outcomes, server: (server.counters.ticks, server.schedule.lateTicks, server.schedule.skippedTicks))
         let checks = scenario.expect.evaluate(
-            outcomes, aggregate: aggregate, perBot: perBot, end: scenario.durationSeconds, tickRate: configuration.tickRate)
+            outcomes, aggregate: aggregate, end: scenario.durationSeconds, tickRate: configuration.tickRate)
         return SwarmReport(
             name: scenario.name, seed: seed, mode: "virtual", durationSeconds: scenario.durationSeconds,
             tickRate: configuration.tickRate, checks: checks, passed: checks.allSatisfy(\.passed),
