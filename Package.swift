@@ -93,6 +93,7 @@ let package = Package(
             name: "TickwireSwarm",
             dependencies: [
                 "TickwireSimulation", "TickwireRelay", "TickwireReliability", "TickwireProtocol", "TickwireTransport",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

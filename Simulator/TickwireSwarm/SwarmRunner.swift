@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import TickwireProtocol
@@ -90,9 +91,9 @@ public enum SwarmRunner {
         let loop: any EventLoop
         let configuration: SwarmConfiguration
         let startedAt: ContinuousClock.Instant
-        let tickRateBox: NIOLockedValueBoxInt
+        let tickRateBox: NIOLockedValueBox<Int>
 
-        var tickRate: Int { tickRateBox.value }
+        var tickRate: Int { tickRateBox.withLockedValue { $0 } }
 
         private init(engine: NIOLoopBound<SwarmEngine>, channels: [any Channel], loop: any EventLoop, configuration: SwarmConfiguration) {
             self.engine = engine
@@ -100,7 +101,7 @@ public enum SwarmRunner {
             self.loop = loop
             self.configuration = configuration
             startedAt = .now
-            tickRateBox = NIOLockedValueBoxInt(60)
+            tickRateBox = NIOLockedValueBox(60)
         }
 
         static func open(_ configuration: SwarmConfiguration, group: any EventLoopGroup) async throws -> Session {
@@ -150,7 +151,7 @@ public enum SwarmRunner {
                     let elapsed = (now - e.startAt).secondsDouble
                     e.startDue(now: now, limit: botLimit)
                     e.update(sendEvents: elapsed < configuration.seconds - configuration.drainSeconds)
-                    if let rate = e.cores.first(where: { $0.welcome != nil })?.welcome?.tickRate { tickRateBox.value = Int(rate) }
+                    if let rate = e.cores.first(where: { $0.welcome != nil })?.welcome?.tickRate { tickRateBox.withLockedValue { $0 = Int(rate) } }
                     if now - lastWindow >= .seconds(1) {
                         let span = (now - lastWindow).secondsDouble
                         lastWindow = now
@@ -200,17 +201,6 @@ public enum SwarmRunner {
 /// A repeated task handle the task itself can cancel.
 final class RepeatedTaskBox: @unchecked Sendable {
     var task: RepeatedTask?
-}
-
-/// An integer shared between the event loop and the caller.
-final class NIOLockedValueBoxInt: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Int
-    init(_ value: Int) { stored = value }
-    var value: Int {
-        get { lock.lock(); defer { lock.unlock() }; return stored }
-        set { lock.lock(); stored = newValue; lock.unlock() }
-    }
 }
 
 extension SwarmEngine {

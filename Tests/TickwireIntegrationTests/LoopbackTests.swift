@@ -1,8 +1,10 @@
 import NIOCore
+import NIOPosix
 import Testing
 import TickwireClient
 import TickwireProtocol
 import TickwireServer
+import TickwireSwarm
 import TickwireTransport
 
 @Suite(.serialized, .timeLimit(.minutes(2))) struct LoopbackTests {
@@ -72,13 +74,13 @@ import TickwireTransport
         // Figures are pushed once a second; wait for one push that has seen the client.
         var text = ""
         #expect(try await Loopback.eventually {
-            text = try await Loopback.httpGet(port: port, path: "/metrics")
+            text = try await MetricsScrape.get(host: "127.0.0.1", port: port, path: "/metrics", group: MultiThreadedEventLoopGroup.singleton)
             return text.contains("tickwire_clients 1")
         })
         #expect(text.contains("tickwire_ticks_total"))
         #expect(text.contains("tickwire_tick_duration_seconds_bucket"))
         #expect(text.contains("tickwire_bytes_in_total"))
-        #expect(try await Loopback.httpGet(port: port, path: "/nope").hasPrefix("HTTP/1.1 404"))
+        #expect(try await MetricsScrape.get(host: "127.0.0.1", port: port, path: "/nope", group: MultiThreadedEventLoopGroup.singleton).hasPrefix("HTTP/1.1 404"))
         await client.disconnect()
         try await server.shutdown()
     }
