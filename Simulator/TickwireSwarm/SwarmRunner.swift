@@ -62,8 +62,6 @@ public enum SwarmRunner {
                 && (lateShare ?? 0) <= threshold
             steps.append(CapacityStep(bots: target, connected: connected, snapshotDelivery: delivery,
                                       rttP99: rttP99, serverLateTickShare: lateShare, held: held))
-            progress(SwarmProgress(elapsedSeconds: elapsed, botsStarted: target, botsConnected: connected, packetsPerSecond: 0,
-                                   lossPercent: 0, rttP50: 0, rttP99: 0, snapshotsPerBotSecond: delivery * Double(session.tickRate)))
             guard held else { break }
             capacity = target
             if target >= configuration.bots { break }

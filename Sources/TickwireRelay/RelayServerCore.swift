@@ -42,7 +42,6 @@ public struct RelayServerCore {
         public var clientsRemoved: UInt64 = 0
         public var roomFullDenials: UInt64 = 0
         public var resyncRequests: UInt64 = 0
-        public var snapshots = SnapshotEncoder.Counters()
     }
 
     private struct Client {

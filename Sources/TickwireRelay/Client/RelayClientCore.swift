@@ -31,7 +31,6 @@ public struct RelayClientCore {
         /// Messages from the server in no known format: dropped.
         public var malformedMessages: UInt64 = 0
         public var resyncRequests: UInt64 = 0
-        public var snapshotsReceived: UInt64 = 0
     }
 
     public private(set) var netcode = NetcodeClient()
@@ -173,7 +172,6 @@ public struct RelayClientCore {
         let outcome = snapshotMessages.withUnsafeBytes { decoder.decode(UnsafeRawBufferPointer(rebasing: $0[span])) }
         switch outcome {
         case .decoded(let tick, let micros):
-            counters.snapshotsReceived &+= 1
             guard let view = decoder.view(tick: tick) else { return }
             let snapshot = RoomSnapshot(tick: tick, serverTimeMicros: micros, view: view)
             if latestSnapshot.map({ tick > $0.tick }) ?? true { latestSnapshot = snapshot }
