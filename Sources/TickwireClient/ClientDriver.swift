@@ -66,6 +66,7 @@ final class ClientDriver: DatagramEndpoint {
             case .peerJoined(let id, let entity): events.yield(.peerJoined(clientID: id, entityID: entity))
             case .peerLeft(let id, let reason): events.yield(.peerLeft(clientID: id, reason: Self.reason(reason)))
             case .event(let from, let payload): events.yield(.event(from: from, payload: payload))
+            case .refused(let reason): events.yield(.refused(reason))
             case .ended(let state):
                 scheduled?.cancel()
                 connectWaiter?.resume(throwing: TickwireClientError.connectFailed(state))

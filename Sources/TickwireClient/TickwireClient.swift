@@ -102,7 +102,8 @@ public final class TickwireClient: Sendable {
             switch error {
             case .notJoined: throw .notConnected(.disconnected)
             case .send(let refusal): throw .send(refusal)
-            case .stateTooLarge(let size, let limit): throw .send(.messageTooLarge(size: size, limit: limit))
+            case .stateTooLarge(let size, let limit), .eventTooLarge(let size, let limit):
+                throw .send(.messageTooLarge(size: size, limit: limit))
             }
         }
     }

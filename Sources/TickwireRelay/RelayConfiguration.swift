@@ -16,6 +16,8 @@ public struct RelayConfiguration: Sendable {
     public var maxPacketsPerUpdate = 8
     /// How long a denied client is kept to receive its reason before it is disconnected.
     public var denialLinger: Duration = .seconds(1)
+    /// What one client may send and how it must keep up before it is refused or removed.
+    public var limits = RelayLimits()
 
     public init() {}
 
@@ -35,6 +37,7 @@ public struct RelayConfiguration: Sendable {
             throw .invalid("room capacity must be 1...4096 clients, got \(roomCapacity)")
         }
         guard maxPacketsPerUpdate >= 1 else { throw .invalid("maxPacketsPerUpdate must be at least 1") }
+        try limits.validate(channels: channels)
     }
 }
 

@@ -9,7 +9,9 @@ import TickwireProtocol
 ///                                  0x02 peer left            | client id u64 | reason u8
 ///                                  0x03 event                | from client id u64 | payload
 ///                                  0x04 welcome              | entity id u16 | tick rate u16 | state size u16 | room capacity u16
+///                                                              | max event bytes u16
 ///                                  0x05 denied               | reason u8
+///                                  0x06 refused              | reason u8  (an event of this client's was not relayed)
 ///     unreliable, client → server: 0x20 state                | payload (the client's entity)
 ///     unreliable, server → client: 0x30 snapshot             (see `SnapshotFormat`)
 ///
@@ -23,6 +25,7 @@ public enum RelayMessage: Equatable, Sendable {
     case event(from: UInt64, payload: [UInt8])
     case welcome(Welcome)
     case denied(DenyReason)
+    case refused(RefusalReason)
     case state(payload: [UInt8])
 
     public enum PeerLeftReason: UInt8, Equatable, Sendable {
@@ -35,18 +38,43 @@ public enum RelayMessage: Equatable, Sendable {
         case roomFull = 1
     }
 
+    /// Why the relay did not pass on one of this client's events. The server says so at most
+    /// once a second; every refused event is counted on the server.
+    public enum RefusalReason: UInt8, Equatable, Sendable, CaseIterable {
+        /// Larger than `Welcome.maxEventBytes`.
+        case eventTooLarge = 1
+        /// Over the per-client event rate; a sender that keeps it up is removed for abuse.
+        case rateLimited = 2
+        /// A member of the room cannot take more events now; sent to nobody, try again.
+        case roomBusy = 3
+        /// Addressed to a client id that is not in the sender's room.
+        case unknownRecipient = 4
+
+        public var label: String {
+            switch self {
+            case .eventTooLarge: "event_too_large"
+            case .rateLimited: "rate_limited"
+            case .roomBusy: "room_busy"
+            case .unknownRecipient: "unknown_recipient"
+            }
+        }
+    }
+
     /// What a client learns on joining its room.
     public struct Welcome: Equatable, Sendable {
         public var entityID: UInt16
         public var tickRate: UInt16
         public var maxStateSize: UInt16
         public var roomCapacity: UInt16
+        /// The largest event payload the relay passes on; larger ones are refused.
+        public var maxEventBytes: UInt16
 
-        public init(entityID: UInt16, tickRate: UInt16, maxStateSize: UInt16, roomCapacity: UInt16) {
+        public init(entityID: UInt16, tickRate: UInt16, maxStateSize: UInt16, roomCapacity: UInt16, maxEventBytes: UInt16) {
             self.entityID = entityID
             self.tickRate = tickRate
             self.maxStateSize = maxStateSize
             self.roomCapacity = roomCapacity
+            self.maxEventBytes = maxEventBytes
         }
     }
 
@@ -59,12 +87,16 @@ public enum RelayMessage: Equatable, Sendable {
         public static let event: UInt8 = 0x03
         public static let welcome: UInt8 = 0x04
         public static let denied: UInt8 = 0x05
+        public static let refused: UInt8 = 0x06
         public static let state: UInt8 = 0x20
         public static let snapshot: UInt8 = SnapshotFormat.kind
     }
 
     /// Bytes a message adds around its payload, at most.
     public static let maxOverhead = 9
+    /// The largest event payload that still fits one reliable message of `maxMessageSize` once
+    /// framed as `event` (and as `eventToClient` on the way in), capped by the u16 in `welcome`.
+    public static func largestEvent(maxMessageSize: Int) -> Int { min(Int(UInt16.max), maxMessageSize - maxOverhead) }
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 16)
@@ -96,8 +128,12 @@ public enum RelayMessage: Equatable, Sendable {
             writer.write(welcome.tickRate)
             writer.write(welcome.maxStateSize)
             writer.write(welcome.roomCapacity)
+            writer.write(welcome.maxEventBytes)
         case .denied(let reason):
             writer.write(Kind.denied)
+            writer.write(reason.rawValue)
+        case .refused(let reason):
+            writer.write(Kind.refused)
             writer.write(reason.rawValue)
         case .state(let payload):
             writer.write(Kind.state)
@@ -129,12 +165,16 @@ public enum RelayMessage: Equatable, Sendable {
             return .event(from: id, payload: rest(&reader))
         case Kind.welcome:
             guard let entity = reader.read(UInt16.self), let rate = reader.read(UInt16.self),
-                  let size = reader.read(UInt16.self), let capacity = reader.read(UInt16.self), reader.remaining == 0
+                  let size = reader.read(UInt16.self), let capacity = reader.read(UInt16.self),
+                  let maxEvent = reader.read(UInt16.self), reader.remaining == 0
             else { return nil }
-            return .welcome(Welcome(entityID: entity, tickRate: rate, maxStateSize: size, roomCapacity: capacity))
+            return .welcome(Welcome(entityID: entity, tickRate: rate, maxStateSize: size, roomCapacity: capacity, maxEventBytes: maxEvent))
         case Kind.denied:
             guard let raw = reader.readUInt8(), reader.remaining == 0, let reason = DenyReason(rawValue: raw) else { return nil }
             return .denied(reason)
+        case Kind.refused:
+            guard let raw = reader.readUInt8(), reader.remaining == 0, let reason = RefusalReason(rawValue: raw) else { return nil }
+            return .refused(reason)
         case Kind.state: return .state(payload: rest(&reader))
         default: return nil
         }

@@ -23,8 +23,10 @@ public struct RelayServerCore {
         /// The client's room is full: it was told so and will be disconnected.
         case roomFull(clientIndex: Int, clientID: UInt64, room: String)
         case requestIgnored(clientID: UInt64, address: NetcodeAddress, reason: NetcodeDropReason)
-        /// A client broke the channel or relay rules or could not keep up, and was disconnected.
-        case removed(clientIndex: Int, clientID: UInt64, why: String)
+        /// A client broke the relay's limits or stopped keeping up, and was disconnected.
+        case removed(clientIndex: Int, clientID: UInt64, reason: RemovalReason, detail: String)
+        /// One of a client's events was not relayed (the client is told at most once a second).
+        case eventRefused(clientIndex: Int, clientID: UInt64, reason: RelayMessage.RefusalReason)
     }
 
     public struct Counters: Sendable, Equatable {
@@ -42,6 +44,46 @@ public struct RelayServerCore {
         public var clientsRemoved: UInt64 = 0
         public var roomFullDenials: UInt64 = 0
         public var resyncRequests: UInt64 = 0
+        /// Clients removed, by reason (`clientsRemoved` is their sum).
+        public var removedAbuse: UInt64 = 0
+        public var removedBacklogged: UInt64 = 0
+        public var removedIdle: UInt64 = 0
+        public var removedProtocolViolation: UInt64 = 0
+        /// Events not relayed, by reason.
+        public var eventsRefusedTooLarge: UInt64 = 0
+        public var eventsRefusedRateLimited: UInt64 = 0
+        public var eventsRefusedRoomBusy: UInt64 = 0
+        /// Invalid channel packets, malformed relay messages and oversized states, all counted
+        /// against the sender's violation budget.
+        public var protocolViolations: UInt64 = 0
+
+        public func removed(_ reason: RemovalReason) -> UInt64 {
+            switch reason {
+            case .abuse: removedAbuse
+            case .backlogged: removedBacklogged
+            case .idle: removedIdle
+            case .protocolViolation: removedProtocolViolation
+            }
+        }
+
+        mutating func countRemoval(_ reason: RemovalReason) {
+            clientsRemoved &+= 1
+            switch reason {
+            case .abuse: removedAbuse &+= 1
+            case .backlogged: removedBacklogged &+= 1
+            case .idle: removedIdle &+= 1
+            case .protocolViolation: removedProtocolViolation &+= 1
+            }
+        }
+
+        public func refused(_ reason: RelayMessage.RefusalReason) -> UInt64 {
+            switch reason {
+            case .eventTooLarge: eventsRefusedTooLarge
+            case .rateLimited: eventsRefusedRateLimited
+            case .roomBusy: eventsRefusedRoomBusy
+            case .unknownRecipient: eventsToUnknownClient
+            }
+        }
     }
 
     private struct Client {
@@ -51,6 +93,7 @@ public struct RelayServerCore {
         var encoder: SnapshotEncoder
         var snapshotTick: UInt32?
         var denialDeadline: TickwireInstant?
+        var policing: ClientPolicing
     }
 
     public var netcode: NetcodeServer
@@ -71,7 +114,10 @@ public struct RelayServerCore {
     private var incomingSpans: [Range<Int>] = []
     private var packet: [UInt8]
     private var snapshotBuffer: [UInt8]
-    private var toRemove: [(index: Int, why: String)] = []
+    private var toRemove: [(index: Int, reason: RemovalReason, detail: String)] = []
+    /// Idle and backlog checks run at most this often (they look at every client).
+    private static let livenessInterval: Duration = .milliseconds(100)
+    private var nextLivenessSweep = TickwireInstant.zero
     private var retiredEncoders = SnapshotEncoder.Counters()
 
     public init(netcode: NetcodeServer, configuration: RelayConfiguration = RelayConfiguration(), start: TickwireInstant = .zero)
@@ -148,6 +194,17 @@ public struct RelayServerCore {
         return total
     }
 
+    /// A client's standing against the limits: strikes and violations not yet forgiven.
+    public func standing(of clientIndex: Int) -> (strikes: Double, violations: Double)? {
+        guard clients.indices.contains(clientIndex), let policing = clients[clientIndex]?.policing else { return nil }
+        return (policing.strikes, policing.violations)
+    }
+
+    /// Reliable bytes queued to a client and not yet acknowledged.
+    public func backlogBytes(of clientIndex: Int) -> Int? {
+        clients.indices.contains(clientIndex) ? clients[clientIndex]?.connection.reliableBytesInFlight : nil
+    }
+
     /// When `update` next has work that cannot wait: the next tick.
     public var nextTickDeadline: TickwireInstant { schedule.nextDeadline }
 
@@ -172,6 +229,10 @@ public struct RelayServerCore {
         if let tick = schedule.poll(now: now) { runTick(tick) }
         writePackets(now: now)
         lingerDenied(now: now)
+        if now >= nextLivenessSweep {
+            nextLivenessSweep = now + Self.livenessInterval
+            sweepLiveness(now: now)
+        }
     }
 
     /// Disconnects every client cleanly (10 disconnect packets each).
@@ -256,11 +317,18 @@ public struct RelayServerCore {
                     incomingStates.append(contentsOf: message)
                 }
             }
-            if case .invalid = verdict { counters.invalidChannelPackets &+= 1 }
+            client.policing.lastPayload = now
+            if case .invalid = verdict {
+                counters.invalidChannelPackets &+= 1
+                violation(&client, now: now)
+            }
             for sequence in client.connection.newlyAckedPackets { client.encoder.acked(packet: sequence) }
             var reliable: [RelayMessage] = []
             while let message = client.connection.receiveReliable({ RelayMessage.decode($0) }) {
-                if let message { reliable.append(message) } else { counters.malformedMessages &+= 1 }
+                if let message { reliable.append(message) } else {
+                    counters.malformedMessages &+= 1
+                    violation(&client, now: now)
+                }
             }
             let admitted = client.admitted
             let room = client.room
@@ -273,21 +341,44 @@ public struct RelayServerCore {
             clients[sender] = client
             guard admitted else { continue }
             let senderID = netcode.clientID(sender) ?? 0
-            for message in reliable where message != .resync { relayReliable(message, from: sender, senderID: senderID, room: room) }
-            for span in incomingSpans { storeState(span, of: sender) }
+            for message in reliable where message != .resync {
+                relayReliable(message, from: sender, senderID: senderID, room: room, now: now)
+            }
+            for span in incomingSpans { storeState(span, of: sender, now: now) }
+            if let policing = clients[sender]?.policing {
+                if policing.isViolating(configuration.limits) {
+                    toRemove.append((sender, .protocolViolation, "\(Int(policing.violations)) protocol violations"))
+                } else if policing.isAbusive(configuration.limits) {
+                    toRemove.append((sender, .abuse, "\(Int(policing.strikes)) events over the rate limit"))
+                }
+            }
         }
         pending.removeAll(keepingCapacity: true)
         pendingRecords.removeAll(keepingCapacity: true)
     }
 
-    private mutating func storeState(_ span: Range<Int>, of sender: Int) {
-        guard incomingStates[span.lowerBound] == RelayMessage.Kind.state else {
+    private mutating func violation(_ client: inout Client, now: TickwireInstant) {
+        counters.protocolViolations &+= 1
+        client.policing.violate(limits: configuration.limits, now: now)
+    }
+
+    private mutating func violation(by index: Int, now: TickwireInstant) {
+        guard clients[index] != nil else { return }
+        counters.protocolViolations &+= 1
+        clients[index]!.policing.violate(limits: configuration.limits, now: now)
+    }
+
+    private mutating func storeState(_ span: Range<Int>, of sender: Int, now: TickwireInstant) {
+        // An empty unreliable message has no kind byte at all.
+        guard !span.isEmpty, incomingStates[span.lowerBound] == RelayMessage.Kind.state else {
             counters.malformedMessages &+= 1
+            violation(by: sender, now: now)
             return
         }
         let length = span.count - 1
         guard length <= configuration.maxStateSize else {
             counters.statesOversized &+= 1
+            violation(by: sender, now: now)
             return
         }
         let start = sender * configuration.maxStateSize
@@ -296,20 +387,55 @@ public struct RelayServerCore {
         counters.statesReceived &+= 1
     }
 
-    private mutating func relayReliable(_ message: RelayMessage, from sender: Int, senderID: UInt64, room: String) {
+    /// Relays one event, checked before any fan-out: its size, the sender's rate, and room in
+    /// every recipient's queue. An event goes to all its recipients or to none.
+    private mutating func relayReliable(_ message: RelayMessage, from sender: Int, senderID: UInt64, room: String, now: TickwireInstant) {
+        let payload: [UInt8]
+        var target: Int?
         switch message {
-        case .eventToRoom(let payload):
-            let framed = RelayMessage.event(from: senderID, payload: payload).encoded()
-            for peer in members[room] ?? [] where peer != sender { sendReliable(framed, to: peer, counted: true) }
-        case .eventToClient(let clientID, let payload):
-            guard let target = netcode.clientIndex(forClientID: clientID), target != sender, self.room(of: target) == room else {
+        case .eventToRoom(let bytes):
+            payload = bytes
+        case .eventToClient(let clientID, let bytes):
+            payload = bytes
+            guard let index = netcode.clientIndex(forClientID: clientID), index != sender, self.room(of: index) == room else {
                 counters.eventsToUnknownClient &+= 1
-                return
+                return refuse(sender, .unknownRecipient, now: now)
             }
-            sendReliable(RelayMessage.event(from: senderID, payload: payload).encoded(), to: target, counted: true)
+            target = index
         default:
             counters.malformedMessages &+= 1
+            return violation(by: sender, now: now)
         }
+        let limits = configuration.limits
+        guard payload.count <= limits.maxEventBytes else {
+            counters.eventsRefusedTooLarge &+= 1
+            violation(by: sender, now: now)
+            return refuse(sender, .eventTooLarge, now: now)
+        }
+        guard clients[sender]!.policing.admitEvent(bytes: payload.count, limits: limits, now: now) else {
+            counters.eventsRefusedRateLimited &+= 1
+            return refuse(sender, .rateLimited, now: now)
+        }
+        let framed = RelayMessage.event(from: senderID, payload: payload).encoded()
+        let recipients = target.map { [$0] } ?? (members[room] ?? []).filter { $0 != sender }
+        for peer in recipients where clients[peer] != nil {
+            guard clients[peer]!.connection.canSendReliable(
+                size: framed.count, leavingMessages: limits.controlHeadroomMessages, leavingBytes: limits.controlHeadroomBytes)
+            else {
+                counters.eventsRefusedRoomBusy &+= 1
+                clients[sender]!.policing.strike(limits: limits, now: now)
+                return refuse(sender, .roomBusy, now: now)
+            }
+        }
+        for peer in recipients { sendReliable(framed, to: peer, counted: true) }
+    }
+
+    /// Counts a refused event and tells the sender, at most once a second.
+    private mutating func refuse(_ sender: Int, _ reason: RelayMessage.RefusalReason, now: TickwireInstant) {
+        guard clients[sender] != nil, clients[sender]!.policing.mayNotify(now: now) else { return }
+        events.append(.eventRefused(clientIndex: sender, clientID: netcode.clientID(sender) ?? 0, reason: reason))
+        // The notice uses the control headroom; a sender whose queue is full does not get it.
+        _ = try? clients[sender]!.connection.sendReliable(RelayMessage.refused(reason).encoded())
     }
 
     private mutating func sendReliable(_ framed: [UInt8], to peer: Int, counted: Bool = false) {
@@ -318,18 +444,43 @@ public struct RelayServerCore {
             try clients[peer]!.connection.sendReliable(framed)
             if counted { counters.eventsRelayed &+= 1 }
         } catch {
-            // The reliable guarantee cannot be kept for a client this far behind: let it go.
-            toRemove.append((peer, "\(error)"))
+            // Events leave headroom for notices, so only a client that stopped acking fills it.
+            toRemove.append((peer, .backlogged, "\(error)"))
         }
+    }
+
+    /// Removes clients that stopped acknowledging while still sending (`backlogged`) or that
+    /// send nothing but keep-alives (`idle`). A client we hear nothing from at all is left to
+    /// netcode's timeout, so it leaves as `timed_out`.
+    private mutating func sweepLiveness(now: TickwireInstant) {
+        let limits = configuration.limits
+        for index in clients.indices where clients[index]?.admitted == true {
+            let lastPayload = clients[index]!.policing.lastPayload
+            if now - lastPayload >= limits.idleTimeout {
+                if let heard = netcode.lastReceive(index), now - heard < .seconds(1) {
+                    toRemove.append((index, .idle, "only keep-alives for \((now - lastPayload).millisecondsDouble.rounded()) ms"))
+                }
+                continue
+            }
+            guard now - lastPayload < .seconds(1) else { continue }
+            let stall = clients[index]!.connection.ackStall(now: now)
+            let age = clients[index]!.connection.oldestReliableAge(now: now)
+            if stall >= limits.ackTimeout {
+                toRemove.append((index, .backlogged, "no ack for \(stall.millisecondsDouble.rounded()) ms while sending"))
+            } else if age >= limits.reliableTimeout {
+                toRemove.append((index, .backlogged, "reliable message unacked for \(age.millisecondsDouble.rounded()) ms"))
+            }
+        }
+        removeMisbehaving(now: now)
     }
 
     private mutating func removeMisbehaving(now: TickwireInstant) {
         guard !toRemove.isEmpty else { return }
         let removing = toRemove
         toRemove.removeAll()
-        for (index, why) in removing where clients[index] != nil && netcode.isConnected(index) {
-            events.append(.removed(clientIndex: index, clientID: netcode.clientID(index) ?? 0, why: why))
-            counters.clientsRemoved &+= 1
+        for (index, reason, detail) in removing where clients[index] != nil && netcode.isConnected(index) {
+            events.append(.removed(clientIndex: index, clientID: netcode.clientID(index) ?? 0, reason: reason, detail: detail))
+            counters.countRemoval(reason)
             netcode.disconnect(index, now: now)
         }
         processNetcodeEvents(now: now)
@@ -372,12 +523,13 @@ public struct RelayServerCore {
 
     private mutating func admit(_ index: Int, clientID: UInt64, address: NetcodeAddress, room: String, now: TickwireInstant) {
         guard let connection = try? ChannelConnection(configuration: configuration.channels) else { return }
+        let policing = ClientPolicing(limits: configuration.limits, now: now)
         stateLength[index] = 0
         let present = members[room] ?? []
         guard present.count < configuration.roomCapacity else {
             clients[index] = Client(
                 room: room, admitted: false, connection: connection, encoder: SnapshotEncoder(usesBaselines: false),
-                denialDeadline: now + configuration.denialLinger)
+                denialDeadline: now + configuration.denialLinger, policing: policing)
             sendReliable(RelayMessage.denied(.roomFull).encoded(), to: index)
             counters.roomFullDenials &+= 1
             events.append(.roomFull(clientIndex: index, clientID: clientID, room: room))
@@ -385,10 +537,11 @@ public struct RelayServerCore {
         }
         clients[index] = Client(
             room: room, admitted: true, connection: connection,
-            encoder: SnapshotEncoder(usesBaselines: configuration.deltaCompression))
+            encoder: SnapshotEncoder(usesBaselines: configuration.deltaCompression), policing: policing)
         let welcome = RelayMessage.Welcome(
             entityID: UInt16(index), tickRate: UInt16(configuration.tickRate),
-            maxStateSize: UInt16(configuration.maxStateSize), roomCapacity: UInt16(configuration.roomCapacity))
+            maxStateSize: UInt16(configuration.maxStateSize), roomCapacity: UInt16(configuration.roomCapacity),
+            maxEventBytes: UInt16(configuration.limits.maxEventBytes))
         sendReliable(RelayMessage.welcome(welcome).encoded(), to: index)
         let joined = RelayMessage.peerJoined(clientID: clientID, entityID: UInt16(index)).encoded()
         for peer in present {

@@ -18,6 +18,12 @@ public struct ChannelConfiguration: Sendable, Equatable {
     /// most reassembly memory a peer can make the receiver hold (one message is always allowed,
     /// however large).
     public var reassemblyBudget = 256 * 1024
+    /// Bytes of whole reliable messages the receiver holds ahead of the one it delivers next
+    /// (and so the most the sender keeps in flight at once; one message is always allowed).
+    /// A peer that sends past it has the packet refused as `receive_budget_exceeded`.
+    public var receiveBufferBudget = 128 * 1024
+    /// Bytes of reliable messages the sender queues until acked; `sendReliable` throws beyond it.
+    public var sendQueueByteLimit = 512 * 1024
     /// Reliable records in one packet.
     public var maxMessagesPerPacket = 64
     /// Unreliable messages waiting for the next packet; older ones are dropped beyond this.
@@ -65,6 +71,12 @@ public struct ChannelConfiguration: Sendable, Equatable {
         try powerOfTwo(receivedPacketBufferSize, "receivedPacketBufferSize", 64...0x8000)
         guard (1...0x4000).contains(sendQueueCapacity) else { throw .invalid("sendQueueCapacity must be 1...16384, got \(sendQueueCapacity)") }
         guard reassemblyBudget >= 0 else { throw .invalid("reassemblyBudget must not be negative") }
+        guard receiveBufferBudget >= maxUnfragmentedSize else {
+            throw .invalid("receiveBufferBudget must be at least one unfragmented message (\(maxUnfragmentedSize) bytes), got \(receiveBufferBudget)")
+        }
+        guard sendQueueByteLimit >= maxMessageSize else {
+            throw .invalid("sendQueueByteLimit must be at least maxMessageSize (\(maxMessageSize) bytes), got \(sendQueueByteLimit)")
+        }
         guard maxMessagesPerPacket >= 1 else { throw .invalid("maxMessagesPerPacket must be at least 1") }
         guard unreliableQueueCapacity >= 1 else { throw .invalid("unreliableQueueCapacity must be at least 1") }
         guard minResendInterval > .zero, minResendInterval <= maxResendInterval else {
@@ -86,11 +98,14 @@ public enum ChannelSendError: Error, Equatable, Sendable, CustomStringConvertibl
     case messageTooLarge(size: Int, limit: Int)
     /// `sendQueueCapacity` reliable messages are still waiting for acks.
     case sendQueueFull(capacity: Int)
+    /// The bytes waiting for acks would pass `sendQueueByteLimit`.
+    case sendQueueBytesFull(limit: Int)
 
     public var description: String {
         switch self {
         case .messageTooLarge(let size, let limit): return "message of \(size) bytes exceeds the channel's limit of \(limit) bytes"
         case .sendQueueFull(let capacity): return "reliable send queue full (\(capacity) messages awaiting acks); retry after acks arrive"
+        case .sendQueueBytesFull(let limit): return "reliable send queue full (\(limit) bytes awaiting acks); retry after acks arrive"
         }
     }
 }

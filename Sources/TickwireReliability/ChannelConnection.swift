@@ -42,6 +42,7 @@ public struct ChannelConnection {
         case badFragment = "bad_fragment"
         case beyondReceiveWindow = "beyond_receive_window"
         case reassemblyBudgetExceeded = "reassembly_budget_exceeded"
+        case receiveBudgetExceeded = "receive_budget_exceeded"
     }
 
     public let configuration: ChannelConfiguration
@@ -68,7 +69,12 @@ public struct ChannelConnection {
     private var unreliableOut: UnreliableSendQueue
     private var packetMessages: [UInt32] = []
     private var unreliableSent: [Bool] = []
-    private var newFragmentedIDs: [UInt16] = []
+    /// Fragmented messages a packet under validation starts, with their fragment counts.
+    private var newFragmented: [(id: UInt16, count: UInt16)] = []
+    /// When the oldest ack-eliciting packet not yet covered by a fresh ack went out; nil when
+    /// everything sent has been acknowledged (see `ackStall(now:)`).
+    private var outstandingSince: TickwireInstant?
+    private var newestElicitingSequence: UInt16?
 
     /// The sequence of the last packet `writePacket` built and how many unreliable messages it
     /// carried: lets the owner map a packet to what it held (for example a snapshot's tick).
@@ -87,20 +93,24 @@ public struct ChannelConnection {
         unreliableOut = UnreliableSendQueue(capacity: configuration.unreliableQueueCapacity, reserveBytes: configuration.maxPacketSize * 2)
         packetMessages.reserveCapacity(configuration.maxMessagesPerPacket)
         unreliableSent.reserveCapacity(configuration.unreliableQueueCapacity)
-        newFragmentedIDs.reserveCapacity(16)
+        newFragmented.reserveCapacity(16)
         newlyAckedPackets.reserveCapacity(33)
     }
 
     // MARK: Sending
 
     /// Queues a reliable message; returns its id. Refuses (and queues nothing) when the message
-    /// is over `maxMessageSize` or `sendQueueCapacity` messages await acks.
+    /// is over `maxMessageSize`, `sendQueueCapacity` messages await acks, or it would take the
+    /// queued bytes past `sendQueueByteLimit`.
     @discardableResult
     public mutating func sendReliable(_ message: UnsafeRawBufferPointer) throws(ChannelSendError) -> UInt16 {
         guard message.count <= configuration.maxMessageSize else {
             throw .messageTooLarge(size: message.count, limit: configuration.maxMessageSize)
         }
         guard !reliableOut.isFull else { throw .sendQueueFull(capacity: configuration.sendQueueCapacity) }
+        guard reliableOut.bytesQueued + message.count <= configuration.sendQueueByteLimit else {
+            throw .sendQueueBytesFull(limit: configuration.sendQueueByteLimit)
+        }
         return reliableOut.enqueue(message, fragmentSize: configuration.fragmentSize, wholeLimit: configuration.maxUnfragmentedSize)
     }
 
@@ -125,8 +135,34 @@ public struct ChannelConnection {
 
     /// Reliable messages queued and not yet fully acknowledged.
     public var reliableMessagesInFlight: Int { reliableOut.count }
+    /// Bytes of those messages the queue holds.
+    public var reliableBytesInFlight: Int { reliableOut.bytesQueued }
+    /// Slots the send queue has allocated (it grows with what is in flight).
+    public var reliableQueueSlots: Int { reliableOut.slotCount }
     /// Whether `sendReliable` would accept another message now.
     public var canSendReliable: Bool { !reliableOut.isFull }
+    /// Whether `sendReliable` would accept a message of `size` bytes now and still leave room
+    /// for `leavingMessages` more messages and `leavingBytes` more bytes.
+    public func canSendReliable(size: Int, leavingMessages: Int = 0, leavingBytes: Int = 0) -> Bool {
+        size <= configuration.maxMessageSize
+            && reliableOut.count + 1 + leavingMessages <= configuration.sendQueueCapacity
+            && reliableOut.bytesQueued + size + leavingBytes <= configuration.sendQueueByteLimit
+    }
+
+    /// How long the peer has gone without acknowledging anything new while packets that ask
+    /// for an ack are outstanding: zero when it is keeping up. A peer that receives and still
+    /// never acks shows a stall that grows without bound.
+    public func ackStall(now: TickwireInstant) -> Duration {
+        guard let since = outstandingSince, now > since else { return .zero }
+        return now - since
+    }
+
+    /// How long the oldest reliable message still unacknowledged has waited since it was first
+    /// sent (zero when none is outstanding).
+    public func oldestReliableAge(now: TickwireInstant) -> Duration {
+        guard let sent = reliableOut.oldestFirstSent, now > sent else { return .zero }
+        return now - sent
+    }
 
     /// Builds the next packet into `buffer` and returns its length, or 0 when there is nothing to
     /// send (no message due, no unreliable message, no ack owed). Call it until it returns 0 or
@@ -153,6 +189,10 @@ public struct ChannelConnection {
         let elicitsAck = wroteReliable || wroteUnreliable
         sent[slot].elicitsAck = elicitsAck
         sent[slot].decided = !elicitsAck
+        if elicitsAck {
+            if outstandingSince == nil { outstandingSince = now }
+            newestElicitingSequence = nextSequence
+        }
         sent[slot].wireBytes = writer.offset + configuration.overheadBytesPerPacket
         sentMeter.add(bytes: sent[slot].wireBytes, now: now)
         counters.packetsSent &+= 1
@@ -173,6 +213,8 @@ public struct ChannelConnection {
         let fragmentSize = configuration.fragmentSize
         var fragmentedSeen = 0
         var fragmentedBytes = 0
+        var wholeSeen = 0
+        var wholeBytes = 0
         var wrote = false
         scan: for offset in 0..<inFlight {
             let room = writer.buffer.count - writer.offset
@@ -184,6 +226,12 @@ public struct ChannelConnection {
                 fragmentedSeen += 1
                 fragmentedBytes += fragmentCount * fragmentSize
                 if fragmentedSeen > 1 && fragmentedBytes > configuration.reassemblyBudget { continue }
+            } else {
+                // Whole messages from the oldest on count against the receiver's buffer budget
+                // the same way: the receiver never has to hold more than it.
+                wholeSeen += 1
+                wholeBytes += reliableOut[offset: offset].bytes.count
+                if wholeSeen > 1 && wholeBytes > configuration.receiveBufferBudget { break scan }
             }
             if reliableOut[offset: offset].isComplete { continue }
             let id = reliableOut.oldest &+ UInt16(truncatingIfNeeded: offset)
@@ -213,6 +261,7 @@ public struct ChannelConnection {
                 reliableOut[offset: offset].bytes.withUnsafeBytes { raw in
                     writer.write(bytes: UnsafeRawBufferPointer(rebasing: raw[start..<start + length]))
                 }
+                if reliableOut[offset: offset].firstSent == nil { reliableOut[offset: offset].firstSent = now }
                 if reliableOut[offset: offset].lastSent[fragment] == nil {
                     if fragment == 0 { counters.reliableMessagesSent &+= 1 }
                 } else {
@@ -285,26 +334,27 @@ public struct ChannelConnection {
         let deliverUnreliable = newestUnreliableSequence.map { SequenceNumber.isNewer(header.sequence, than: $0) } ?? true
         reader = ByteReader(packet, offset: recordsStart)
         var sawUnreliable = false
-        while let kind = reader.readUInt8() {
+        // Every record was validated above; the reads below still refuse to trap, and stop at
+        // the first one that does not parse.
+        apply: while let kind = reader.readUInt8() {
             switch kind {
             case ChannelRecord.reliableMessage:
-                let id = reader.read(UInt16.self)!
-                let body = reader.readSlice(Int(reader.read(UInt16.self)!))!
+                guard let id = reader.read(UInt16.self), let length = reader.read(UInt16.self),
+                      let body = reader.readSlice(Int(length)) else { break apply }
                 if reliableIn.placement(of: id) == .delivered || !reliableIn.storeWhole(id: id, body) {
                     counters.reliableDuplicates &+= 1
                 }
             case ChannelRecord.reliableFragment:
-                let id = reader.read(UInt16.self)!
-                let index = Int(reader.read(UInt16.self)!)
-                let count = Int(reader.read(UInt16.self)!)
-                let body = reader.readSlice(Int(reader.read(UInt16.self)!))!
+                guard let id = reader.read(UInt16.self), let index = reader.read(UInt16.self),
+                      let count = reader.read(UInt16.self), let length = reader.read(UInt16.self),
+                      let body = reader.readSlice(Int(length)) else { break apply }
                 counters.fragmentsReceived &+= 1
                 if reliableIn.placement(of: id) == .delivered
-                    || !reliableIn.storeFragment(id: id, index: index, count: count, body) {
+                    || !reliableIn.storeFragment(id: id, index: Int(index), count: Int(count), body) {
                     counters.reliableDuplicates &+= 1
                 }
             default:
-                let body = reader.readSlice(Int(reader.read(UInt16.self)!))!
+                guard let length = reader.read(UInt16.self), let body = reader.readSlice(Int(length)) else { break apply }
                 sawUnreliable = true
                 if deliverUnreliable {
                     counters.unreliableMessagesDelivered &+= 1
@@ -344,8 +394,9 @@ public struct ChannelConnection {
 
     /// Checks every record before any is applied, so a bad packet changes nothing.
     private mutating func validateRecords(_ reader: inout ByteReader) -> InvalidPacketReason? {
-        newFragmentedIDs.removeAll(keepingCapacity: true)
+        newFragmented.removeAll(keepingCapacity: true)
         var newFragmentedBytes = 0
+        var newWholeBytes = 0
         while let kind = reader.readUInt8() {
             switch kind {
             case ChannelRecord.reliableMessage:
@@ -358,6 +409,16 @@ public struct ChannelConnection {
                 case .buffer:
                     let slot = reliableIn.occupant(for: id)
                     if slot.state != .empty, slot.id != id || slot.fragmented { return .badFragment }
+                    if slot.state == .empty {
+                        // Held until delivered: within the receive budget, except the message due
+                        // next, which is always taken so delivery can progress.
+                        if newFragmented.contains(where: { $0.id == id }) { return .badFragment }
+                        newWholeBytes += Int(length)
+                        if id != reliableIn.nextDelivery,
+                           reliableIn.heldWholeBytes + newWholeBytes > configuration.receiveBufferBudget {
+                            return .receiveBudgetExceeded
+                        }
+                    }
                 }
             case ChannelRecord.reliableFragment:
                 guard let id = reader.read(UInt16.self), let index = reader.read(UInt16.self),
@@ -374,10 +435,14 @@ public struct ChannelConnection {
                 case .buffer:
                     let slot = reliableIn.occupant(for: id)
                     if slot.state == .empty {
-                        if !newFragmentedIDs.contains(id) {
-                            newFragmentedIDs.append(id)
+                        // Several fragments of one new message in one packet must agree on the
+                        // count: the slot is still empty, so it cannot be checked against yet.
+                        if let seen = newFragmented.first(where: { $0.id == id }) {
+                            if seen.count != count { return .badFragment }
+                        } else {
+                            newFragmented.append((id, count))
                             newFragmentedBytes += Int(count) * configuration.fragmentSize
-                            let onlyOne = reliableIn.heldFragmented + newFragmentedIDs.count == 1
+                            let onlyOne = reliableIn.heldFragmented + newFragmented.count == 1
                             if !onlyOne && reliableIn.heldFragmentedBytes + newFragmentedBytes > configuration.reassemblyBudget {
                                 return .reassemblyBudgetExceeded
                             }
@@ -400,6 +465,7 @@ public struct ChannelConnection {
     private mutating func processAcks(_ header: PacketHeader, now: TickwireInstant) {
         guard header.ackBits != 0 else { return }
         var bits = header.ackBits
+        var freshAck = false
         while bits != 0 {
             let i = bits.trailingZeroBitCount
             bits &= bits - 1
@@ -407,11 +473,19 @@ public struct ChannelConnection {
             sent[slot].acked = true
             newlyAckedPackets.append(header.ack &- UInt16(i))
             counters.packetsAcked &+= 1
-            if sent[slot].elicitsAck { roundTrip.add(sample: (now - sent[slot].sentAt).secondsDouble) }
+            if sent[slot].elicitsAck {
+                roundTrip.add(sample: (now - sent[slot].sentAt).secondsDouble)
+                freshAck = true
+            }
             ackedMeter.add(bytes: sent[slot].wireBytes, now: now)
             for reference in sent[slot].messages {
                 reliableOut.ack(id: UInt16(truncatingIfNeeded: reference >> 16), fragment: Int(reference & 0xFFFF))
             }
+        }
+        if freshAck {
+            // The peer is acknowledging: the stall clock restarts, or stops if all is acked.
+            let caughtUp = newestElicitingSequence.map { newest in sent.find(newest).map { sent[$0].acked } ?? true } ?? true
+            outstandingSince = caughtUp ? nil : now
         }
         let newestAckedHere = header.ack &- UInt16(header.ackBits.trailingZeroBitCount)
         if largestAcked.map({ SequenceNumber.isNewer(newestAckedHere, than: $0) }) ?? true { largestAcked = newestAckedHere }

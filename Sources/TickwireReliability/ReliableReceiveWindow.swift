@@ -3,7 +3,11 @@
 /// `nextDelivery` is the id the application gets next; ids before it were delivered (a copy is a
 /// duplicate), ids up to `size` after it are buffered, anything further is a protocol breach.
 /// Fragmented messages are reassembled in place; `heldFragmentedBytes` is what they occupy,
-/// which the connection keeps within its reassembly budget.
+/// which the connection keeps within its reassembly budget. `heldWholeBytes` is what whole
+/// messages waiting for an earlier one occupy, which it keeps within its receive budget.
+///
+/// Every store checks its own arguments against the slot, so even a caller that skipped the
+/// connection's validation cannot make it trap: a store that does not fit returns false.
 struct ReliableReceiveWindow {
     enum Placement: Equatable { case delivered, buffer, beyondWindow }
 
@@ -22,7 +26,10 @@ struct ReliableReceiveWindow {
     private(set) var nextDelivery: UInt16 = 0
     private(set) var heldFragmented = 0
     private(set) var heldFragmentedBytes = 0
-    private static let retainedBytes = 4096
+    private(set) var heldWholeBytes = 0
+    /// A slot keeps a buffer up to this size between messages (small events reuse it); larger
+    /// ones are released on delivery, so an idle window holds at most `size` × this.
+    static let retainedBytes = 256
 
     let fragmentSize: Int
 
@@ -51,6 +58,7 @@ struct ReliableReceiveWindow {
     mutating func storeWhole(id: UInt16, _ bytes: UnsafeRawBufferPointer) -> Bool {
         let i = index(id)
         guard slots[i].state == .empty else { return false }
+        heldWholeBytes += bytes.count
         slots[i].state = .complete
         slots[i].id = id
         slots[i].fragmented = false
@@ -59,8 +67,12 @@ struct ReliableReceiveWindow {
         return true
     }
 
-    /// Stores one fragment. Returns false if it was already held.
+    /// Stores one fragment. Returns false if it was already held or does not fit the message
+    /// the slot holds (another count, an index past it, a length that overruns it).
     mutating func storeFragment(id: UInt16, index fragment: Int, count: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard count >= 2, (0..<count).contains(fragment), (1...fragmentSize).contains(bytes.count) else { return false }
+        let isLast = fragment == count - 1
+        guard isLast || bytes.count == fragmentSize else { return false }
         let i = index(id)
         if slots[i].state == .empty {
             slots[i].state = .partial
@@ -75,14 +87,18 @@ struct ReliableReceiveWindow {
             heldFragmented += 1
             heldFragmentedBytes += count * fragmentSize
         }
-        guard slots[i].state == .partial, !slots[i].received[fragment] else { return false }
+        guard slots[i].state == .partial, slots[i].id == id, slots[i].fragmentCount == count,
+              !slots[i].received[fragment] else { return false }
+        let offset = fragment * fragmentSize
+        // The last fragment trims the buffer to the message's length; every other fragment lies
+        // wholly before that point, so the write below stays inside the buffer.
+        guard offset + bytes.count <= slots[i].bytes.count else { return false }
         slots[i].received[fragment] = true
         slots[i].receivedCount += 1
-        let offset = fragment * fragmentSize
         slots[i].bytes.withUnsafeMutableBytes { buffer in
             UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + bytes.count]).copyMemory(from: bytes)
         }
-        if fragment == count - 1 { slots[i].bytes.removeLast(fragmentSize - bytes.count) }
+        if isLast { slots[i].bytes.removeLast(fragmentSize - bytes.count) }
         if slots[i].receivedCount == count { slots[i].state = .complete }
         return true
     }
@@ -97,6 +113,8 @@ struct ReliableReceiveWindow {
         if slots[i].fragmented {
             heldFragmented -= 1
             heldFragmentedBytes -= slots[i].fragmentCount * fragmentSize
+        } else {
+            heldWholeBytes -= slots[i].bytes.count
         }
         if slots[i].bytes.capacity > Self.retainedBytes { slots[i].bytes = [] }
         slots[i].state = .empty

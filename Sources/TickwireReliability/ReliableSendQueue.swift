@@ -5,8 +5,12 @@ import TickwireProtocol
 ///
 /// A message is one fragment when it fits a packet, else `count` fragments of `fragmentSize`
 /// bytes. Each fragment remembers when it was last sent (resends wait an RTT-based interval)
-/// and whether an ack covered it. Slots keep their arrays' capacity, so steady-state traffic
-/// allocates only the caller's message bytes.
+/// and whether an ack covered it.
+///
+/// Memory follows what is in flight: the ring starts small and doubles (up to `capacity`)
+/// only when it is full, `bytesQueued` counts the message bytes it holds, and a slot keeps at
+/// most `retainedBytes` of buffer once its message is acknowledged. Steady small-message
+/// traffic reuses the slots' buffers and allocates only on growth.
 struct ReliableSendQueue {
     struct Entry {
         var bytes: [UInt8] = []
@@ -16,29 +20,51 @@ struct ReliableSendQueue {
         var resendNow: [Bool] = []
         var acked: [Bool] = []
         var ackedCount = 0
+        /// When the first copy of any fragment went out (nil until then).
+        var firstSent: TickwireInstant?
         var isComplete: Bool { ackedCount == fragmentCount }
     }
 
     private var entries: [Entry]
     private(set) var oldest: UInt16 = 0
     private(set) var next: UInt16 = 0
+    /// Message bytes held for messages not yet fully acknowledged.
+    private(set) var bytesQueued = 0
     let capacity: Int
     /// Slots hold on to buffers up to this size between messages; larger ones are released.
-    private static let retainedBytes = 4096
+    static let retainedBytes = 256
+    static let initialSlots = 16
 
     init(capacity: Int) {
         self.capacity = capacity
+        entries = Array(repeating: Entry(), count: min(Self.initialSlots, Self.slots(for: capacity)))
+    }
+
+    private static func slots(for capacity: Int) -> Int {
         var size = 1
         while size < capacity { size <<= 1 }
-        entries = Array(repeating: Entry(), count: size)
+        return size
     }
 
     var count: Int { SequenceNumber.distance(from: oldest, to: next) }
     var isFull: Bool { count >= capacity }
+    /// Slots allocated now (grows with what is in flight, never past `capacity` rounded up).
+    var slotCount: Int { entries.count }
 
     private func index(_ id: UInt16) -> Int { Int(id) & (entries.count - 1) }
 
+    /// Doubles the ring, moving every queued entry to its slot in the larger one.
+    private mutating func grow() {
+        var larger = Array(repeating: Entry(), count: entries.count * 2)
+        for offset in 0..<count {
+            let id = oldest &+ UInt16(truncatingIfNeeded: offset)
+            swap(&larger[Int(id) & (larger.count - 1)], &entries[index(id)])
+        }
+        entries = larger
+    }
+
     mutating func enqueue(_ message: UnsafeRawBufferPointer, fragmentSize: Int, wholeLimit: Int) -> UInt16 {
+        if count >= entries.count { grow() }
         let id = next
         let fragments = message.count <= wholeLimit ? 1 : (message.count + fragmentSize - 1) / fragmentSize
         let i = index(id)
@@ -52,6 +78,8 @@ struct ReliableSendQueue {
         entries[i].acked.removeAll(keepingCapacity: true)
         entries[i].acked.append(contentsOf: repeatElement(false, count: fragments))
         entries[i].ackedCount = 0
+        entries[i].firstSent = nil
+        bytesQueued += message.count
         next &+= 1
         return id
     }
@@ -62,11 +90,15 @@ struct ReliableSendQueue {
         _modify { yield &entries[index(oldest &+ UInt16(truncatingIfNeeded: offset))] }
     }
 
+    /// When the oldest unacknowledged message was first sent; nil if none is queued or it has
+    /// not been sent yet.
+    var oldestFirstSent: TickwireInstant? { count > 0 ? entries[index(oldest)].firstSent : nil }
+
     /// Marks one fragment acknowledged; ignores ids outside the queue and repeated acks.
     mutating func ack(id: UInt16, fragment: Int) {
         guard SequenceNumber.distance(from: oldest, to: id) < count else { return }
         let i = index(id)
-        guard fragment < entries[i].fragmentCount, !entries[i].acked[fragment] else { return }
+        guard fragment >= 0, fragment < entries[i].fragmentCount, !entries[i].acked[fragment] else { return }
         entries[i].acked[fragment] = true
         entries[i].ackedCount += 1
     }
@@ -76,15 +108,21 @@ struct ReliableSendQueue {
     mutating func lost(id: UInt16, fragment: Int, sentAt: TickwireInstant) {
         guard SequenceNumber.distance(from: oldest, to: id) < count else { return }
         let i = index(id)
-        guard fragment < entries[i].fragmentCount, !entries[i].acked[fragment], entries[i].lastSent[fragment] == sentAt else { return }
+        guard fragment >= 0, fragment < entries[i].fragmentCount, !entries[i].acked[fragment],
+              entries[i].lastSent[fragment] == sentAt else { return }
         entries[i].resendNow[fragment] = true
     }
 
-    /// Drops fully acknowledged messages from the front.
+    /// Drops fully acknowledged messages from the front, releasing their bytes.
     mutating func advance() {
         while count > 0, entries[index(oldest)].isComplete {
             let i = index(oldest)
-            if entries[i].bytes.capacity > Self.retainedBytes { entries[i].bytes = [] }
+            bytesQueued -= entries[i].bytes.count
+            if entries[i].bytes.capacity > Self.retainedBytes {
+                entries[i].bytes = []
+            } else {
+                entries[i].bytes.removeAll(keepingCapacity: true)
+            }
             entries[i].fragmentCount = 0
             oldest &+= 1
         }

@@ -100,8 +100,13 @@ final class RelayServerDriver: DatagramEndpoint {
                 logger.info("client left", metadata: [
                     "client_id": "\(clientID)", "slot": "\(index)", "room": "\(room)", "reason": "\(reason.rawValue)",
                 ])
-            case .removed(let index, let clientID, let why):
-                logger.warning("client removed", metadata: ["client_id": "\(clientID)", "slot": "\(index)", "why": "\(why)"])
+            case .removed(let index, let clientID, let reason, let detail):
+                logger.warning("client removed", metadata: [
+                    "client_id": "\(clientID)", "slot": "\(index)", "reason": "\(reason.rawValue)", "detail": "\(detail)",
+                ])
+            case .eventRefused(let index, let clientID, let reason):
+                // At most once a second per client: every refusal is counted in the metrics.
+                logger.notice("event refused", metadata: ["client_id": "\(clientID)", "slot": "\(index)", "reason": "\(reason.label)"])
             case .roomFull(let index, let clientID, let room):
                 logger.info("client denied: room full", metadata: ["client_id": "\(clientID)", "slot": "\(index)", "room": "\(room)"])
             case .denied(let clientID, let address):

@@ -59,7 +59,12 @@ import TickwireSimulation
     }
 
     @Test func eventsArriveExactlyOnceInOrderUnderTwentyPercentLoss() throws {
-        var relay = try VirtualRelay(seed: 3)
+        // Each client sends 100 events a second: over the default per-client rate, which is not
+        // what this test is about (RelayLimitTests is).
+        var configuration = RelayConfiguration()
+        configuration.limits.eventsPerSecond = 200
+        configuration.limits.eventBurst = 400
+        var relay = try VirtualRelay(configuration: configuration, seed: 3)
         let lossy = ImpairmentProfile(latency: .milliseconds(40), jitter: .milliseconds(10), loss: 0.2)
         for id in 1...4 { try relay.addClient(clientID: UInt64(id), room: "r", up: lossy, down: lossy, timeoutSeconds: 10) }
         #expect(relay.run(for: .seconds(10)) { joinedAll($0) })

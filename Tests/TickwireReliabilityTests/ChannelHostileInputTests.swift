@@ -43,7 +43,7 @@ import TickwireReliability
         for round in 0..<20_000 {
             if round % 3 == 0 {
                 let message = (0..<Int.random(in: 1...3000, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
-                if sender.canSendReliable {
+                if sender.canSendReliable(size: message.count) {
                     try sender.sendReliable(message)
                     expected.append(message)
                 }

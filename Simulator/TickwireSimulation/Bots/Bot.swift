@@ -39,6 +39,11 @@ public struct Bot: Sendable {
     public private(set) var duplicateEvents: UInt64 = 0
     public private(set) var outOfOrderEvents: UInt64 = 0
     public private(set) var peersLeft: [(clientID: UInt64, reason: RelayMessage.PeerLeftReason)] = []
+    /// Events of ours the relay said it did not pass on, by reason.
+    public private(set) var refusals: [RelayMessage.RefusalReason: Int] = [:]
+    /// Send times in other members' events and states that lie in the future or before this
+    /// run: bytes from the network are untrusted, so they are counted, not measured.
+    public private(set) var implausibleTimestamps: UInt64 = 0
     public private(set) var eventLatency = LatencyRecorder()
     public private(set) var staleness = LatencyRecorder()
     public private(set) var snapshotInterArrival = LatencyRecorder()
@@ -104,12 +109,14 @@ public struct Bot: Sendable {
             peersLeft.append((id, reason))
         case .peerJoined:
             break
+        case .refused(let reason):
+            refusals[reason, default: 0] += 1
         case .event(let from, let payload):
             guard payload.count >= 12 else { return }
             let sequence = payload.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }.littleEndian
             let sentAt = payload.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt64.self) }.littleEndian
             eventsReceived += 1
-            eventLatency.record(milliseconds: Double(Int64(now.nanoseconds) - Int64(sentAt)) / 1e6)
+            if let age = age(of: sentAt, now: now) { eventLatency.record(milliseconds: age) }
             if let seen = heardFrom[from] {
                 if sequence <= seen.last { duplicateEvents += 1; return }
                 if sequence != seen.last + 1 { outOfOrderEvents += 1 }
@@ -127,8 +134,18 @@ public struct Bot: Sendable {
         lastSnapshotAt = now
         for entity in snapshot.entities where entity.state.count >= 8 {
             let sentAt = entity.state.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
-            staleness.record(milliseconds: Double(Int64(now.nanoseconds) - Int64(sentAt)) / 1e6)
+            if let age = age(of: sentAt, now: now) { staleness.record(milliseconds: age) }
         }
+    }
+
+    /// Milliseconds from a send time another member wrote to `now`, or nil (counted) when that
+    /// time cannot be true: after now, or before this bot started.
+    private mutating func age(of sentAt: UInt64, now: TickwireInstant) -> Double? {
+        guard sentAt <= now.nanoseconds, sentAt >= startedAt.nanoseconds &- min(startedAt.nanoseconds, 3_600_000_000_000) else {
+            implausibleTimestamps &+= 1
+            return nil
+        }
+        return Double(now.nanoseconds - sentAt) / 1e6
     }
 
     private mutating func move() {

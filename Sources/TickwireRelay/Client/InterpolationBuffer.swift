@@ -81,7 +81,8 @@ public struct InterpolationBuffer: Sendable {
         if let last = lastArrival, server > last.server {
             let departure = Double(abs((local - last.local) - (server - last.server)))
             let smoothed = Double(jitter.nanosecondsClamped)
-            jitter = .nanoseconds(Int64(smoothed + (departure - smoothed) / 16))
+            // Server times come from the wire: keep the estimate inside Int64 whatever they say.
+            jitter = .nanoseconds(Int64(min(smoothed + (departure - smoothed) / 16, 9.0e18)))
         }
         if lastArrival.map({ server > $0.server }) ?? true { lastArrival = (local, server) }
         if let rendered = lastRender, snapshot.serverTime < rendered { counters.arrivedTooLate &+= 1 }

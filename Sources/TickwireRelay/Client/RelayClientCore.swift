@@ -24,6 +24,8 @@ public struct RelayClientCore {
         case peerJoined(clientID: UInt64, entityID: UInt16)
         case peerLeft(clientID: UInt64, reason: RelayMessage.PeerLeftReason)
         case event(from: UInt64, payload: [UInt8])
+        /// The relay did not pass on an event of ours (said at most once a second).
+        case refused(RelayMessage.RefusalReason)
         case ended(NetcodeClientState)
     }
 
@@ -121,14 +123,23 @@ public struct RelayClientCore {
         followNetcode()
     }
 
-    /// An event, reliably and in order, to the whole room.
+    /// An event, reliably and in order, to the whole room. Throws `.eventTooLarge` above the
+    /// relay's `welcome.maxEventBytes`, which the relay would refuse.
     public mutating func sendEvent(_ payload: [UInt8]) throws(RelayClientError) {
+        try checkEventSize(payload)
         try send(.eventToRoom(payload: payload), reliable: true)
     }
 
     /// An event, reliably and in order, to one client of the room.
     public mutating func sendEvent(_ payload: [UInt8], to clientID: UInt64) throws(RelayClientError) {
+        try checkEventSize(payload)
         try send(.eventToClient(clientID: clientID, payload: payload), reliable: true)
+    }
+
+    private func checkEventSize(_ payload: [UInt8]) throws(RelayClientError) {
+        if let limit = welcome?.maxEventBytes, payload.count > Int(limit) {
+            throw .eventTooLarge(size: payload.count, limit: Int(limit))
+        }
     }
 
     /// This client's entity state, unreliably: the server keeps the newest.
@@ -164,6 +175,7 @@ public struct RelayClientCore {
         case .peerJoined(let id, let entity): events.append(.peerJoined(clientID: id, entityID: entity))
         case .peerLeft(let id, let reason): events.append(.peerLeft(clientID: id, reason: reason))
         case .event(let from, let payload): events.append(.event(from: from, payload: payload))
+        case .refused(let reason): events.append(.refused(reason))
         default: counters.malformedMessages &+= 1
         }
     }
@@ -207,12 +219,15 @@ public enum RelayClientError: Error, Equatable, Sendable, CustomStringConvertibl
     /// The message was refused (too large, or the reliable queue is full); nothing was queued.
     case send(ChannelSendError)
     case stateTooLarge(size: Int, limit: Int)
+    /// Over the relay's event size limit (`Welcome.maxEventBytes`); nothing was queued.
+    case eventTooLarge(size: Int, limit: Int)
 
     public var description: String {
         switch self {
         case .notJoined(let phase): "not in a room (\(phase))"
         case .send(let error): "message refused: \(error)"
         case .stateTooLarge(let size, let limit): "state of \(size) bytes is over the room's limit of \(limit) bytes"
+        case .eventTooLarge(let size, let limit): "event of \(size) bytes is over the relay's limit of \(limit) bytes"
         }
     }
 }

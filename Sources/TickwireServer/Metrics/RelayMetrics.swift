@@ -2,6 +2,7 @@ import CoreMetrics
 import Metrics
 import Prometheus
 import TickwireProtocol
+import TickwireRelay
 
 /// The relay's figures as swift-metrics instruments backed by a Prometheus registry: clients,
 /// rooms, ticks, late and skipped ticks, tick duration, bytes and packets in and out, drops by
@@ -18,6 +19,8 @@ public final class RelayMetrics: @unchecked Sendable {
     private let bytesIn, bytesOut, packetsIn, packetsOut: CoreMetrics.Counter
     private let resends, eventsRelayed, snapshots, snapshotBytes, entitiesDeferred, roomFull, removed: CoreMetrics.Counter
     private var dropCounters: [String: CoreMetrics.Counter] = [:]
+    private let removedByReason: [(RemovalReason, CoreMetrics.Counter)]
+    private let refusedByReason: [(RelayMessage.RefusalReason, CoreMetrics.Counter)]
     private var last: RelayServerStats?
 
     public init() {
@@ -45,6 +48,12 @@ public final class RelayMetrics: @unchecked Sendable {
         entitiesDeferred = CoreMetrics.Counter(label: "tickwire_snapshot_entities_deferred_total", factory: factory)
         roomFull = CoreMetrics.Counter(label: "tickwire_room_full_denials_total", factory: factory)
         removed = CoreMetrics.Counter(label: "tickwire_clients_removed_total", factory: factory)
+        removedByReason = RemovalReason.allCases.map {
+            ($0, CoreMetrics.Counter(label: "tickwire_clients_removed_by_reason_total", dimensions: [("reason", $0.rawValue)], factory: factory))
+        }
+        refusedByReason = RelayMessage.RefusalReason.allCases.map {
+            ($0, CoreMetrics.Counter(label: "tickwire_events_refused_total", dimensions: [("reason", $0.label)], factory: factory))
+        }
     }
 
     /// The text exposition format, for `GET /metrics`.
@@ -74,6 +83,8 @@ public final class RelayMetrics: @unchecked Sendable {
         add(entitiesDeferred, stats.snapshots.entitiesDeferred, previous?.snapshots.entitiesDeferred)
         add(roomFull, stats.relay.roomFullDenials, previous?.relay.roomFullDenials)
         add(removed, stats.relay.clientsRemoved, previous?.relay.clientsRemoved)
+        for (reason, counter) in removedByReason { add(counter, stats.relay.removed(reason), previous?.relay.removed(reason)) }
+        for (reason, counter) in refusedByReason { add(counter, stats.relay.refused(reason), previous?.relay.refused(reason)) }
         let before = previous.map(Self.drops) ?? [:]
         for (reason, count) in Self.drops(stats) {
             let counter = dropCounters[reason] ?? {

@@ -112,6 +112,9 @@ public struct NetcodeServer {
 
     public func userData(_ clientIndex: Int) -> [UInt8]? { isConnected(clientIndex) ? slots[clientIndex].userData : nil }
 
+    /// When the last packet (keep-alive or payload) from a connected client was accepted.
+    public func lastReceive(_ clientIndex: Int) -> TickwireInstant? { isConnected(clientIndex) ? slots[clientIndex].lastReceive : nil }
+
     public func clientIndex(forAddress address: NetcodeAddress) -> Int? { clientByAddress[address] }
 
     public func clientIndex(forClientID clientID: UInt64) -> Int? {
