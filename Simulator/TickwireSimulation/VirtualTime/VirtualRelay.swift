@@ -24,6 +24,9 @@ public struct VirtualRelay {
         public var down: ImpairedPipe
         /// Every event this client has heard, in arrival order (when `keepsHeard`).
         public var heard: [RelayClientCore.Event] = []
+        /// False: only netcode keep-alives leave this client, never a channel packet or an ack
+        /// (a hostile client that crafts its own payloads with `sendRawPayload`).
+        public var sendsChannelPackets = true
     }
 
     public var server: RelayServerCore
@@ -91,7 +94,11 @@ public struct VirtualRelay {
             if now >= nextClientUpdate {
                 nextClientUpdate = now + updateInterval
                 for i in clients.indices {
-                    clients[i].core.update(now: now)
+                    if clients[i].sendsChannelPackets {
+                        clients[i].core.update(now: now)
+                    } else {
+                        clients[i].core.updateNetcodeOnly(now: now)
+                    }
                     drainEvents(of: i)
                     afterClientUpdate(&clients[i], now)
                     flush(client: i)

@@ -118,6 +118,28 @@ public struct RelayClientCore {
         followNetcode()
     }
 
+    /// netcode's keep-alives and timeouts only: nothing from the channels goes out, not even
+    /// acks. For load tools that model a client holding its slot without taking part.
+    public mutating func updateNetcodeOnly(now: TickwireInstant) {
+        netcode.update(now: now)
+        followNetcode()
+    }
+
+    /// Sends `payload` as one netcode payload exactly as given, bypassing the channels: for
+    /// tests and the simulator's hostile bots, which craft packets a correct client never
+    /// sends. False when not connected or the size is outside 1...1200 bytes.
+    @discardableResult
+    public mutating func sendRawPayload(_ payload: [UInt8], now: TickwireInstant) -> Bool {
+        (try? netcode.sendPayload(payload, now: now)) != nil
+    }
+
+    /// Queues a relay message without this client's own limits (event size, state size): for
+    /// tests and hostile bots that check what the relay does with what a correct client refuses.
+    public mutating func sendUnchecked(_ message: RelayMessage, reliable: Bool) throws(ChannelSendError) {
+        let bytes = message.encoded()
+        if reliable { try channels.sendReliable(bytes) } else { try channels.sendUnreliable(bytes) }
+    }
+
     public mutating func disconnect(now: TickwireInstant) {
         netcode.disconnect(now: now)
         followNetcode()
