@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "TickwireClient", targets: ["TickwireClient"]),
         .library(name: "TickwireSimulation", targets: ["TickwireSimulation"]),
         .executable(name: "tickwire", targets: ["tickwire"]),
+        // For Fuzz/Engine (the libFuzzer driver); not an API.
+        .library(name: "TickwireFuzzHarness", targets: ["TickwireFuzzHarness"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -100,6 +102,14 @@ let package = Package(
             path: "Simulator/TickwireSwarm",
             swiftSettings: shellSettings
         ),
+        // Fuzz targets as plain functions: libFuzzer drives them (Fuzz/Engine), the tests replay
+        // the committed corpus through them.
+        .target(
+            name: "TickwireFuzzHarness",
+            dependencies: ["TickwireProtocol", "TickwireReliability", "TickwireRelay", "TickwireSimulation"],
+            path: "Fuzz/Harness",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "tickwire",
             dependencies: [
@@ -126,6 +136,11 @@ let package = Package(
         .testTarget(
             name: "TickwireRelayTests",
             dependencies: ["TickwireRelay", "TickwireReliability", "TickwireProtocol", "TickwireSimulation"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "TickwireFuzzTests",
+            dependencies: ["TickwireFuzzHarness"],
             swiftSettings: strictSettings
         ),
         .testTarget(
