@@ -23,6 +23,9 @@ public struct SwarmConfiguration: Sendable {
     public var drainSeconds: Double = 3
     /// First bot's client id (others follow), so several swarms can share a relay.
     public var firstClientID: UInt64 = 1_000_000
+    /// One hostile client in room-1 besides the bots, joining `hostileJoinSeconds` in.
+    public var hostile: HostileBehaviour?
+    public var hostileJoinSeconds: Double = 2
 
     public init(server: NetcodeAddress, privateKey: [UInt8], protocolID: UInt64) {
         self.server = server

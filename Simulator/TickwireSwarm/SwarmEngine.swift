@@ -19,6 +19,9 @@ final class SwarmEngine {
     private var tokens: [ConnectToken] = []
     private var clientIDs: [UInt64] = []
     private var rooms: [String] = []
+    /// The hostile client's slot (after every bot's) and its script, when the swarm has one.
+    private(set) var hostileSlot: Int?
+    private(set) var hostile: HostileBot?
 
     let configuration: SwarmConfiguration
     let clock: MonotonicClock
@@ -38,7 +41,11 @@ final class SwarmEngine {
 
     var count: Int { cores.count }
 
-    func add(token: ConnectToken, clientID: UInt64, room: String, channel: any Channel, seed: UInt64) throws {
+    func add(token: ConnectToken, clientID: UInt64, room: String, channel: any Channel, seed: UInt64, hostile: HostileBehaviour? = nil) throws {
+        if let hostile {
+            hostileSlot = cores.count
+            self.hostile = HostileBot(clientID: clientID, room: room, behaviour: hostile)
+        }
         cores.append(try RelayClientCore())
         bots.append(nil)
         ups.append(ImpairedPipe(profile: configuration.link, seed: seed))
@@ -52,7 +59,7 @@ final class SwarmEngine {
 
     func receive(_ datagram: UnsafeRawBufferPointer, from address: NetcodeAddress, slot i: Int) {
         let now = clock.now()
-        if impaired {
+        if impaired && i != hostileSlot {
             downs[i].send(datagram, now: now)
         } else {
             cores[i].receive(datagram, from: address, now: now)
@@ -62,7 +69,10 @@ final class SwarmEngine {
     /// Starts the bots whose join time has come (the ramp), up to `limit`.
     func startDue(now: TickwireInstant, limit: Int) {
         let due = Int(((now - startAt).secondsDouble * configuration.joinsPerSecond).rounded(.down)) + 1
-        while started < min(due, limit, count) {
+        if let slot = hostileSlot, cores[slot].phase == .idle, (now - startAt).secondsDouble >= configuration.hostileJoinSeconds {
+            cores[slot].connect(token: tokens[slot], now: now)
+        }
+        while started < min(due, limit, hostileSlot ?? count) {
             let i = started
             cores[i].connect(token: tokens[i], now: now)
             bots[i] = Bot(clientID: clientIDs[i], room: rooms[i], behaviour: configuration.behaviour, seed: configuration.seed, now: now)
@@ -83,6 +93,12 @@ final class SwarmEngine {
             bots[i]!.sendsEvents = sendEvents
             bots[i]!.step(&cores[i], now: now)
             flush(i, now: now)
+        }
+        if let slot = hostileSlot, cores[slot].phase != .idle {
+            // The hostile client's bytes go straight out: the swarm's impairment is for the bots.
+            if hostile!.behaviour.usesChannels { cores[slot].update(now: now) } else { cores[slot].updateNetcodeOnly(now: now) }
+            hostile!.step(&cores[slot], now: now)
+            writers[slot].write(&cores[slot].outbound)
         }
     }
 
@@ -107,6 +123,10 @@ final class SwarmEngine {
         for i in 0..<started {
             cores[i].disconnect(now: now)
             writers[i].write(&cores[i].outbound)
+        }
+        if let slot = hostileSlot {
+            cores[slot].disconnect(now: now)
+            writers[slot].write(&cores[slot].outbound)
         }
     }
 

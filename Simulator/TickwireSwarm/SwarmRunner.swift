@@ -110,8 +110,10 @@ public enum SwarmRunner {
             var channels: [any Channel] = []
             let unix = MonotonicClock.unixSeconds()
             let needsIPv6 = configuration.server.family == .ipv6
-            for i in 0..<configuration.bots {
-                let room = "room-\(i / configuration.botsPerRoom + 1)"
+            let slots = configuration.bots + (configuration.hostile == nil ? 0 : 1)
+            for i in 0..<slots {
+                let isHostile = i == configuration.bots
+                let room = isHostile ? "room-1" : "room-\(i / configuration.botsPerRoom + 1)"
                 let request = ConnectTokenRequest(
                     protocolID: configuration.protocolID, clientID: configuration.firstClientID + UInt64(i), createTimestamp: unix,
                     expireSeconds: UInt64(configuration.seconds) + 3600, timeoutSeconds: configuration.timeoutSeconds,
@@ -123,7 +125,10 @@ public enum SwarmRunner {
                 let channel = try await UDPBinding.bind(host: needsIPv6 ? "::" : "127.0.0.1", port: 0, on: loop, handler: handler)
                 let seed = random.next()
                 let clientID = request.clientID
-                try await loop.submit { try engine.value.add(token: token, clientID: clientID, room: room, channel: channel, seed: seed) }.get()
+                let hostile = isHostile ? configuration.hostile : nil
+                try await loop.submit {
+                    try engine.value.add(token: token, clientID: clientID, room: room, channel: channel, seed: seed, hostile: hostile)
+                }.get()
                 channels.append(channel)
             }
             return Session(engine: engine, channels: channels, loop: loop, configuration: configuration)
@@ -173,10 +178,10 @@ public enum SwarmRunner {
 
         func finish(name: String, windows: [SwarmProgress]) async -> SwarmReport {
             let engine = self.engine
-            let outcomes = (try? await loop.submit { () -> [BotOutcome] in
+            let (outcomes, hostile) = (try? await loop.submit { () -> ([BotOutcome], SwarmReport.HostileOutcome?) in
                 engine.value.disconnectAll()
-                return engine.value.outcomes
-            }.get()) ?? []
+                return (engine.value.outcomes, engine.value.hostile.map { SwarmReport.HostileOutcome($0, start: engine.value.startAt) })
+            }.get()) ?? ([], nil)
             for channel in channels { try? await channel.close() }
             let (aggregate, perBot) = SwarmReport.figures(outcomes, server: (0, 0, 0))
             var checks: [SwarmReport.Check] = []
@@ -188,10 +193,12 @@ public enum SwarmRunner {
                                 measured: "\(aggregate.duplicateEvents) dup, \(aggregate.outOfOrderEvents) out of order",
                                 passed: aggregate.duplicateEvents + aggregate.outOfOrderEvents == 0))
             let elapsed = (ContinuousClock.now - startedAt)
-            return SwarmReport(
+            var report = SwarmReport(
                 name: name, seed: configuration.seed, mode: "sockets",
                 durationSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
                 tickRate: tickRate, checks: checks, passed: checks.allSatisfy(\.passed), aggregate: aggregate, bots: perBot)
+            report.hostile = hostile
+            return report
         }
     }
 }

@@ -28,13 +28,13 @@ public struct RelayConfiguration: Sendable {
     public func validate() throws(RelayConfigurationError) {
         do { try channels.validate() } catch { throw .invalid("channels: \(error)") }
         guard Self.tickRates.contains(tickRate) else {
-            throw .invalid("tick rate must be 1...240 Hz, got \(tickRate)")
+            throw .invalid("tick rate (--tick-rate) must be 1...240 Hz, got \(tickRate)")
         }
         guard Self.stateSizes.contains(maxStateSize) else {
-            throw .invalid("state size must be 1...1024 bytes, got \(maxStateSize)")
+            throw .invalid("state size (--state-size) must be 1...1024 bytes, got \(maxStateSize)")
         }
         guard Self.roomCapacities.contains(roomCapacity) else {
-            throw .invalid("room capacity must be 1...4096 clients, got \(roomCapacity)")
+            throw .invalid("room capacity (--room-capacity) must be 1...4096 clients, got \(roomCapacity)")
         }
         guard maxPacketsPerUpdate >= 1 else { throw .invalid("maxPacketsPerUpdate must be at least 1") }
         try limits.validate(channels: channels)

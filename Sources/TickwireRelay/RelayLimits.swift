@@ -38,19 +38,19 @@ public struct RelayLimits: Sendable, Equatable {
     public func validate(channels: ChannelConfiguration) throws(RelayConfigurationError) {
         let largest = RelayMessage.largestEvent(maxMessageSize: channels.maxMessageSize)
         guard (1...largest).contains(maxEventBytes) else {
-            throw .invalid("max event size must be 1...\(largest) bytes (what one reliable message carries once framed), got \(maxEventBytes)")
+            throw .invalid("max event size (--max-event-bytes) must be 1...\(largest) bytes (what one reliable message carries once framed), got \(maxEventBytes)")
         }
         guard eventsPerSecond > 0, eventBurst >= 1 else {
-            throw .invalid("event rate must be > 0 per second with a burst of at least 1, got \(eventsPerSecond)/s burst \(eventBurst)")
+            throw .invalid("event rate (--event-rate) must be > 0 per second and its burst (--event-burst) at least 1, got \(eventsPerSecond)/s burst \(eventBurst)")
         }
         guard eventBytesPerSecond > 0, eventByteBurst >= Double(maxEventBytes) else {
-            throw .invalid("event byte rate must be > 0 with a burst of at least the max event size (\(maxEventBytes)), got \(eventBytesPerSecond)/s burst \(eventByteBurst)")
+            throw .invalid("event byte rate (--event-bytes-rate) must be > 0 and its burst (--event-bytes-burst) at least the max event size (\(maxEventBytes)), got \(eventBytesPerSecond)/s burst \(eventByteBurst)")
         }
         guard abuseStrikes >= 1, violationBudget >= 1 else {
-            throw .invalid("abuse strikes and violation budget must be at least 1, got \(abuseStrikes) and \(violationBudget)")
+            throw .invalid("abuse strikes (--abuse-strikes) and violation budget (--violation-budget) must be at least 1, got \(abuseStrikes) and \(violationBudget)")
         }
         guard ackTimeout >= .milliseconds(100), reliableTimeout >= .milliseconds(100), idleTimeout >= .milliseconds(100) else {
-            throw .invalid("ack, reliable and idle timeouts must be at least 100 ms")
+            throw .invalid("--ack-timeout, --reliable-timeout and --idle-timeout must be at least 0.1 s, got \(ackTimeout), \(reliableTimeout) and \(idleTimeout)")
         }
         guard controlHeadroomMessages >= 1, controlHeadroomMessages < channels.sendQueueCapacity,
               controlHeadroomBytes >= 0, controlHeadroomBytes + maxEventBytes + RelayMessage.maxOverhead <= channels.sendQueueByteLimit

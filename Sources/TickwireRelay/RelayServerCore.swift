@@ -23,6 +23,8 @@ public struct RelayServerCore {
         /// The client's room is full: it was told so and will be disconnected.
         case roomFull(clientIndex: Int, clientID: UInt64, room: String)
         case requestIgnored(clientID: UInt64, address: NetcodeAddress, reason: NetcodeDropReason)
+        /// A connection request dropped before its token was read (with `netcode.reportsRequestDrops`).
+        case requestDropped(address: NetcodeAddress, reason: NetcodeDropReason)
         /// A client broke the relay's limits or stopped keeping up, and was disconnected.
         case removed(clientIndex: Int, clientID: UInt64, reason: RemovalReason, detail: String)
         /// One of a client's events was not relayed (the client is told at most once a second).
@@ -516,6 +518,8 @@ public struct RelayServerCore {
                 events.append(.denied(clientID: clientID, address: address))
             case .connectionRequestIgnored(let clientID, let address, let reason):
                 events.append(.requestIgnored(clientID: clientID, address: address, reason: reason))
+            case .connectionRequestDropped(let address, let reason):
+                events.append(.requestDropped(address: address, reason: reason))
             }
         }
         if !toRemove.isEmpty { removeMisbehaving(now: now) }

@@ -23,8 +23,12 @@ final class RelayServerDriver: DatagramEndpoint {
     private var lastMetricsPush = TickwireInstant.zero
     private var scheduled: Scheduled<Void>?
     private var stopped = false
+    /// Request-drop lines (debug level) are capped so a flood cannot flood the log.
+    private var dropLog = LogRateLimiter(linesPerSecond: 10)
 
     init(core: RelayServerCore, clock: MonotonicClock, updateInterval: Duration, logger: Logger) {
+        var core = core
+        core.netcode.reportsRequestDrops = logger.logLevel <= .debug
         self.core = core
         self.clock = clock
         self.updateInterval = updateInterval
@@ -118,6 +122,15 @@ final class RelayServerDriver: DatagramEndpoint {
                 logger.debug("connection request ignored: \(why)", metadata: [
                     "client_id": "\(clientID)", "address": "\(address)", "reason": "\(reason)",
                 ])
+            case .requestDropped(let address, let reason):
+                switch dropLog.admit(now: clock.now()) {
+                case .log(let suppressed):
+                    var metadata: Logger.Metadata = ["address": "\(address)", "reason": "\(reason)"]
+                    if suppressed > 0 { metadata["suppressed_before"] = "\(suppressed)" }
+                    logger.debug("connection request dropped: \(reason)", metadata: metadata)
+                case .suppress:
+                    break
+                }
             }
         }
         core.events.removeAll(keepingCapacity: true)

@@ -39,6 +39,8 @@ public final class RelayServerHost: Sendable {
         var configuration = NetcodeServerConfiguration(
             protocolID: options.protocolID, privateKey: options.privateKey, maxClients: options.maxClients,
             serverAddresses: [.ipv4(127, 0, 0, 1, port: 1)], challengeKey: challengeKey ?? SecureRandomKey.make())
+        configuration.requestsPerSecondPerAddress = options.requestsPerSecondPerAddress
+        configuration.requestBurstPerAddress = options.requestBurstPerAddress
         let provisional = configuration
         let (driver, handler) = try await loop.submit {
             let core = try RelayServerCore(

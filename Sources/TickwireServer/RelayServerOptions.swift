@@ -18,6 +18,9 @@ public struct RelayServerOptions: Sendable {
     /// Where to serve Prometheus metrics (`GET /metrics`); nil: no metrics endpoint.
     public var metricsHost: String?
     public var metricsPort: Int = 9464
+    /// Connection requests decrypted per second per source address, after a burst.
+    public var requestsPerSecondPerAddress = 20.0
+    public var requestBurstPerAddress = 40.0
 
     /// The bytes of "tickwire" read as a little-endian u64: the protocol id the CLI uses unless told otherwise.
     public static let defaultProtocolID: UInt64 = 0x6572_6977_6b63_6974
@@ -50,7 +53,10 @@ public struct RelayServerOptions: Sendable {
             throw .invalid("the metrics port must be 0...65535, got \(metricsPort)")
         }
         do { try relay.validate() } catch {
-            throw .invalid("\(error) (see --tick-rate, --room-capacity, --state-size)")
+            throw .invalid("\(error)")
+        }
+        guard requestsPerSecondPerAddress > 0, requestBurstPerAddress >= 1 else {
+            throw .invalid("--requests-per-address must be > 0 and --request-burst at least 1, got \(requestsPerSecondPerAddress) and \(requestBurstPerAddress)")
         }
         if let wildcard = publicAddresses.first(where: \.isUnspecified) {
             throw .invalid("--public-address \(wildcard) is a wildcard; give the address clients reach, e.g. 127.0.0.1:\(wildcard.port)")

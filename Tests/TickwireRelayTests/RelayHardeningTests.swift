@@ -205,7 +205,7 @@ import TickwireSimulation
         configuration.limits.maxEventBytes = 70_000
         #expect(throws: RelayConfigurationError.self) { try configuration.validate() }
         do { try configuration.validate() } catch {
-            #expect(error.description.contains("max event size must be 1...65527"))
+            #expect(error.description.contains("max event size (--max-event-bytes) must be 1...65527"))
         }
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import TickwireProtocol
+import TickwireRelay
 
 /// What a swarm or scenario run measured, per bot and over all bots. Encodes to stable JSON
 /// (sorted keys) so that two runs can be compared byte for byte.
@@ -12,6 +14,36 @@ public struct SwarmReport: Codable, Sendable, Equatable {
     public var passed: Bool
     public var aggregate: Aggregate
     public var bots: [BotFigures]
+    /// The hostile client's run, when the swarm had one (`tickwire swarm --hostile`).
+    public var hostile: HostileOutcome?
+
+    /// What happened to a hostile client: when it joined, when and how its connection ended,
+    /// what it sent and what the relay refused. The relay's own reason is in its metrics
+    /// (`tickwire_clients_removed_by_reason_total`) and log.
+    public struct HostileOutcome: Codable, Sendable, Equatable {
+        public var behaviour: String
+        public var joinedAtSeconds: Double?
+        public var endedAtSeconds: Double?
+        public var endReason: String?
+        public var sent: UInt64
+        public var refusals: [String: Int]
+
+        public init(_ bot: HostileBot, start: TickwireInstant) {
+            behaviour = bot.behaviour.rawValue
+            joinedAtSeconds = bot.joinedAt.map { ($0 - start).secondsDouble }
+            endedAtSeconds = bot.ended.map { ($0.at - start).secondsDouble }
+            endReason = bot.ended?.reason
+            sent = bot.sent
+            refusals = Dictionary(uniqueKeysWithValues: bot.refusals.map { ($0.key.label, $0.value) })
+        }
+
+        public var line: String {
+            let joined = joinedAtSeconds.map { String(format: "joined at %.2f s", $0) } ?? "never joined"
+            let ended = endedAtSeconds.map { String(format: "connection ended at %.2f s (%@)", $0, endReason ?? "?") } ?? "still connected at the end"
+            let refused = refusals.isEmpty ? "" : ", refused: " + refusals.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            return "hostile client (\(behaviour)): \(joined), \(ended); sent \(sent)\(refused)"
+        }
+    }
 
     public init(name: String, seed: UInt64, mode: String, durationSeconds: Double, tickRate: Int, checks: [Check],
                 passed: Bool, aggregate: Aggregate, bots: [BotFigures]) {
@@ -102,6 +134,7 @@ public struct SwarmReport: Codable, Sendable, Equatable {
         let a = aggregate
         func p(_ x: Percentiles) -> String { String(format: "p50 %.1f  p99 %.1f  max %.1f", x.p50, x.p99, x.max) }
         lines.append("")
+        if let hostile { lines.append(hostile.line) }
         lines.append("bots: \(a.botsJoined) joined, \(a.botsConnectedAtEnd) connected at the end; disconnects: "
             + (a.disconnects.isEmpty ? "none" : a.disconnects.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
         lines.append("connect ms     " + p(a.connectTimeMs))

@@ -22,6 +22,8 @@ public enum NetcodeDropReason: Int, Error, CaseIterable, Sendable, CustomStringC
     case challengeTokenInvalid
     case unexpectedPacket
     case fromWrongAddress
+    /// A connection request from an address past its decryption budget (`RequestBudget`).
+    case requestRateLimited
 
     public var description: String {
         switch self {
@@ -47,6 +49,7 @@ public enum NetcodeDropReason: Int, Error, CaseIterable, Sendable, CustomStringC
         case .challengeTokenInvalid: return "challenge_token_invalid"
         case .unexpectedPacket: return "unexpected_packet"
         case .fromWrongAddress: return "from_wrong_address"
+        case .requestRateLimited: return "request_rate_limited"
         }
     }
 }

@@ -24,6 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Serve Prometheus metrics at HOST:PORT/metrics, e.g. 127.0.0.1:9464 (off unless given).")
     var metrics: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: Logger.Level = .info
+    @OptionGroup(title: "Abuse limits") var limits: LimitOptions
 
     func run() async throws {
         CLILogging.bootstrap(level: logLevel)
@@ -35,6 +36,9 @@ struct ServeCommand: AsyncParsableCommand {
         options.relay.tickRate = tickRate
         options.relay.roomCapacity = roomCapacity
         options.relay.maxStateSize = stateSize
+        limits.apply(to: &options.relay.limits)
+        options.requestsPerSecondPerAddress = limits.requestsPerAddress
+        options.requestBurstPerAddress = limits.requestBurst
         if let metrics {
             guard let address = NetcodeAddress(parsing: metrics) else { throw ValidationError.address("--metrics", metrics) }
             options.metricsHost = address.hostDescription

@@ -32,6 +32,11 @@ struct SwarmCommand: AsyncParsableCommand {
     @Option(help: "Mean burst length in packets for --burst-loss.") var meanBurst: Double = 5
     @Option(help: "Seed for the bots' paths and the impairment.") var seed: UInt64 = 1
     @Option(help: "Write the JSON report here.") var report: String = "swarm-report.json"
+    @Option(help: ArgumentHelp(
+        "Add one hostile client to room-1, joining --hostile-join-seconds in: \(HostileBehaviour.allCases.map(\.rawValue).joined(separator: ", ")).",
+        discussion: "The bots' checks then show whether the relay kept the room safe; the report says what happened to the hostile client."))
+    var hostile: HostileBehaviour?
+    @Option(help: "When the hostile client joins, in seconds from the start.") var hostileJoinSeconds: Double = 2
     @Flag(help: "Ramp bots up until snapshot delivery falls below 1 - --threshold; report the largest count that held.")
     var findCapacity = false
     @Option(help: "Capacity search: bots to start with.") var rampStart: Int = 50
@@ -63,6 +68,8 @@ struct SwarmCommand: AsyncParsableCommand {
         configuration.behaviour = BotBehaviour(stateRate: stateRate, eventRate: eventRate)
         configuration.timeoutSeconds = timeout
         configuration.seed = seed
+        configuration.hostile = hostile
+        configuration.hostileJoinSeconds = hostileJoinSeconds
         configuration.link = ImpairmentProfile(
             latency: .nanoseconds(Int64(latencyMs * 1e6)), jitter: .nanoseconds(Int64(jitterMs * 1e6)), loss: loss,
             burstLoss: burstLoss > 0 ? .average(burstLoss, meanBurst: meanBurst) : nil)
@@ -108,3 +115,5 @@ struct SwarmCommand: AsyncParsableCommand {
         if !findCapacity && !result.passed { throw ExitCode(1) }
     }
 }
+
+extension HostileBehaviour: ExpressibleByArgument {}

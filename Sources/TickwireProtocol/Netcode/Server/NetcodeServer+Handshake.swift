@@ -3,11 +3,13 @@ extension NetcodeServer {
     mutating func receiveConnectionRequest(_ datagram: UnsafeRawBufferPointer, from address: NetcodeAddress, now: TickwireInstant) {
         let request: NetcodePacket.ConnectionRequest
         switch NetcodePacket.ConnectionRequest.decode(datagram, protocolID: configuration.protocolID) {
-        case .failure(let reason): return drop(reason)
+        case .failure(let reason): return dropRequest(reason, from: address)
         case .success(let r): request = r
         }
         let unixNow = unixSeconds(now)
-        guard request.expireTimestamp > unixNow else { return drop(.connectTokenExpired) }
+        guard request.expireTimestamp > unixNow else { return dropRequest(.connectTokenExpired, from: address) }
+        // Decryption is the expensive step: each source address gets its own budget for it.
+        guard requestBudget.take(address, now: now) else { return dropRequest(.requestRateLimited, from: address) }
 
         // Decrypt the private token in the scratch buffer.
         let privateKey = configuration.privateKey
@@ -31,7 +33,7 @@ extension NetcodeServer {
         }
         let token: ConnectTokenPrivate
         switch decoded {
-        case .failure(let reason): return drop(reason)
+        case .failure(let reason): return dropRequest(reason, from: address)
         case .success(let t): token = t
         }
 
@@ -65,6 +67,11 @@ extension NetcodeServer {
         }
         self.challengeSequence &+= 1
         counters.challengesSent &+= 1
+    }
+
+    private mutating func dropRequest(_ reason: NetcodeDropReason, from address: NetcodeAddress) {
+        drop(reason)
+        if reportsRequestDrops { events.append(.connectionRequestDropped(address: address, reason: reason)) }
     }
 
     private mutating func ignore(_ token: ConnectTokenPrivate, _ address: NetcodeAddress, _ reason: NetcodeDropReason) {

@@ -32,6 +32,9 @@ public struct NetcodeServer {
         case connectionDenied(clientID: UInt64, address: NetcodeAddress)
         /// A request with a valid token was ignored (for operators' debug logs).
         case connectionRequestIgnored(clientID: UInt64, address: NetcodeAddress, reason: NetcodeDropReason)
+        /// A connection request was dropped before its token could be read (only while
+        /// `reportsRequestDrops` is on: for debug logs, which must rate-limit it themselves).
+        case connectionRequestDropped(address: NetcodeAddress, reason: NetcodeDropReason)
     }
 
     public struct Counters: Sendable, Equatable {
@@ -76,6 +79,10 @@ public struct NetcodeServer {
     var challengeSequence: UInt64 = 0
     var globalSequence: UInt64 = Netcode.serverGlobalSequenceStart
     var scratch: [UInt8]
+    var requestBudget: RequestBudget
+    /// Emit `connectionRequestDropped` for each dropped connection request (off by default: a
+    /// flood makes one event per datagram).
+    public var reportsRequestDrops = false
 
     public internal(set) var connectedClientCount = 0
     public var outbound = OutboundQueue()
@@ -90,6 +97,9 @@ public struct NetcodeServer {
         mappings = EncryptionMappings(capacity: 4 * configuration.maxClients)
         tokenHistory = TokenHistory(capacity: 8 * configuration.maxClients)
         scratch = [UInt8](repeating: 0, count: Netcode.maxPacketBytes)
+        requestBudget = RequestBudget(
+            slots: 4096, perSecond: configuration.requestsPerSecondPerAddress, burst: configuration.requestBurstPerAddress,
+            key: configuration.challengeKey)
         clientByAddress.reserveCapacity(configuration.maxClients)
         clientByID.reserveCapacity(configuration.maxClients)
     }

@@ -11,6 +11,11 @@ public struct NetcodeServerConfiguration: Sendable {
     public var serverAddresses: [NetcodeAddress]
     /// Key for challenge tokens; random per server start (pass a fixed one for simulations).
     public var challengeKey: [UInt8]
+    /// Connection requests one source address (an IPv6 /64) may have decrypted per second, after
+    /// a burst of `requestBurstPerAddress`; past it they are dropped as `request_rate_limited`
+    /// before any decryption. A real client sends about 10 a second while connecting.
+    public var requestsPerSecondPerAddress = 20.0
+    public var requestBurstPerAddress = 40.0
 
     public static let maxClientsLimit = 4096
 
@@ -31,6 +36,9 @@ public struct NetcodeServerConfiguration: Sendable {
         guard (1...Self.maxClientsLimit).contains(maxClients) else { throw .maxClients(maxClients) }
         guard !serverAddresses.isEmpty else { throw .noServerAddress }
         if let wildcard = serverAddresses.first(where: \.isUnspecified) { throw .unspecifiedServerAddress(wildcard) }
+        guard requestsPerSecondPerAddress > 0, requestBurstPerAddress >= 1 else {
+            throw .requestBudget(perSecond: requestsPerSecondPerAddress, burst: requestBurstPerAddress)
+        }
     }
 }
 
@@ -40,6 +48,7 @@ public enum NetcodeConfigurationError: Error, Equatable, Sendable, CustomStringC
     case maxClients(Int)
     case noServerAddress
     case unspecifiedServerAddress(NetcodeAddress)
+    case requestBudget(perSecond: Double, burst: Double)
 
     public var description: String {
         switch self {
@@ -51,6 +60,8 @@ public enum NetcodeConfigurationError: Error, Equatable, Sendable, CustomStringC
         case .noServerAddress: return "the server needs at least one address that tokens name"
         case .unspecifiedServerAddress(let a):
             return "\(a) cannot be a token address: tokens name the address clients reach, e.g. 127.0.0.1:\(a.port); set it with --public-address"
+        case .requestBudget(let perSecond, let burst):
+            return "the per-address request budget must be > 0 a second with a burst of at least 1, got \(perSecond)/s burst \(burst)"
         }
     }
 }
