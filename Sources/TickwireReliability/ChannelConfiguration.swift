@@ -21,9 +21,9 @@ public struct ChannelConfiguration: Sendable, Equatable {
     /// Bytes of whole reliable messages the receiver holds ahead of the one it delivers next
     /// (and so the most the sender keeps in flight at once; one message is always allowed).
     /// A peer that sends past it has the packet refused as `receive_budget_exceeded`.
-    public var receiveBufferBudget = 128 * 1024
+    public var receiveBufferBudget = 64 * 1024
     /// Bytes of reliable messages the sender queues until acked; `sendReliable` throws beyond it.
-    public var sendQueueByteLimit = 512 * 1024
+    public var sendQueueByteLimit = 256 * 1024
     /// Reliable records in one packet.
     public var maxMessagesPerPacket = 64
     /// Unreliable messages waiting for the next packet; older ones are dropped beyond this.
