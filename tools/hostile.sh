@@ -57,7 +57,7 @@ removals() {
 
 if [ "$part" = all ] || [ "$part" = hostile ]; then
     echo "== one hostile client in room-1 beside $BOTS bots (rooms of 8), $SECONDS_TO_RUN s each"
-    for kind in event-flood giant-event never-ack keep-alive-only fragment-abuse malformed-state; do
+    for kind in ${KINDS:-event-flood giant-event never-ack keep-alive-only fragment-abuse malformed-state}; do
         start_relay
         "$bin" swarm --server "127.0.0.1:$PORT" --key-file "$work/key" --bots "$BOTS" --bots-per-room 8 \
             --seconds "$SECONDS_TO_RUN" --hostile "$kind" --hostile-join-seconds 2 --report "$work/$kind.json" \

@@ -419,8 +419,8 @@ public struct RelayServerCore {
             return refuse(sender, .rateLimited, now: now)
         }
         let framed = RelayMessage.event(from: senderID, payload: payload).encoded()
-        let recipients = target.map { [$0] } ?? (members[room] ?? []).filter { $0 != sender }
-        for peer in recipients where clients[peer] != nil {
+        let peers = target.map { [$0] } ?? members[room] ?? []
+        for peer in peers where peer != sender && clients[peer] != nil {
             guard clients[peer]!.connection.canSendReliable(
                 size: framed.count, leavingMessages: limits.controlHeadroomMessages, leavingBytes: limits.controlHeadroomBytes)
             else {
@@ -429,7 +429,7 @@ public struct RelayServerCore {
                 return refuse(sender, .roomBusy, now: now)
             }
         }
-        for peer in recipients { sendReliable(framed, to: peer, counted: true) }
+        for peer in peers where peer != sender { sendReliable(framed, to: peer, counted: true) }
     }
 
     /// Counts a refused event and tells the sender, at most once a second.

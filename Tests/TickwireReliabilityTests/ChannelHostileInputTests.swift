@@ -1,6 +1,7 @@
 import Testing
 import TickwireProtocol
 import TickwireReliability
+import TickwireSimulation
 
 /// Garbage, truncated and rule-breaking packets: dropped whole, counted, never acked, never a crash.
 @Suite struct ChannelHostileInputTests {
@@ -9,10 +10,10 @@ import TickwireReliability
         PacketHeader(sequence: sequence, ack: 0xFFFF, ackBits: 0).encoded() + records
     }
 
-    static func le(_ value: UInt16) -> [UInt8] { [UInt8(value & 0xFF), UInt8(value >> 8)] }
+    static func le(_ value: UInt16) -> [UInt8] { HostileBot.le(value) }
 
     static func fragment(id: UInt16, index: UInt16, count: UInt16, length: Int) -> [UInt8] {
-        [0x02] + le(id) + le(index) + le(count) + le(UInt16(length)) + [UInt8](repeating: 0x55, count: length)
+        HostileBot.fragment(id: id, index: index, count: count, length: length)
     }
 
     @Test func randomGarbageNeverCrashesAndIsCounted() throws {

@@ -91,7 +91,8 @@ public struct HostileBot: Sendable {
         if core.sendRawPayload(PacketHeader(sequence: sequence, ack: 0, ackBits: 0).encoded() + records, now: now) { sent &+= 1 }
     }
 
-    static func le(_ value: UInt16) -> [UInt8] { [UInt8(value & 0xFF), UInt8(value >> 8)] }
+    /// A u16, little-endian.
+    public static func le(_ value: UInt16) -> [UInt8] { [UInt8(value & 0xFF), UInt8(value >> 8)] }
 
     /// `0x03 length u16 bytes`: an unreliable record.
     public static func unreliable(_ body: [UInt8]) -> [UInt8] { [0x03] + le(UInt16(body.count)) + body }
