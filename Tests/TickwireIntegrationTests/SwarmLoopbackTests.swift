@@ -26,4 +26,27 @@ import TickwireSwarm
         #expect(Set(report.bots.map(\.room)).count == 3)
         #expect(report.tickRate == 60)
     }
+
+    @Test func aHostileClientOverRealSocketsIsRemovedAndItsRoomKeepsEveryCheck() async throws {
+        let server = try await Loopback.startServer(maxClients: 32)
+        var configuration = SwarmConfiguration(
+            server: server.publicAddresses[0], privateKey: Loopback.key, protocolID: RelayServerOptions.defaultProtocolID)
+        configuration.bots = 8
+        configuration.botsPerRoom = 4
+        configuration.seconds = 5
+        configuration.drainSeconds = 1.5
+        configuration.behaviour = BotBehaviour(stateRate: 20, eventRate: 5)
+        configuration.hostile = .malformedState
+        configuration.hostileJoinSeconds = 0.5
+        let report = try await SwarmRunner.run(configuration)
+        let stats = try await server.stats()
+        try await server.shutdown()
+        #expect(report.passed, "\(report.checks)")
+        #expect(report.aggregate.botsConnectedAtEnd == 8)
+        let hostile = try #require(report.hostile)
+        #expect(hostile.joinedAtSeconds != nil)
+        #expect(hostile.endedAtSeconds != nil, "the hostile client was not removed: \(hostile.line)")
+        #expect(stats.relay.removedProtocolViolation == 1)
+        #expect(stats.relay.clientsRemoved == 1)
+    }
 }
