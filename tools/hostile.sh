@@ -72,7 +72,7 @@ if [ "$part" = all ] || [ "$part" = hostile ]; then
         echo "   relay removed:$(removals); events refused: $(metric 'tickwire_events_refused_total'); protocol drops: $(metric 'tickwire_dropped_total\{reason="(invalid_channel_packet|malformed_relay_message|oversized_state)"\}')"
         echo "   other members: $(grep -cE '  pass  ' "$work/$kind.out") checks pass, $(grep -cE '  FAIL  ' "$work/$kind.out") fail (swarm exit $status); $(grep -oE '[0-9]+ connected at the end' "$work/$kind.out")"
         echo "   relay RSS: $((before / 1024)) MiB before the hostile joined, $((after / 1024)) MiB at the end"
-        grep -E 'client removed' "$work/relay.log" | head -1 | sed 's/^/   relay log: /' | cut -c1-220
+        { grep -E 'client removed' "$work/relay.log" || true; } | head -1 | sed 's/^/   relay log: /' | cut -c1-220
         stop_relay
     done
 fi
@@ -96,9 +96,9 @@ if [ "$part" = all ] || [ "$part" = flood ]; then
         cpu1=$(cpu_seconds)
         wait "$swarm" || true
         # The flood window's progress lines (t=3..SECONDS-3): worst RTT p99, mean snapshots per bot.
-        window=$(awk -v a=3 -v b=$((SECONDS_TO_RUN - 3)) '/^t=/ { t = $1; sub("t=", "", t); sub("s", "", t); if (t + 0 >= a && t + 0 <= b) print }' "$work/flood.out")
-        p99=$(echo "$window" | grep -oE 'p99 [0-9.]+' | awk '{ if ($2 > m) m = $2 } END { printf "%.1f", m }')
-        snaps=$(echo "$window" | grep -oE 'snapshots [0-9.]+' | awk '{ s += $2; n++ } END { printf "%.1f", n ? s / n : 0 }')
+        window=$(awk -v a=4 -v b=$((SECONDS_TO_RUN - 3)) '/^t=/ { t = $0; sub(/^t= */, "", t); t = t + 0; if (t >= a && t <= b) print }' "$work/flood.out")
+        p99=$(echo "$window" | { grep -oE 'p99 [0-9.]+' || true; } | awk '{ if ($2 > m) m = $2 } END { printf "%.1f", m }')
+        snaps=$(echo "$window" | { grep -oE 'snapshots [0-9.]+' || true; } | awk '{ s += $2; n++ } END { printf "%.1f", n ? s / n : 0 }')
         drops=$(metric 'tickwire_dropped_total\{reason="(request_rate_limited|connect_token_decrypt_failed)"\}')
         printf '%-24s %12s %14s %14s %16s\n' "$flood" "$p99" "$snaps" "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f", b - a }')" "$drops"
         [ -s "$work/flood-tool.out" ] && sed 's/^/   /' "$work/flood-tool.out" && : > "$work/flood-tool.out"

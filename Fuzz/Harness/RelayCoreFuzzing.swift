@@ -73,7 +73,7 @@ enum RelayCoreFuzzing {
     /// Moves time `units` × 50 ms ahead with a coarse step: cheap enough per input to reach
     /// the relay's multi-second timeouts.
     static func jump(_ relay: inout VirtualRelay, by units: UInt8) {
-        relay.step = .milliseconds(50)
+        relay.step = .milliseconds(250)
         relay.advance(by: .milliseconds(Int64(units) * 50))
         relay.step = fineStep
     }

@@ -19,8 +19,8 @@ public struct RelayServerOptions: Sendable {
     public var metricsHost: String?
     public var metricsPort: Int = 9464
     /// Connection requests decrypted per second per source address, after a burst.
-    public var requestsPerSecondPerAddress = 20.0
-    public var requestBurstPerAddress = 40.0
+    public var requestsPerSecondPerAddress = NetcodeServerConfiguration.defaultRequestsPerSecondPerAddress
+    public var requestBurstPerAddress = NetcodeServerConfiguration.defaultRequestBurstPerAddress
 
     /// The bytes of "tickwire" read as a little-endian u64: the protocol id the CLI uses unless told otherwise.
     public static let defaultProtocolID: UInt64 = 0x6572_6977_6b63_6974

@@ -13,6 +13,10 @@ import Testing
 
     @Test func oneAddressFloodingValidRequestsIsLimitedAndOthersStillGetChallenges() {
         var pair = NetcodePair(maxClients: 64)  // room for every pending mapping the test makes
+        var configuration = pair.server.configuration
+        configuration.requestsPerSecondPerAddress = 20
+        configuration.requestBurstPerAddress = 40
+        pair.server = try! NetcodeServer(configuration: configuration, unixTimeAtInstantZero: NetcodePair.unixStart)
         let flooder = NetcodeAddress.ipv4(203, 0, 113, 7, port: 1000)
         // Each request carries its own token (distinct MACs), so only the budget can stop them.
         let requests = (1...200).map { Self.request(clientID: UInt64($0)) }

@@ -19,8 +19,8 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "Seconds a reliable message may wait for its ack before the client is removed as backlogged.")
     var reliableTimeout: Double = RelayLimits().reliableTimeout.secondsDouble
     @Option(help: "Seconds of keep-alives only before a client is removed as idle.") var idleTimeout: Double = RelayLimits().idleTimeout.secondsDouble
-    @Option(help: "Connection requests decrypted per second per source address (IPv6: per /64).") var requestsPerAddress: Double = 20
-    @Option(help: "Connection requests one address may have decrypted at once above that rate.") var requestBurst: Double = 40
+    @Option(help: "Connection requests decrypted per second per source address (IPv6: per /64).") var requestsPerAddress: Double = NetcodeServerConfiguration.defaultRequestsPerSecondPerAddress
+    @Option(help: "Connection requests one address may have decrypted at once above that rate.") var requestBurst: Double = NetcodeServerConfiguration.defaultRequestBurstPerAddress
 
     func apply(to limits: inout RelayLimits) {
         limits.maxEventBytes = maxEventBytes

@@ -13,9 +13,13 @@ public struct NetcodeServerConfiguration: Sendable {
     public var challengeKey: [UInt8]
     /// Connection requests one source address (an IPv6 /64) may have decrypted per second, after
     /// a burst of `requestBurstPerAddress`; past it they are dropped as `request_rate_limited`
-    /// before any decryption. A real client sends about 10 a second while connecting.
-    public var requestsPerSecondPerAddress = 20.0
-    public var requestBurstPerAddress = 40.0
+    /// before any decryption. A client sends 10 a second while it connects, and many players can
+    /// share one address (carrier-grade NAT, a LAN, a load test), so the default is generous:
+    /// it bounds one address to about 0.2% of a core's decryption time.
+    public var requestsPerSecondPerAddress = Self.defaultRequestsPerSecondPerAddress
+    public var requestBurstPerAddress = Self.defaultRequestBurstPerAddress
+    public static let defaultRequestsPerSecondPerAddress = 1000.0
+    public static let defaultRequestBurstPerAddress = 2000.0
 
     public static let maxClientsLimit = 4096
 
