@@ -10,12 +10,15 @@
 #   tools/hostile.sh                 # everything (about 4 minutes)
 #   tools/hostile.sh hostile         # only part 1;  tools/hostile.sh flood   # only part 2
 #   SECONDS_TO_RUN=30 BOTS=64 RATE=300000 tools/hostile.sh
+#   RELAY_BIN=old/tickwire SWARM_BIN=old/tickwire tools/hostile.sh flood   # the same floods against another build
 # Loopback only; every run is bounded in time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/setup.sh
 swift build -c release --product tickwire 2>&1 | tail -1
 bin=.build/release/tickwire
+relay_bin=${RELAY_BIN:-$bin}
+swarm_bin=${SWARM_BIN:-$bin}
 part=${1:-all}
 BOTS=${BOTS:-64}
 SECONDS_TO_RUN=${SECONDS_TO_RUN:-20}
@@ -28,7 +31,7 @@ trap '[ -n "$relay" ] && kill "$relay" 2>/dev/null; rm -rf "$work"' EXIT
 "$bin" keygen > "$work/key"
 
 start_relay() {
-    "$bin" serve --key-file "$work/key" --bind 127.0.0.1 --port "$PORT" --max-clients 1024 \
+    "$relay_bin" serve --key-file "$work/key" --bind 127.0.0.1 --port "$PORT" --max-clients 1024 \
         --metrics "127.0.0.1:$METRICS_PORT" --log-level info > "$work/relay.log" 2>&1 &
     relay=$!
     for _ in $(seq 1 100); do
@@ -79,10 +82,10 @@ fi
 
 if [ "$part" = all ] || [ "$part" = flood ]; then
     echo "== floods at $RATE datagrams/s for $((SECONDS_TO_RUN - 6)) s during a $BOTS-bot swarm of $SECONDS_TO_RUN s"
-    printf '%-24s %12s %14s %14s %16s\n' flood "rtt p99 ms" "snapshots/s" "relay CPU s" "request drops"
+    printf '%-14s %10s %12s %12s %14s %12s %14s\n' flood "rtt p99 ms" "snapshots/s" "relay CPU s" "datagrams in" "µs/datagram" "request drops"
     for flood in none garbage requests requests-64; do
         start_relay
-        "$bin" swarm --server "127.0.0.1:$PORT" --key-file "$work/key" --bots "$BOTS" --bots-per-room 8 \
+        "$swarm_bin" swarm --server "127.0.0.1:$PORT" --key-file "$work/key" --bots "$BOTS" --bots-per-room 8 \
             --seconds "$SECONDS_TO_RUN" --report "$work/flood.json" > "$work/flood.out" 2>&1 &
         swarm=$!
         sleep 3
@@ -100,7 +103,9 @@ if [ "$part" = all ] || [ "$part" = flood ]; then
         p99=$(echo "$window" | { grep -oE 'p99 [0-9.]+' || true; } | awk '{ if ($2 > m) m = $2 } END { printf "%.1f", m }')
         snaps=$(echo "$window" | { grep -oE 'snapshots [0-9.]+' || true; } | awk '{ s += $2; n++ } END { printf "%.1f", n ? s / n : 0 }')
         drops=$(metric 'tickwire_dropped_total\{reason="(request_rate_limited|connect_token_decrypt_failed)"\}')
-        printf '%-24s %12s %14s %14s %16s\n' "$flood" "$p99" "$snaps" "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f", b - a }')" "$drops"
+        packets=$(metric 'tickwire_packets_in_total')
+        printf '%-14s %10s %12s %12s %14s %12s %14s\n' "$flood" "$p99" "$snaps" "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f", b - a }')" \
+            "$packets" "$(awk -v a="$cpu0" -v b="$cpu1" -v n="$packets" 'BEGIN { printf "%.2f", (n > 0 ? (b - a) * 1e6 / n : 0) }')" "$drops"
         [ -s "$work/flood-tool.out" ] && sed 's/^/   /' "$work/flood-tool.out" && : > "$work/flood-tool.out"
         grep -E 'FAIL' "$work/flood.out" | sed 's/^/   /' || true
         stop_relay

@@ -87,7 +87,8 @@ struct FloodCommand: ParsableCommand {
         var sent = 0
         var failed = 0
         var round = 0
-        while sent < total {
+        let deadline = start + .seconds(seconds)
+        while sent < total && ContinuousClock.now < deadline {
             let due = Int(Double(rate) * (ContinuousClock.now - start).secondsDouble)
             if sent >= due {
                 usleep(200)
