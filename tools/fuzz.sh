@@ -3,6 +3,7 @@
 #
 #   tools/fuzz.sh                      # every target, 60 s each
 #   tools/fuzz.sh relay-server 600     # one target for 10 minutes
+#   JOBS=2 tools/fuzz.sh relay-server,relay-client 600
 #   tools/fuzz.sh all 600              # every target for 10 minutes each (the documented long run)
 #   JOBS=2 tools/fuzz.sh all 600       # two targets at a time
 #
@@ -23,9 +24,13 @@ which=${1:-all}
 seconds=${2:-60}
 jobs=${JOBS:-1}
 if [ "$which" != all ]; then
-    found=0; for t in "${targets[@]}"; do [ "$t" = "$which" ] && found=1; done
-    if [ $found = 0 ]; then echo "tools/fuzz.sh: unknown target '$which'; one of: all ${targets[*]}" >&2; exit 64; fi
-    targets=("$which")
+    chosen=()
+    for name in ${which//,/ }; do
+        found=0; for t in "${targets[@]}"; do [ "$t" = "$name" ] && found=1; done
+        if [ $found = 0 ]; then echo "tools/fuzz.sh: unknown target '$name'; one of: all ${targets[*]} (or a comma-separated list)" >&2; exit 64; fi
+        chosen+=("$name")
+    done
+    targets=("${chosen[@]}")
 fi
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
     echo "tools/fuzz.sh: SECONDS must be a whole number of seconds >= 1, got '$seconds'" >&2; exit 64

@@ -389,21 +389,17 @@ public struct RelayServerCore {
         counters.statesReceived &+= 1
     }
 
-    /// Relays one event, checked before any fan-out: its size, the sender's rate, and room in
-    /// every recipient's queue. An event goes to all its recipients or to none.
+    /// Relays one event, checked before any fan-out: its size, the sender's rate, the recipient,
+    /// and room in every recipient's queue. An event goes to all its recipients or to none.
     private mutating func relayReliable(_ message: RelayMessage, from sender: Int, senderID: UInt64, room: String, now: TickwireInstant) {
         let payload: [UInt8]
-        var target: Int?
+        var recipient: UInt64?
         switch message {
         case .eventToRoom(let bytes):
             payload = bytes
         case .eventToClient(let clientID, let bytes):
             payload = bytes
-            guard let index = netcode.clientIndex(forClientID: clientID), index != sender, self.room(of: index) == room else {
-                counters.eventsToUnknownClient &+= 1
-                return refuse(sender, .unknownRecipient, now: now)
-            }
-            target = index
+            recipient = clientID
         default:
             counters.malformedMessages &+= 1
             return violation(by: sender, now: now)
@@ -414,9 +410,18 @@ public struct RelayServerCore {
             violation(by: sender, now: now)
             return refuse(sender, .eventTooLarge, now: now)
         }
+        // Every event counts against the sender's rate, delivered or not.
         guard clients[sender]!.policing.admitEvent(bytes: payload.count, limits: limits, now: now) else {
             counters.eventsRefusedRateLimited &+= 1
             return refuse(sender, .rateLimited, now: now)
+        }
+        var target: Int?
+        if let recipient {
+            guard let index = netcode.clientIndex(forClientID: recipient), index != sender, self.room(of: index) == room else {
+                counters.eventsToUnknownClient &+= 1
+                return refuse(sender, .unknownRecipient, now: now)
+            }
+            target = index
         }
         let framed = RelayMessage.event(from: senderID, payload: payload).encoded()
         let peers = target.map { [$0] } ?? members[room] ?? []

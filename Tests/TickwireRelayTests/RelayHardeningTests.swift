@@ -128,6 +128,20 @@ import TickwireSimulation
         #expect(relay.clients[0].heard.contains { if case .event(2, _) = $0 { true } else { false } })
     }
 
+    @Test func eventsToAClientNotInTheRoomCountAgainstTheSendersRate() throws {
+        var relay = try Self.room()
+        for _ in 0..<30 {
+            relay.advance(by: .milliseconds(10)) { client, _ in
+                if client.clientID == 1 { for _ in 0..<20 { try? client.core.sendEvent([1, 2, 3], to: 424_242) } }
+            }
+        }
+        #expect(relay.server.counters.eventsToUnknownClient > 0)
+        #expect(relay.server.counters.eventsRefusedRateLimited > 0)
+        #expect(Self.removals(relay).map(\.clientID) == [1])
+        #expect(Self.removals(relay).first?.reason == .abuse)
+        #expect(relay.clients[0].heard.contains(.refused(.unknownRecipient)))
+    }
+
     @Test func aGiantEventIsRefusedToItsSenderAndReachesNobody() throws {
         var relay = try Self.room(hostile: .giantEvent)
         let (bot, _) = Self.runHostile(&relay, .giantEvent, seconds: 3, honestEvents: false)
