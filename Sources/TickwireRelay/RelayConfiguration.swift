@@ -18,6 +18,17 @@ public struct RelayConfiguration: Sendable {
     public var denialLinger: Duration = .seconds(1)
     /// What one client may send and how it must keep up before it is refused or removed.
     public var limits = RelayLimits()
+    /// How long the server's acks may wait for a packet with data. Nil: one tick period plus
+    /// 4 ms (at most 500 ms), so every ack rides on a snapshot and the server sends no ack-only
+    /// packets.
+    public var ackDelay: Duration?
+
+    /// The channel configuration of each client's connection on the server.
+    public var serverChannels: ChannelConfiguration {
+        var server = channels
+        server.maxAckDelay = ackDelay ?? min(.nanoseconds(1_000_000_000 / Int64(max(1, tickRate))) + .milliseconds(4), .milliseconds(500))
+        return server
+    }
 
     public init() {}
 
@@ -26,7 +37,7 @@ public struct RelayConfiguration: Sendable {
     public static let roomCapacities = 1...4096
 
     public func validate() throws(RelayConfigurationError) {
-        do { try channels.validate() } catch { throw .invalid("channels: \(error)") }
+        do { try serverChannels.validate() } catch { throw .invalid("channels: \(error)") }
         guard Self.tickRates.contains(tickRate) else {
             throw .invalid("tick rate (--tick-rate) must be 1...240 Hz, got \(tickRate)")
         }

@@ -121,11 +121,13 @@ public struct RelayServerCore {
     private static let livenessInterval: Duration = .milliseconds(100)
     private var nextLivenessSweep = TickwireInstant.zero
     private var retiredEncoders = SnapshotEncoder.Counters()
+    private let serverChannels: ChannelConfiguration
 
     public init(netcode: NetcodeServer, configuration: RelayConfiguration = RelayConfiguration(), start: TickwireInstant = .zero)
         throws(RelayConfigurationError)
     {
         try configuration.validate()
+        serverChannels = configuration.serverChannels
         self.netcode = netcode
         self.configuration = configuration
         schedule = TickSchedule(rate: configuration.tickRate, start: start)
@@ -531,7 +533,7 @@ public struct RelayServerCore {
     }
 
     private mutating func admit(_ index: Int, clientID: UInt64, address: NetcodeAddress, room: String, now: TickwireInstant) {
-        guard let connection = try? ChannelConnection(configuration: configuration.channels) else { return }
+        guard let connection = try? ChannelConnection(configuration: serverChannels) else { return }
         let policing = ClientPolicing(limits: configuration.limits, now: now)
         stateLength[index] = 0
         let present = members[room] ?? []

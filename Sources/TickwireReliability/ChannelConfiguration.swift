@@ -24,6 +24,10 @@ public struct ChannelConfiguration: Sendable, Equatable {
     public var receiveBufferBudget = 64 * 1024
     /// Bytes of reliable messages the sender queues until acked; `sendReliable` throws beyond it.
     public var sendQueueByteLimit = 256 * 1024
+    /// How long an owed ack may wait for a packet that carries data before it goes alone (QUIC's
+    /// max_ack_delay). Zero: every packet received is acked by the next `writePacket`. A peer's
+    /// RTT estimate includes up to this delay.
+    public var maxAckDelay: Duration = .zero
     /// Reliable records in one packet.
     public var maxMessagesPerPacket = 64
     /// Unreliable messages waiting for the next packet; older ones are dropped beyond this.
@@ -79,6 +83,9 @@ public struct ChannelConfiguration: Sendable, Equatable {
         }
         guard maxMessagesPerPacket >= 1 else { throw .invalid("maxMessagesPerPacket must be at least 1") }
         guard unreliableQueueCapacity >= 1 else { throw .invalid("unreliableQueueCapacity must be at least 1") }
+        guard maxAckDelay >= .zero, maxAckDelay <= .milliseconds(500) else {
+            throw .invalid("maxAckDelay must be 0...500 ms, got \(maxAckDelay)")
+        }
         guard minResendInterval > .zero, minResendInterval <= maxResendInterval else {
             throw .invalid("resend interval bounds must satisfy 0 < min <= max")
         }

@@ -50,7 +50,8 @@ public struct ChannelConnection {
     private var nextSequence: UInt16 = 0
     private var received: ReceivedPacketWindow
     private var sent: SentPacketRing
-    private var ackPending = false
+    /// When the oldest packet still owed an ack arrived (nil: no ack owed).
+    private var ackOwedSince: TickwireInstant?
     private var newestPeerAck: UInt16?
     private var settleCursor: UInt16 = 0
     private var largestAcked: UInt16?
@@ -177,7 +178,10 @@ public struct ChannelConnection {
         let wroteReliable = writeReliableRecords(into: &writer, now: now)
         let unreliableCount = writeUnreliableRecords(into: &writer)
         let wroteUnreliable = unreliableCount > 0
-        guard wroteReliable || wroteUnreliable || ackPending else { return 0 }
+        // An ack rides on the next packet that carries data; alone it waits up to maxAckDelay
+        // for one (QUIC's max_ack_delay), so a steady flow of data sends no ack-only packets.
+        let ackDue = ackOwedSince.map { now - $0 >= configuration.maxAckDelay } ?? false
+        guard wroteReliable || wroteUnreliable || ackDue else { return 0 }
         lastPacketSequence = nextSequence
         lastPacketUnreliableCount = unreliableCount
 
@@ -197,7 +201,7 @@ public struct ChannelConnection {
         sentMeter.add(bytes: sent[slot].wireBytes, now: now)
         counters.packetsSent &+= 1
         nextSequence &+= 1
-        ackPending = false
+        ackOwedSince = nil
         return writer.offset
     }
 
@@ -326,7 +330,7 @@ public struct ChannelConnection {
         if let problem = validateRecords(&reader) { return reject(problem) }
 
         received.insert(header.sequence)
-        if packet.count > recordsStart { ackPending = true }
+        if packet.count > recordsStart, ackOwedSince == nil { ackOwedSince = now }
         counters.packetsReceived &+= 1
         receivedMeter.add(bytes: packet.count + configuration.overheadBytesPerPacket, now: now)
         processAcks(header, now: now)

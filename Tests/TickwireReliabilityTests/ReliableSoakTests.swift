@@ -83,7 +83,7 @@ import TickwireSimulation
 
         mutating func topUp(_ connection: inout ChannelConnection, total: Int, perTick: Int, now: TickwireInstant) throws {
             var budget = perTick
-            while budget > 0, sent < total, connection.canSendReliable {
+            while budget > 0, sent < total, connection.canSendReliable(size: script.message(sent).count) {
                 try connection.sendReliable(script.message(sent))
                 sentAt.append(now)
                 sent += 1

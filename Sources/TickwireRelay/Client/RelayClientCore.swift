@@ -49,11 +49,22 @@ public struct RelayClientCore {
     private var snapshotSpans: [Range<Int>] = []
     private var resyncAsked: TickwireInstant?
 
-    public init(channels configuration: ChannelConfiguration = ChannelConfiguration()) throws(ChannelConfigurationError) {
+    /// The client's default ack delay: none, every snapshot is acked by the next update. A
+    /// delay of one state interval (50 ms at 20 states a second) lets acks ride on states and
+    /// cuts the client's packets by two thirds, but the same packet-count loss burst then spans
+    /// more time: in the bursty-loss-20 scenario staleness p99 went from 350 to 630 ms.
+    public static let defaultAckDelay: Duration = .zero
+
+    /// `ackDelay` replaces `channels.maxAckDelay`: how long an ack may wait for a state or event
+    /// to ride on (zero acks every snapshot with a packet of its own).
+    public init(channels configuration: ChannelConfiguration = ChannelConfiguration(), ackDelay: Duration = RelayClientCore.defaultAckDelay)
+        throws(ChannelConfigurationError)
+    {
         var configuration = configuration
         // The server acks snapshots per packet: every snapshot that arrives must be decoded,
         // even one overtaken by a newer packet, or the server may use it as a baseline we lack.
         configuration.deliverStaleUnreliable = true
+        configuration.maxAckDelay = ackDelay
         channels = try ChannelConnection(configuration: configuration)
         decoder = SnapshotDecoder(maxStateSize: RelayConfiguration.stateSizes.upperBound)
         interpolation = InterpolationBuffer(configuration: .init(tickRate: 60))
