@@ -21,6 +21,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Snapshots per second sent to every client (1...240).") var tickRate: Int = 60
     @Option(help: "Clients per room; the next one is denied with 'room full' (1...4096).") var roomCapacity: Int = 64
     @Option(help: "Largest entity state a client may send, in bytes (1...1024).") var stateSize: Int = 64
+    @Option(help: "How long an ack may wait for a snapshot or event to ride on, in ms (0...500). Default: one tick period plus 4 ms.")
+    var ackDelayMs: Double?
     @Option(help: "Serve Prometheus metrics at HOST:PORT/metrics, e.g. 127.0.0.1:9464 (off unless given).")
     var metrics: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: Logger.Level = .info
@@ -36,6 +38,10 @@ struct ServeCommand: AsyncParsableCommand {
         options.relay.tickRate = tickRate
         options.relay.roomCapacity = roomCapacity
         options.relay.maxStateSize = stateSize
+        if let ackDelayMs {
+            guard (0...500).contains(ackDelayMs) else { throw ValidationError("--ack-delay-ms must be 0...500, got \(ackDelayMs)") }
+            options.relay.ackDelay = .microseconds(Int64(ackDelayMs * 1000))
+        }
         limits.apply(to: &options.relay.limits)
         options.requestsPerSecondPerAddress = limits.requestsPerAddress
         options.requestBurstPerAddress = limits.requestBurst
