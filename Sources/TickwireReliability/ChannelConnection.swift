@@ -217,7 +217,6 @@ public struct ChannelConnection {
         let fragmentSize = configuration.fragmentSize
         var fragmentedSeen = 0
         var fragmentedBytes = 0
-        var wholeSeen = 0
         var wholeBytes = 0
         var wrote = false
         scan: for offset in 0..<inFlight {
@@ -230,12 +229,12 @@ public struct ChannelConnection {
                 fragmentedSeen += 1
                 fragmentedBytes += fragmentCount * fragmentSize
                 if fragmentedSeen > 1 && fragmentedBytes > configuration.reassemblyBudget { continue }
-            } else {
-                // Whole messages from the oldest on count against the receiver's buffer budget
-                // the same way: the receiver never has to hold more than it.
-                wholeSeen += 1
+            } else if offset > 0 {
+                // Whole messages after the oldest count against the receiver's buffer budget, as
+                // the receiver counts everything it holds after the one it delivers next (which
+                // is never before our oldest): it never has to hold more than the budget.
                 wholeBytes += reliableOut[offset: offset].bytes.count
-                if wholeSeen > 1 && wholeBytes > configuration.receiveBufferBudget { break scan }
+                if wholeBytes > configuration.receiveBufferBudget { break scan }
             }
             if reliableOut[offset: offset].isComplete { continue }
             let id = reliableOut.oldest &+ UInt16(truncatingIfNeeded: offset)
@@ -417,10 +416,11 @@ public struct ChannelConnection {
                         // Held until delivered: within the receive budget, except the message due
                         // next, which is always taken so delivery can progress.
                         if newFragmented.contains(where: { $0.id == id }) { return .badFragment }
-                        newWholeBytes += Int(length)
-                        if id != reliableIn.nextDelivery,
-                           reliableIn.heldWholeBytes + newWholeBytes > configuration.receiveBufferBudget {
-                            return .receiveBudgetExceeded
+                        if id != reliableIn.nextDelivery {
+                            newWholeBytes += Int(length)
+                            if reliableIn.heldWholeBytes + newWholeBytes > configuration.receiveBufferBudget {
+                                return .receiveBudgetExceeded
+                            }
                         }
                     }
                 }
