@@ -140,7 +140,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TickwireFuzzTests",
-            dependencies: ["TickwireFuzzHarness"],
+            dependencies: ["TickwireFuzzHarness", "TickwireProtocol"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TickwireFuzzHarness
+import TickwireProtocol
 
 /// Every fuzz target replays its committed corpus (`Fuzz/Corpus/<target>`: seeds and every
 /// finding) and a fixed set of seeded random inputs. A finding that traps fails here, in the
@@ -25,17 +26,10 @@ import TickwireFuzzHarness
 
     @Test(arguments: FuzzTarget.allCases)
     func seededRandomInputsRunWithoutATrap(_ target: FuzzTarget) {
-        var state: UInt64 = 0x7469_636B ^ UInt64(target.rawValue.utf8.count)
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var random = SplitMix64(seed: 0x7469_636B ^ UInt64(target.rawValue.utf8.count))
         for _ in 0..<300 {
-            let length = Int(next() % 400)
-            target.run((0..<length).map { _ in UInt8(truncatingIfNeeded: next()) })
+            let length = Int(random.next() % 400)
+            target.run((0..<length).map { _ in UInt8(truncatingIfNeeded: random.next()) })
         }
     }
 }

@@ -6,15 +6,21 @@ import TickwireSwarm
 
 /// The real-socket swarm against an in-process relay on loopback.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct SwarmLoopbackTests {
-    @Test func aSmallSwarmConnectsExchangesAndReports() async throws {
-        let server = try await Loopback.startServer(maxClients: 32)
+    /// A swarm against `server` of `bots` bots in rooms of 4, 20 states and 5 events a second.
+    static func swarm(against server: RelayServerHost, bots: Int, seconds: Double) -> SwarmConfiguration {
         var configuration = SwarmConfiguration(
             server: server.publicAddresses[0], privateKey: Loopback.key, protocolID: RelayServerOptions.defaultProtocolID)
-        configuration.bots = 12
+        configuration.bots = bots
         configuration.botsPerRoom = 4
-        configuration.seconds = 4
+        configuration.seconds = seconds
         configuration.drainSeconds = 1.5
         configuration.behaviour = BotBehaviour(stateRate: 20, eventRate: 5)
+        return configuration
+    }
+
+    @Test func aSmallSwarmConnectsExchangesAndReports() async throws {
+        let server = try await Loopback.startServer(maxClients: 32)
+        var configuration = Self.swarm(against: server, bots: 12, seconds: 4)
         configuration.link = ImpairmentProfile(latency: .milliseconds(5), loss: 0.05)
         let report = try await SwarmRunner.run(configuration)
         try await server.shutdown()
@@ -29,13 +35,7 @@ import TickwireSwarm
 
     @Test func aHostileClientOverRealSocketsIsRemovedAndItsRoomKeepsEveryCheck() async throws {
         let server = try await Loopback.startServer(maxClients: 32)
-        var configuration = SwarmConfiguration(
-            server: server.publicAddresses[0], privateKey: Loopback.key, protocolID: RelayServerOptions.defaultProtocolID)
-        configuration.bots = 8
-        configuration.botsPerRoom = 4
-        configuration.seconds = 5
-        configuration.drainSeconds = 1.5
-        configuration.behaviour = BotBehaviour(stateRate: 20, eventRate: 5)
+        var configuration = Self.swarm(against: server, bots: 8, seconds: 5)
         configuration.hostile = .malformedState
         configuration.hostileJoinSeconds = 0.5
         let report = try await SwarmRunner.run(configuration)

@@ -20,12 +20,10 @@ struct RequestBudget {
     }
 
     private func slot(of address: NetcodeAddress) -> Int {
-        // IPv4: the whole address; IPv6: its /64, which one host usually gets whole.
-        var z = (address.family == .ipv4 ? address.low : address.high) ^ key
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Int(z % UInt64(tokens.count))
+        // IPv4: the whole address; IPv6: its /64, which one host usually gets whole. One step
+        // of SplitMix64 from the keyed address mixes every bit into the slot.
+        var mix = SplitMix64(seed: (address.family == .ipv4 ? address.low : address.high) ^ key)
+        return Int(mix.next() % UInt64(tokens.count))
     }
 
     /// Takes one decryption for `address` now; false when its bucket is empty.
