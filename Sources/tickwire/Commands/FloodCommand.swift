@@ -3,12 +3,12 @@ import Foundation
 import Glibc
 import TickwireProtocol
 
-/// `tickwire flood`: unauthenticated traffic against a relay, for testing that it stays cheap.
-/// Loopback or your own test hosts only.
+/// `tickwire flood`: unauthenticated traffic against a relay on loopback, for testing that it
+/// stays cheap. It refuses any other target.
 struct FloodCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flood",
-        abstract: "Send unauthenticated junk or fake connection requests to a relay at a fixed rate (test hosts only).",
+        abstract: "Send unauthenticated junk or fake connection requests to a relay on loopback at a fixed rate.",
         discussion: """
             garbage: random datagrams of 1...1200 bytes. requests: 1078-byte netcode connection requests with the
             right version, protocol id and a live expiry, whose token cannot decrypt: each one reaches the relay's
@@ -18,7 +18,7 @@ struct FloodCommand: ParsableCommand {
 
     enum Kind: String, ExpressibleByArgument, CaseIterable { case garbage, requests }
 
-    @Option(help: "The relay's address, e.g. 127.0.0.1:40000 (loopback or a test namespace).") var target: String
+    @Option(help: "The relay's address on loopback, e.g. 127.0.0.1:40000.") var target: String
     @Option(help: "garbage or requests.") var kind: Kind = .garbage
     @Option(help: "Datagrams per second (1...2000000).") var rate: Int = 100_000
     @Option(help: "How long, in seconds (at most 600).") var seconds: Double = 10
@@ -36,9 +36,8 @@ struct FloodCommand: ParsableCommand {
         guard let address = NetcodeAddress(parsing: target), address.family == .ipv4 else {
             throw ValidationError("--target must be an IPv4 address:port such as 127.0.0.1:40000, got '\(target)'")
         }
-        let octets = (UInt8(truncatingIfNeeded: address.low >> 24), UInt8(truncatingIfNeeded: address.low >> 16))
-        guard octets.0 == 127 || octets.0 == 10 else {
-            throw ValidationError("--target must be a loopback address (127.x) or one of your own test namespaces (10.x), got \(address)")
+        guard address.low >> 24 == 127 else {
+            throw ValidationError("--target must be a loopback address (127.x): this tool only loads relays on this machine, got \(address)")
         }
         var destination = sockaddr_in()
         destination.sin_family = sa_family_t(AF_INET)

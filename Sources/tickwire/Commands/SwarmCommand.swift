@@ -33,7 +33,7 @@ struct SwarmCommand: AsyncParsableCommand {
     @Option(help: "Seed for the bots' paths and the impairment.") var seed: UInt64 = 1
     @Option(help: "Write the JSON report here.") var report: String = "swarm-report.json"
     @Option(help: ArgumentHelp(
-        "Add one hostile client to room-1, joining --hostile-join-seconds in: \(HostileBehaviour.allCases.map(\.rawValue).joined(separator: ", ")).",
+        "Add one hostile client to room-1, joining --hostile-join-seconds in.",
         discussion: "The bots' checks then show whether the relay kept the room safe; the report says what happened to the hostile client."))
     var hostile: HostileBehaviour?
     @Option(help: "When the hostile client joins, in seconds from the start.") var hostileJoinSeconds: Double = 2
