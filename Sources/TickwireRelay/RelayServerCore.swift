@@ -10,6 +10,10 @@ import TickwireReliability
 ///   `maxStateSize` bytes, sent unreliably; the server keeps the newest.
 /// * Reliable events go, in order, to the whole room or to one named client; joins and leaves
 ///   (disconnect, timeout, removal) reach the room as reliable events.
+/// * Everything a client sends is hostile input checked against `RelayLimits` before it costs
+///   anyone else: event size and rate before fan-out, all-or-nothing delivery, protocol
+///   violations, and removal of clients that stop acking or only send keep-alives
+///   (`ClientPolicing` holds each client's standing).
 /// * `update(now:)` runs due ticks (`TickSchedule`), then writes every client's packets. Each
 ///   tick every admitted client is sent one snapshot of its room (`SnapshotEncoder`).
 ///
