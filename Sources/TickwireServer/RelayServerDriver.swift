@@ -69,7 +69,6 @@ final class RelayServerDriver: DatagramEndpoint {
                 metrics.record(stats())
             }
             logEvents()
-            flush()
             scheduleNextUpdate(on: eventLoop)
         }
     }

@@ -35,7 +35,8 @@ import TickwireSimulation
         while relay.now - start < .seconds(Int64(seconds)) {
             relay.advance(by: .milliseconds(10)) { client, now in
                 if client.clientID == 99 {
-                    client.core.events = client.heard.filter { if case .joined = $0 { false } else { true } }
+                    // The relay keeps what clients heard; the hostile bot reads it from its core.
+                    client.core.events = client.heard
                     client.heard.removeAll()
                     bot.step(&client.core, now: now)
                 } else if honestEvents, now.nanoseconds % 100_000_000 < 10_000_000 {
