@@ -70,13 +70,11 @@ struct FloodCommand: ParsableCommand {
                 case .garbage:
                     payloads[i] = (0..<Int(1 + random.next() % 1200)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
                 case .requests:
-                    var w = ByteWriter(capacity: Netcode.connectionRequestBytes)
-                    w.write(UInt8(0))
-                    w.write(bytes: Array(Netcode.versionInfo))
-                    w.write(protocolID.value)
-                    w.write(expire)
-                    for _ in 0..<(24 + 1024) / 8 { w.write(random.next()) }
-                    payloads[i] = w.bytes
+                    func junk(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: random.next()) } }
+                    payloads[i] = NetcodePacket.ConnectionRequest(
+                        protocolID: protocolID.value, expireTimestamp: expire,
+                        nonce: junk(Netcode.connectTokenNonceBytes), encryptedPrivate: junk(Netcode.connectTokenPrivateBytes)
+                    ).encode()
                 }
             }
         }
