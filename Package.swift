@@ -46,11 +46,13 @@ let package = Package(
         .target(name: "TickwireReliability", dependencies: ["TickwireProtocol"], swiftSettings: strictSettings),
         // Sans-IO relay logic: rooms and relaying on top of the netcode server.
         .target(name: "TickwireRelay", dependencies: ["TickwireProtocol", "TickwireReliability"], swiftSettings: strictSettings),
+        // Batched UDP syscalls (recvmmsg/sendmmsg) over plain sockets and thread pinning, for benchmarks.
+        .target(name: "CTickwireSocket"),
         // Thin SwiftNIO shell: UDP sockets, batched reads and writes, timers.
         .target(
             name: "TickwireTransport",
             dependencies: [
-                "TickwireProtocol",
+                "TickwireProtocol", "CTickwireSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -67,6 +69,18 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: shellSettings
+        ),
+        // `tickwire bench capacity`: the relay against the ceiling of its crypto and syscalls, in one run.
+        .target(
+            name: "TickwireBench",
+            dependencies: [
+                "CTickwireSocket", "TickwireCrypto", "TickwireProtocol", "TickwireRelay", "TickwireServer", "TickwireTransport",
+                "TickwireSimulation",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: shellSettings
         ),
@@ -114,7 +128,7 @@ let package = Package(
             name: "tickwire",
             dependencies: [
                 "TickwireProtocol", "TickwireRelay", "TickwireReliability", "TickwireServer", "TickwireClient", "TickwireCrypto",
-                "TickwireSimulation", "TickwireSwarm",
+                "TickwireSimulation", "TickwireSwarm", "TickwireBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

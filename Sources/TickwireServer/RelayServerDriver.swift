@@ -16,6 +16,8 @@ final class RelayServerDriver: DatagramEndpoint {
     let updateInterval: Duration
     private(set) var lastTickDuration: Duration = .zero
     private(set) var maxTickDuration: Duration = .zero
+    /// Every tick's duration (send included) since the last `resetTickDurations()`.
+    private(set) var tickDurations = DurationHistogram()
     private(set) var datagramsRead: UInt64 = 0
     private(set) var bytesRead: UInt64 = 0
     /// Fed tick durations as they happen and the stats once a second.
@@ -62,6 +64,7 @@ final class RelayServerDriver: DatagramEndpoint {
                 let took = ContinuousClock.now - started
                 lastTickDuration = took
                 maxTickDuration = max(maxTickDuration, took)
+                tickDurations.record(took)
                 metrics?.recordTick(took)
             }
             if let metrics, clock.now() - lastMetricsPush >= .seconds(1) {
@@ -72,6 +75,8 @@ final class RelayServerDriver: DatagramEndpoint {
             scheduleNextUpdate(on: eventLoop)
         }
     }
+
+    func resetTickDurations() { tickDurations = DurationHistogram() }
 
     func shutdown() {
         stopped = true

@@ -94,6 +94,20 @@ public final class RelayServerHost: Sendable {
         try await channel.eventLoop.submit { self.driver.value.stats() }.get()
     }
 
+    /// The durations of the ticks since the last call (send included), for benchmarks.
+    public func takeTickDurations() async throws -> DurationHistogram {
+        try await channel.eventLoop.submit {
+            let taken = self.driver.value.tickDurations
+            self.driver.value.resetTickDurations()
+            return taken
+        }.get()
+    }
+
+    /// Runs `body` on the relay's event loop thread (to read its CPU time or pin it, in benchmarks).
+    public func onLoopThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async throws -> T {
+        try await channel.eventLoop.submit(body).get()
+    }
+
     /// Each connected client's link statistics (RTT, jitter, loss, bandwidth, channel counters).
     public func linkStats() async throws -> [ClientLinkStats] {
         try await channel.eventLoop.submit {

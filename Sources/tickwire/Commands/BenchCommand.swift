@@ -4,9 +4,9 @@ import TickwireProtocol
 import TickwireReliability
 
 /// Micro-benchmarks of the reliability layer's hot paths, in process, no sockets.
-struct BenchCommand: ParsableCommand {
+struct MicroBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "micro",
         abstract: "Measure header encode/decode and channel packing/unpacking (build with -c release).")
 
     @Option(help: "Iterations per benchmark.") var iterations: Int = 1_000_000

@@ -1,0 +1,142 @@
+import Foundation
+import TickwireServer
+import TickwireTransport
+
+/// `tickwire bench capacity`: the relay's CPU per client-second against the ceiling of the same
+/// crypto and syscalls with no relay logic, measured in one run on the same machine.
+public enum CapacityBench {
+    public struct Configuration: Sendable {
+        public var clients = 500
+        public var roomSize = 8
+        public var seconds = 60.0
+        public var ceilingSeconds = 10.0
+        public var tickRate = 60
+        public var stateRate = 20.0
+        public var eventRate = 2.0
+        public var relayCore: Int? = 0
+        public var swarmCores: String? = "1"
+        public var swarmWorkers: Int?
+        public var executable: String
+        public init(executable: String) { self.executable = executable }
+    }
+
+    /// The figures, as the JSON report names them.
+    public struct Report: Codable, Sendable {
+        public var clients: Int
+        public var roomSize: Int
+        public var tickRate: Int
+        public var stateRate: Double
+        public var seconds: Double
+        public var ceilingUsPerClientS: Double
+        public var relayUsPerClientS: Double
+        public var ratio: Double
+        public var packetsInPerClientS: Double
+        public var packetsOutPerClientS: Double
+        public var ceilingPacketsInPerClientS: Double
+        public var ceilingPacketsOutPerClientS: Double
+        public var meanDatagramOutBytes: Double
+        public var meanDatagramInBytes: Double
+        public var tickP50Ms: Double
+        public var tickP99Ms: Double
+        public var tickMaxMs: Double
+        public var lateTicks: UInt64
+        public var ceilingTickSendP50Ms: Double
+        public var ceilingTickSendP99Ms: Double
+        /// The relay's tick p99 (send included) over the ceiling's per-tick send p99.
+        public var tickP99OverCeiling: Double
+        public var rssBytesPerClient: Double?
+        public var relayPinned: Bool
+        public var swarmPassed: Bool?
+        public var swarmRttP99Ms: Double?
+        public var swarmStalenessP99Ms: Double?
+        public var swarmConnectedAtEnd: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case clients, roomSize = "room_size", tickRate = "tick_rate", stateRate = "state_rate", seconds
+            case ceilingUsPerClientS = "ceiling_us_per_client_s", relayUsPerClientS = "relay_us_per_client_s", ratio
+            case packetsInPerClientS = "packets_in_per_client_s", packetsOutPerClientS = "packets_out_per_client_s"
+            case ceilingPacketsInPerClientS = "ceiling_packets_in_per_client_s", ceilingPacketsOutPerClientS = "ceiling_packets_out_per_client_s"
+            case meanDatagramOutBytes = "mean_datagram_out_bytes", meanDatagramInBytes = "mean_datagram_in_bytes"
+            case tickP50Ms = "tick_p50_ms", tickP99Ms = "tick_p99_ms", tickMaxMs = "tick_max_ms", lateTicks = "late_ticks"
+            case ceilingTickSendP50Ms = "ceiling_tick_send_p50_ms", ceilingTickSendP99Ms = "ceiling_tick_send_p99_ms"
+            case tickP99OverCeiling = "tick_p99_over_ceiling"
+            case rssBytesPerClient = "rss_bytes_per_client", relayPinned = "relay_pinned"
+            case swarmPassed = "swarm_passed", swarmRttP99Ms = "swarm_rtt_p99_ms", swarmStalenessP99Ms = "swarm_staleness_p99_ms"
+            case swarmConnectedAtEnd = "swarm_connected_at_end"
+        }
+
+        public func table() -> String {
+            func f(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
+            var lines = [
+                "capacity: \(clients) clients in rooms of \(roomSize), \(tickRate) Hz ticks, \(f(stateRate, 0)) Hz states, \(f(seconds, 0)) s",
+                "                              ceiling      relay",
+                "CPU µs per client-second  \(f(ceilingUsPerClientS).leftPad(10)) \(f(relayUsPerClientS).leftPad(10))   ratio \(f(ratio, 2))",
+                "packets in per client-s   \(f(ceilingPacketsInPerClientS).leftPad(10)) \(f(packetsInPerClientS).leftPad(10))",
+                "packets out per client-s  \(f(ceilingPacketsOutPerClientS).leftPad(10)) \(f(packetsOutPerClientS).leftPad(10))",
+                "tick p50 ms (send incl.)  \(f(ceilingTickSendP50Ms, 3).leftPad(10)) \(f(tickP50Ms, 3).leftPad(10))",
+                "tick p99 ms (send incl.)  \(f(ceilingTickSendP99Ms, 3).leftPad(10)) \(f(tickP99Ms, 3).leftPad(10))   relay/ceiling \(f(tickP99OverCeiling, 2))",
+                "relay: tick max \(f(tickMaxMs, 3)) ms, late ticks \(lateTicks), datagrams out \(f(meanDatagramOutBytes, 0)) B and in \(f(meanDatagramInBytes, 0)) B on average",
+            ]
+            if let rss = rssBytesPerClient { lines.append("relay RSS per client: \(f(rss / 1024)) KiB") }
+            if let passed = swarmPassed {
+                lines.append("swarm: checks \(passed ? "passed" : "FAILED"), \(swarmConnectedAtEnd ?? 0) connected at the end, RTT p99 \(f(swarmRttP99Ms ?? 0)) ms, staleness p99 \(f(swarmStalenessP99Ms ?? 0)) ms")
+            } else {
+                lines.append("swarm: no report")
+            }
+            if !relayPinned { lines.append("note: the relay's thread could not be pinned to a core; figures are noisier") }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    public static func run(_ configuration: Configuration, log: @escaping @Sendable (String) -> Void) async throws -> Report {
+        log("phase 2 (relay) first, so the ceiling can use the relay's own datagram sizes")
+        let relay = try await RelayCapacityRun.run(
+            RelayCapacityRun.Configuration(
+                clients: configuration.clients, roomSize: configuration.roomSize, seconds: configuration.seconds,
+                tickRate: configuration.tickRate, stateRate: configuration.stateRate, eventRate: configuration.eventRate,
+                relayCore: configuration.relayCore, swarmCores: configuration.swarmCores, swarmWorkers: configuration.swarmWorkers,
+                executable: configuration.executable),
+            log: log)
+        guard relay.clients > 0, relay.datagramsOut > 0 else { throw BenchError("no bot connected to the relay; nothing was measured") }
+        let netcodeOverhead = Double(CeilingLoop.headerBytes + 16)
+        let meanOut = Double(relay.bytesOut) / Double(relay.datagramsOut)
+        let meanIn = relay.datagramsIn == 0 ? 100 : Double(relay.bytesIn) / Double(relay.datagramsIn)
+        log(String(format: "phase 1 (ceiling): %d clients, %.0f B out and %.0f B in per datagram, %.0f s", relay.clients, meanOut, meanIn, configuration.ceilingSeconds))
+        let ceiling = try CeilingLoop.run(CeilingLoop.Configuration(
+            clients: relay.clients, tickRate: configuration.tickRate, stateRate: configuration.stateRate,
+            outboundPayloadBytes: max(1, Int(meanOut - netcodeOverhead)), inboundPayloadBytes: max(1, Int(meanIn - netcodeOverhead)),
+            seconds: configuration.ceilingSeconds, serverCore: configuration.relayCore,
+            loadCore: configuration.swarmCores.flatMap { Int($0.split(separator: "-").first ?? "") }))
+
+        func micros(_ d: Duration) -> Double { Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12 }
+        func millis(_ d: Duration) -> Double { micros(d) / 1000 }
+        let relayClientSeconds = Double(relay.clients) * relay.seconds
+        let ceilingClientSeconds = Double(relay.clients) * ceiling.seconds
+        let ceilingUs = micros(ceiling.cpu) / ceilingClientSeconds
+        let relayUs = micros(relay.cpu) / relayClientSeconds
+        let ceilingP99 = millis(ceiling.tickSend.quantile(0.99))
+        var rss: Double?
+        if let before = relay.residentBytesBefore, let after = relay.residentBytesAfter {
+            rss = Double(after - before) / Double(relay.clients)
+        }
+        return Report(
+            clients: relay.clients, roomSize: configuration.roomSize, tickRate: configuration.tickRate, stateRate: configuration.stateRate,
+            seconds: relay.seconds, ceilingUsPerClientS: ceilingUs, relayUsPerClientS: relayUs, ratio: ceilingUs / relayUs,
+            packetsInPerClientS: Double(relay.datagramsIn) / relayClientSeconds,
+            packetsOutPerClientS: Double(relay.datagramsOut) / relayClientSeconds,
+            ceilingPacketsInPerClientS: Double(ceiling.datagramsReceived) / ceilingClientSeconds,
+            ceilingPacketsOutPerClientS: Double(ceiling.datagramsSent) / ceilingClientSeconds,
+            meanDatagramOutBytes: meanOut, meanDatagramInBytes: meanIn,
+            tickP50Ms: millis(relay.ticks.quantile(0.5)), tickP99Ms: millis(relay.ticks.quantile(0.99)), tickMaxMs: millis(relay.ticks.max),
+            lateTicks: relay.lateTicks,
+            ceilingTickSendP50Ms: millis(ceiling.tickSend.quantile(0.5)), ceilingTickSendP99Ms: ceilingP99,
+            tickP99OverCeiling: ceilingP99 > 0 ? millis(relay.ticks.quantile(0.99)) / ceilingP99 : 0,
+            rssBytesPerClient: rss, relayPinned: relay.pinned && ceiling.pinned,
+            swarmPassed: relay.swarm?.passed, swarmRttP99Ms: relay.swarm?.aggregate.rttMs.p99,
+            swarmStalenessP99Ms: relay.swarm?.aggregate.stalenessMs.p99, swarmConnectedAtEnd: relay.swarm?.aggregate.botsConnectedAtEnd)
+    }
+}
+
+extension String {
+    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

@@ -1,0 +1,278 @@
+import CTickwireSocket
+import Dispatch
+import Foundation
+import NIOConcurrencyHelpers
+import TickwireCrypto
+import TickwireServer
+import TickwireTransport
+
+/// Phase 1 of the capacity benchmark: what a perfect relay must do and nothing else.
+///
+/// One server thread, pinned to the relay's core, owns one UDP socket. Every tick it seals one
+/// payload per client with ChaCha20-Poly1305 (netcode's packet AEAD, with netcode's header and
+/// associated data) and sends them with sendmmsg in batches of 64; between ticks it waits on the
+/// socket and reads with recvmmsg, finds the sender by address and opens each datagram. A load
+/// thread on another core plays the clients: one socket each, sending sealed states at the state
+/// rate and draining what the server sent. The server thread's CPU time is the ceiling.
+public enum CeilingLoop {
+    public struct Configuration: Sendable {
+        public var clients: Int
+        public var tickRate: Int
+        public var stateRate: Double
+        /// Plaintext bytes per outbound datagram (what the relay's snapshots average).
+        public var outboundPayloadBytes: Int
+        /// Plaintext bytes per inbound datagram (what the relay's clients send).
+        public var inboundPayloadBytes: Int
+        public var seconds: Double
+        public var serverCore: Int?
+        public var loadCore: Int?
+    }
+
+    public struct Result: Sendable {
+        public var cpu: Duration
+        public var seconds: Double
+        public var datagramsSent: UInt64
+        public var datagramsReceived: UInt64
+        public var openFailures: UInt64
+        public var sendErrors: UInt64
+        /// Each tick's seal-and-send time.
+        public var tickSend: DurationHistogram
+        public var pinned: Bool
+    }
+
+    static let headerBytes = 9  // prefix byte and an 8-byte sequence
+    static let slotBytes = 1500
+    static let batch = 64
+
+    public static func run(_ configuration: Configuration) throws -> Result {
+        let n = configuration.clients
+        let loopback = UInt32(0x7F00_0001).bigEndian
+        let server = tickwire_udp_socket(loopback, 0, 4 * 1024 * 1024)
+        guard server >= 0 else { throw BenchError("cannot open the ceiling's server socket: errno \(-server)") }
+        defer { close(server) }
+        let serverPort = tickwire_udp_port(server)
+        var clientSockets: [Int32] = []
+        defer { for fd in clientSockets { close(fd) } }
+        for _ in 0..<n {
+            let fd = tickwire_udp_socket(loopback, 0, 0)
+            guard fd >= 0 else { throw BenchError("cannot open client socket \(clientSockets.count + 1) of \(n): errno \(-fd) (raise `ulimit -n`?)") }
+            clientSockets.append(fd)
+        }
+        let clientPorts = clientSockets.map { tickwire_udp_port($0) }
+        // Keys: client i sends with inbound key i, the server with outbound key i.
+        let inboundKeys = (0..<n).map { _ in SecureRandom.bytes(AEAD.keyBytes) }
+        let outboundKeys = (0..<n).map { _ in SecureRandom.bytes(AEAD.keyBytes) }
+
+        let started = DispatchTime.now().uptimeNanoseconds
+        let end = started + UInt64(configuration.seconds * 1e9)
+        let result = NIOLockedValueBox<Result?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let sockets = clientSockets
+        let serverThread = Thread {
+            let pinned = configuration.serverCore.map { ThreadResources.pin(toCore: $0) } ?? false
+            let measured = serve(server, configuration: configuration, clientPorts: clientPorts, inboundKeys: inboundKeys,
+                                 outboundKeys: outboundKeys, end: end, pinned: pinned)
+            result.withLockedValue { $0 = measured }
+            done.signal()
+        }
+        let loadThread = Thread {
+            if let core = configuration.loadCore { ThreadResources.pin(toCore: core) }
+            playClients(sockets, serverPort: serverPort, configuration: configuration, keys: inboundKeys, end: end + 200_000_000)
+            done.signal()
+        }
+        serverThread.start()
+        loadThread.start()
+        done.wait()
+        done.wait()
+        guard let measured = result.withLockedValue({ $0 }) else { throw BenchError("the ceiling's server thread gave no result") }
+        return measured
+    }
+
+    /// The server thread: ticks, seals, sends; reads and opens in between.
+    private static func serve(
+        _ fd: Int32, configuration: Configuration, clientPorts: [UInt16], inboundKeys: [[UInt8]], outboundKeys: [[UInt8]],
+        end: UInt64, pinned: Bool
+    ) -> Result {
+        let n = clientPorts.count
+        let loopback = UInt32(0x7F00_0001).bigEndian
+        var clientByPort = [UInt16: Int](minimumCapacity: n)
+        for (index, port) in clientPorts.enumerated() { clientByPort[port] = index }
+        let outbound = UnsafeMutableRawBufferPointer.allocate(byteCount: n * slotBytes, alignment: 16)
+        let inbound = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * 2048, alignment: 16)
+        let keys = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * n * AEAD.keyBytes, alignment: 16)
+        defer { outbound.deallocate(); inbound.deallocate(); keys.deallocate() }
+        for i in 0..<n {
+            keys.baseAddress!.advanced(by: i * 32).copyMemory(from: outboundKeys[i], byteCount: 32)
+            keys.baseAddress!.advanced(by: (n + i) * 32).copyMemory(from: inboundKeys[i], byteCount: 32)
+        }
+        var outDatagrams = [tickwire_datagram](repeating: tickwire_datagram(), count: n)
+        var inDatagrams = [tickwire_datagram](repeating: tickwire_datagram(), count: batch)
+        var outSequence = [UInt64](repeating: 0, count: n)
+        let sendBatch = tickwire_batch_create(Int32(batch))
+        let receiveBatch = tickwire_batch_create(Int32(batch))
+        defer { tickwire_batch_free(sendBatch); tickwire_batch_free(receiveBatch) }
+        var ad = PacketAD()
+        var nonce = [UInt8](repeating: 0, count: AEAD.chachaNonceBytes)
+        let payload = configuration.outboundPayloadBytes
+        var tickSend = DurationHistogram()
+        var sent: UInt64 = 0, received: UInt64 = 0, failures: UInt64 = 0, sendErrors: UInt64 = 0
+        let period = UInt64(1e9 / Double(configuration.tickRate))
+        var nextTick = DispatchTime.now().uptimeNanoseconds + period
+
+        func receiveAll() {
+            while true {
+                for i in 0..<batch {
+                    inDatagrams[i].bytes = inbound.baseAddress! + i * 2048
+                    inDatagrams[i].length = 2048
+                }
+                let count = Int(tickwire_recvmmsg(fd, receiveBatch, &inDatagrams, Int32(batch)))
+                guard count > 0 else { return }
+                for i in 0..<count {
+                    let length = Int(inDatagrams[i].length)
+                    guard length > headerBytes + AEAD.macBytes, let client = clientByPort[inDatagrams[i].port] else {
+                        failures += 1
+                        continue
+                    }
+                    let packet = UnsafeMutableRawBufferPointer(start: inDatagrams[i].bytes, count: length)
+                    nonce.withUnsafeMutableBytes { n in
+                        n.storeBytes(of: packet.loadUnaligned(fromByteOffset: 1, as: UInt64.self), toByteOffset: 4, as: UInt64.self)
+                    }
+                    let opened = ad.withBytes(prefix: packet[0]) { adBytes in
+                        nonce.withUnsafeBytes { nonceBytes in
+                            AEAD.open(.chacha20Poly1305, buffer: UnsafeMutableRawBufferPointer(rebasing: packet[headerBytes...]),
+                                      ciphertextLength: length - headerBytes, associatedData: adBytes, nonce: nonceBytes,
+                                      key: UnsafeRawBufferPointer(rebasing: keys[(n + client) * 32..<(n + client + 1) * 32]))
+                        }
+                    }
+                    if opened == nil { failures += 1 } else { received += 1 }
+                }
+                if count < batch { return }
+            }
+        }
+
+        let cpuStart = ThreadResources.cpuTime()
+        let wallStart = DispatchTime.now().uptimeNanoseconds
+        while true {
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now >= end { break }
+            receiveAll()
+            if now >= nextTick {
+                let tickStart = DispatchTime.now().uptimeNanoseconds
+                for i in 0..<n {
+                    let slot = outbound.baseAddress! + i * slotBytes
+                    outSequence[i] &+= 1
+                    slot.storeBytes(of: UInt8(0x07), as: UInt8.self)  // payload packet type, 8-byte sequence
+                    slot.storeBytes(of: outSequence[i], toByteOffset: 1, as: UInt64.self)
+                    // The payload: what a snapshot writer would have put there (content does not matter to AEAD cost).
+                    (slot + headerBytes).initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: i), count: payload)
+                    nonce.withUnsafeMutableBytes { $0.storeBytes(of: outSequence[i], toByteOffset: 4, as: UInt64.self) }
+                    ad.withBytes(prefix: 0x07) { adBytes in
+                        nonce.withUnsafeBytes { nonceBytes in
+                            _ = AEAD.seal(.chacha20Poly1305, buffer: UnsafeMutableRawBufferPointer(start: slot + headerBytes, count: payload + AEAD.macBytes),
+                                          messageLength: payload, associatedData: adBytes, nonce: nonceBytes,
+                                          key: UnsafeRawBufferPointer(rebasing: keys[i * 32..<(i + 1) * 32]))
+                        }
+                    }
+                    outDatagrams[i] = tickwire_datagram(bytes: slot, length: UInt32(headerBytes + payload + AEAD.macBytes),
+                                                        address: loopback, port: clientPorts[i])
+                }
+                var offset = 0
+                while offset < n {
+                    let count = outDatagrams.withUnsafeMutableBufferPointer { all in
+                        Int(tickwire_sendmmsg(fd, sendBatch, all.baseAddress! + offset, Int32(min(batch, n - offset))))
+                    }
+                    if count > 0 {
+                        offset += count
+                        sent += UInt64(count)
+                    } else if count == 0 {
+                        _ = tickwire_wait_writable(fd, 5_000_000)
+                    } else {
+                        sendErrors += 1
+                        offset += 1
+                    }
+                }
+                tickSend.record(.nanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - tickStart)))
+                nextTick += period
+                let after = DispatchTime.now().uptimeNanoseconds
+                while nextTick <= after { nextTick += period }
+            } else {
+                _ = tickwire_wait_readable(fd, Int64(min(nextTick, end) - now))
+            }
+        }
+        let cpu = ThreadResources.cpuTime() - cpuStart
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
+        return Result(cpu: cpu, seconds: wall, datagramsSent: sent, datagramsReceived: received, openFailures: failures,
+                      sendErrors: sendErrors, tickSend: tickSend, pinned: pinned)
+    }
+
+    /// The load thread: each client sends a sealed state at the state rate (spread evenly) and
+    /// drains its socket when it does.
+    private static func playClients(_ sockets: [Int32], serverPort: UInt16, configuration: Configuration, keys: [[UInt8]], end: UInt64) {
+        let n = sockets.count
+        let loopback = UInt32(0x7F00_0001).bigEndian
+        let period = UInt64(1e9 / configuration.stateRate)
+        let start = DispatchTime.now().uptimeNanoseconds
+        var next = (0..<n).map { start + UInt64($0) * period / UInt64(max(1, n)) }
+        var sequence = [UInt64](repeating: 0, count: n)
+        let payload = configuration.inboundPayloadBytes
+        var packet = [UInt8](repeating: 0, count: headerBytes + payload + AEAD.macBytes)
+        let drain = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * 2048, alignment: 16)
+        defer { drain.deallocate() }
+        var drainDatagrams = [tickwire_datagram](repeating: tickwire_datagram(), count: batch)
+        let batchScratch = tickwire_batch_create(Int32(batch))
+        defer { tickwire_batch_free(batchScratch) }
+        var ad = PacketAD()
+        var nonce = [UInt8](repeating: 0, count: AEAD.chachaNonceBytes)
+        while DispatchTime.now().uptimeNanoseconds < end {
+            let now = DispatchTime.now().uptimeNanoseconds
+            var earliest = end
+            for i in 0..<n {
+                if next[i] <= now {
+                    next[i] += period
+                    sequence[i] &+= 1
+                    packet.withUnsafeMutableBytes { raw in
+                        raw.storeBytes(of: UInt8(0x07), as: UInt8.self)
+                        raw.storeBytes(of: sequence[i], toByteOffset: 1, as: UInt64.self)
+                        for j in headerBytes..<(headerBytes + payload) { raw[j] = UInt8(truncatingIfNeeded: j) }
+                        nonce.withUnsafeMutableBytes { $0.storeBytes(of: sequence[i], toByteOffset: 4, as: UInt64.self) }
+                        ad.withBytes(prefix: 0x07) { adBytes in
+                            nonce.withUnsafeBytes { nonceBytes in
+                                keys[i].withUnsafeBytes { key in
+                                    _ = AEAD.seal(.chacha20Poly1305, buffer: UnsafeMutableRawBufferPointer(rebasing: raw[headerBytes...]),
+                                                  messageLength: payload, associatedData: adBytes, nonce: nonceBytes, key: key)
+                                }
+                            }
+                        }
+                        var datagram = tickwire_datagram(bytes: raw.baseAddress, length: UInt32(raw.count), address: loopback, port: serverPort)
+                        _ = tickwire_sendmmsg(sockets[i], batchScratch, &datagram, 1)
+                    }
+                    while true {
+                        for j in 0..<batch {
+                            drainDatagrams[j].bytes = drain.baseAddress! + j * 2048
+                            drainDatagrams[j].length = 2048
+                        }
+                        if tickwire_recvmmsg(sockets[i], batchScratch, &drainDatagrams, Int32(batch)) < Int32(batch) { break }
+                    }
+                }
+                earliest = min(earliest, next[i])
+            }
+            let current = DispatchTime.now().uptimeNanoseconds
+            let wait = earliest > current ? earliest - current : 0
+            if wait > 0 { usleep(UInt32(min(wait / 1000, 2000))) }
+        }
+    }
+
+    /// netcode's associated data for a packet: version info, protocol id, prefix byte.
+    struct PacketAD {
+        var bytes: [UInt8] = Array("NETCODE 1.02\0".utf8) + [UInt8](repeating: 0x42, count: 8) + [0]
+        mutating func withBytes<T>(prefix: UInt8, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+            bytes[bytes.count - 1] = prefix
+            return bytes.withUnsafeBytes(body)
+        }
+    }
+}
+
+public struct BenchError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
