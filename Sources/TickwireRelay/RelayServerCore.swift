@@ -35,22 +35,52 @@ public struct RelayServerCore {
         case eventRefused(clientIndex: Int, clientID: UInt64, reason: RelayMessage.RefusalReason)
     }
 
-    private struct Client {
-        var room: String
-        var admitted: Bool
+    /// One connected client's relay state. A class, so that the tick and the updates mutate it in
+    /// place through the slot table: a struct of this size (a connection, an encoder, their
+    /// buffers) would be copied, retained and released on every access through an optional slot.
+    private final class Client {
+        let room: String
+        let admitted: Bool
         var connection: ChannelConnection
         var encoder: SnapshotEncoder
         var snapshotTick: UInt32?
-        var denialDeadline: TickwireInstant?
+        let denialDeadline: TickwireInstant?
         var policing: ClientPolicing
+
+        init(room: String, admitted: Bool, connection: ChannelConnection, encoder: SnapshotEncoder,
+             denialDeadline: TickwireInstant? = nil, policing: ClientPolicing) {
+            self.room = room
+            self.admitted = admitted
+            self.connection = connection
+            self.encoder = encoder
+            self.denialDeadline = denialDeadline
+            self.policing = policing
+        }
+
+        func copy() -> Client {
+            let made = Client(room: room, admitted: admitted, connection: connection, encoder: encoder,
+                              denialDeadline: denialDeadline, policing: policing)
+            made.snapshotTick = snapshotTick
+            return made
+        }
     }
+
+    /// Shared by copies of this core until one of them mutates: that one then clones its clients
+    /// first (`ensureOwnClients`), so the core keeps value semantics though its clients are objects.
+    private final class Ownership {}
+    private var ownership = Ownership()
 
     public var netcode: NetcodeServer
     public let configuration: RelayConfiguration
     public private(set) var schedule: TickSchedule
     public var events: [Event] = []
     public private(set) var counters = Counters()
+    /// Clients by netcode slot. Never copied: the core is mutated in place and slots are references.
     private var clients: [Client?]
+    /// Slots with a client, ascending, so per-client loops skip empty slots without looking at them.
+    private var occupied: [Int] = []
+    /// Denied clients lingering until their denial is acknowledged.
+    private var lingering: [Int] = []
     private var members: [String: [Int]] = [:]
     private var roomViews: [String: SnapshotView] = [:]
     private var stateArena: [UInt8]
@@ -160,6 +190,7 @@ public struct RelayServerCore {
     public var nextTickDeadline: TickwireInstant { schedule.nextDeadline }
 
     public mutating func receive(_ datagram: UnsafeRawBufferPointer, from address: NetcodeAddress, now: TickwireInstant) {
+        ensureOwnClients()
         netcode.receive(datagram, from: address, now: now) { sender, payload in
             pendingRecords.append((sender, pending.count, payload.count))
             pending.append(contentsOf: payload)
@@ -175,6 +206,7 @@ public struct RelayServerCore {
 
     /// Keep-alives and timeouts, the tick if one is due, then every client's packets.
     public mutating func update(now: TickwireInstant) {
+        ensureOwnClients()
         netcode.update(now: now)
         processNetcodeEvents(now: now)
         if let tick = schedule.poll(now: now) { runTick(tick) }
@@ -188,6 +220,7 @@ public struct RelayServerCore {
 
     /// Disconnects every client cleanly (10 disconnect packets each).
     public mutating func shutdown(now: TickwireInstant) {
+        ensureOwnClients()
         netcode.disconnectAll(now: now)
         processNetcodeEvents(now: now)
     }
@@ -211,42 +244,47 @@ public struct RelayServerCore {
             roomViews[room] = view
         }
         if roomViews.count > members.count { roomViews = roomViews.filter { members[$0.key] != nil } }
-        for index in clients.indices where clients[index]?.admitted == true {
-            guard let view = roomViews[clients[index]!.room] else { continue }
-            let length = snapshotBuffer.withUnsafeMutableBytes { buffer in
-                clients[index]!.encoder.encode(
-                    tick: tickNumber, serverTimeMicros: micros, room: view, excluding: UInt16(index), into: buffer)
+        for (room, list) in members {
+            guard let view = roomViews[room] else { continue }
+            for index in list {
+                guard let client = clients[index] else { continue }
+                let length = snapshotBuffer.withUnsafeMutableBytes { buffer in
+                    client.encoder.encode(
+                        tick: tickNumber, serverTimeMicros: micros, room: view, excluding: UInt16(index), into: buffer)
+                }
+                guard length > 0 else { continue }
+                let queued = snapshotBuffer.withUnsafeBytes { raw in
+                    (try? client.connection.sendUnreliable(UnsafeRawBufferPointer(rebasing: raw[0..<length]))) != nil
+                }
+                if queued { client.snapshotTick = tickNumber }
             }
-            guard length > 0 else { continue }
-            let queued = snapshotBuffer.withUnsafeBytes { raw in
-                (try? clients[index]!.connection.sendUnreliable(UnsafeRawBufferPointer(rebasing: raw[0..<length]))) != nil
-            }
-            if queued { clients[index]!.snapshotTick = tickNumber }
         }
     }
 
     private mutating func writePackets(now: TickwireInstant) {
-        for index in clients.indices where clients[index] != nil {
+        for index in occupied {
+            guard let client = clients[index] else { continue }
             for _ in 0..<configuration.maxPacketsPerUpdate {
-                let length = packet.withUnsafeMutableBytes { clients[index]!.connection.writePacket(into: $0, now: now) }
+                let length = packet.withUnsafeMutableBytes { client.connection.writePacket(into: $0, now: now) }
                 if length == 0 { break }
-                if clients[index]!.connection.lastPacketUnreliableCount > 0, let tick = clients[index]!.snapshotTick {
-                    clients[index]!.encoder.sent(tick: tick, inPacket: clients[index]!.connection.lastPacketSequence)
-                    clients[index]!.snapshotTick = nil
+                if client.connection.lastPacketUnreliableCount > 0, let tick = client.snapshotTick {
+                    client.encoder.sent(tick: tick, inPacket: client.connection.lastPacketSequence)
+                    client.snapshotTick = nil
                 }
                 packet.withUnsafeBytes { raw in
                     _ = try? netcode.sendPayload(index, UnsafeRawBufferPointer(rebasing: raw[0..<length]), now: now)
                 }
             }
             // A snapshot that found no room this update is superseded by the next tick's.
-            clients[index]!.connection.endTick()
-            clients[index]!.snapshotTick = nil
-            clients[index]!.connection.update(now: now)
+            client.connection.endTick()
+            client.snapshotTick = nil
+            client.connection.update(now: now)
         }
     }
 
     private mutating func lingerDenied(now: TickwireInstant) {
-        for index in clients.indices {
+        guard !lingering.isEmpty else { return }
+        for index in lingering {
             guard let client = clients[index], let deadline = client.denialDeadline else { continue }
             if client.connection.reliableMessagesInFlight == 0 || now >= deadline { netcode.disconnect(index, now: now) }
         }
@@ -259,7 +297,7 @@ public struct RelayServerCore {
         guard !pendingRecords.isEmpty else { return }
         for record in pendingRecords {
             let sender = record.sender
-            guard var client = clients[sender].take() else { continue }
+            guard let client = clients[sender] else { continue }
             incomingStates.removeAll(keepingCapacity: true)
             incomingSpans.removeAll(keepingCapacity: true)
             let verdict = pending.withUnsafeBytes { raw in
@@ -271,14 +309,14 @@ public struct RelayServerCore {
             client.policing.lastPayload = now
             if case .invalid = verdict {
                 counters.invalidChannelPackets &+= 1
-                violation(&client, now: now)
+                violation(client, now: now)
             }
             for sequence in client.connection.newlyAckedPackets { client.encoder.acked(packet: sequence) }
             var reliable: [RelayMessage] = []
             while let message = client.connection.receiveReliable({ RelayMessage.decode($0) }) {
                 if let message { reliable.append(message) } else {
                     counters.malformedMessages &+= 1
-                    violation(&client, now: now)
+                    violation(client, now: now)
                 }
             }
             let admitted = client.admitted
@@ -289,7 +327,6 @@ public struct RelayServerCore {
                     client.encoder.resetBaseline()
                 }
             }
-            clients[sender] = client
             guard admitted else { continue }
             let senderID = netcode.clientID(sender) ?? 0
             for message in reliable where message != .resync {
@@ -308,7 +345,7 @@ public struct RelayServerCore {
         pendingRecords.removeAll(keepingCapacity: true)
     }
 
-    private mutating func violation(_ client: inout Client, now: TickwireInstant) {
+    private mutating func violation(_ client: Client, now: TickwireInstant) {
         counters.protocolViolations &+= 1
         client.policing.violate(limits: configuration.limits, now: now)
     }
@@ -410,8 +447,9 @@ public struct RelayServerCore {
     /// netcode's timeout, so it leaves as `timed_out`.
     private mutating func sweepLiveness(now: TickwireInstant) {
         let limits = configuration.limits
-        for index in clients.indices where clients[index]?.admitted == true {
-            let lastPayload = clients[index]!.policing.lastPayload
+        for index in occupied {
+            guard let client = clients[index], client.admitted else { continue }
+            let lastPayload = client.policing.lastPayload
             if now - lastPayload >= limits.idleTimeout {
                 if let heard = netcode.lastReceive(index), now - heard < .seconds(1) {
                     toRemove.append((index, .idle, "only keep-alives for \((now - lastPayload).millisecondsDouble.rounded()) ms"))
@@ -419,8 +457,8 @@ public struct RelayServerCore {
                 continue
             }
             guard now - lastPayload < .seconds(1) else { continue }
-            let stall = clients[index]!.connection.ackStall(now: now)
-            let age = clients[index]!.connection.oldestReliableAge(now: now)
+            let stall = client.connection.ackStall(now: now)
+            let age = client.connection.oldestReliableAge(now: now)
             if stall >= limits.ackTimeout {
                 toRemove.append((index, .backlogged, "no ack for \(stall.millisecondsDouble.rounded()) ms while sending"))
             } else if age >= limits.reliableTimeout {
@@ -454,6 +492,7 @@ public struct RelayServerCore {
                 admit(index, clientID: clientID, address: address, room: RoomTicket.decode(userData: userData).room, now: now)
             case .clientDisconnected(let index, let clientID, _, let reason):
                 guard let client = clients[index].take() else { continue }
+                forget(index)
                 retiredEncoders.add(client.encoder.counters)
                 stateLength[index] = 0
                 guard client.admitted else { continue }
@@ -488,6 +527,7 @@ public struct RelayServerCore {
             clients[index] = Client(
                 room: room, admitted: false, connection: connection, encoder: SnapshotEncoder(usesBaselines: false),
                 denialDeadline: now + configuration.denialLinger, policing: policing)
+            remember(index, lingering: true)
             sendReliable(RelayMessage.denied(.roomFull).encoded(), to: index)
             counters.roomFullDenials &+= 1
             events.append(.roomFull(clientIndex: index, clientID: clientID, room: room))
@@ -496,6 +536,7 @@ public struct RelayServerCore {
         clients[index] = Client(
             room: room, admitted: true, connection: connection,
             encoder: SnapshotEncoder(usesBaselines: configuration.deltaCompression), policing: policing)
+        remember(index, lingering: false)
         let welcome = RelayMessage.Welcome(
             entityID: UInt16(index), tickRate: UInt16(configuration.tickRate),
             maxStateSize: UInt16(configuration.maxStateSize), roomCapacity: UInt16(configuration.roomCapacity),
@@ -512,5 +553,24 @@ public struct RelayServerCore {
         let position = present.firstIndex { $0 > index } ?? present.count
         members[room, default: []].insert(index, at: position)
         events.append(.joined(clientIndex: index, clientID: clientID, room: room, address: address))
+    }
+
+    /// A copied core (a simulation forked from a template) shares its client objects with the
+    /// original until here: the first mutating call of a copy clones them.
+    private mutating func ensureOwnClients() {
+        guard !isKnownUniquelyReferenced(&ownership) else { return }
+        ownership = Ownership()
+        clients = clients.map { $0?.copy() }
+    }
+
+    private mutating func remember(_ index: Int, lingering denied: Bool) {
+        forget(index)
+        occupied.insert(index, at: occupied.firstIndex { $0 > index } ?? occupied.count)
+        if denied { lingering.append(index) }
+    }
+
+    private mutating func forget(_ index: Int) {
+        if let position = occupied.firstIndex(of: index) { occupied.remove(at: position) }
+        if let position = lingering.firstIndex(of: index) { lingering.remove(at: position) }
     }
 }

@@ -35,7 +35,8 @@ public struct SnapshotEncoder {
     private var packetTicks: [(sequence: Int32, tick: UInt32)]
     public private(set) var newestAckedTick: UInt32?
     public private(set) var counters = Counters()
-    private var priority: [UInt16: Float] = [:]
+    /// Accumulated priority by entity id (ids are client slots, so the table is small and dense).
+    private var priority: [Float] = []
     private var changes: [Change] = []
     private var removals: [(position: Int, included: Bool)] = []
     private var scratch = SnapshotView()
@@ -46,7 +47,6 @@ public struct SnapshotEncoder {
     public init(usesBaselines: Bool = true) {
         self.usesBaselines = usesBaselines
         packetTicks = Array(repeating: (-1, 0), count: 256)
-        priority.reserveCapacity(64)
         changes.reserveCapacity(64)
         removals.reserveCapacity(16)
     }
@@ -80,40 +80,47 @@ public struct SnapshotEncoder {
             writer.write(SnapshotFormat.Op.removed)
             if writer.overflowed { writer.rewind(to: mark); continue }
             removals[k].included = true
+            let gone = Int(base.ids[removals[k].position])
+            if gone < priority.count { priority[gone] = 0 }
             entries += 1
         }
         for k in changes.indices {
-            priority[changes[k].id, default: 0] += 1
-            changes[k].priority = priority[changes[k].id]!
+            let id = Int(changes[k].id)
+            if id >= priority.count { priority.append(contentsOf: repeatElement(0, count: id + 1 - priority.count)) }
+            priority[id] += 1
+            changes[k].priority = priority[id]
         }
-        changes.sort { $0.priority != $1.priority ? $0.priority > $1.priority : $0.id < $1.id }
-        for k in changes.indices {
-            guard buffer.count - writer.offset >= 4 else {
-                counters.entitiesDeferred &+= UInt64(changes.count - k)
-                break
+        // Usually every change fits: write them in id order (the order `record` needs) with no
+        // sort. Only when the budget runs out are they written again in priority order.
+        let afterRemovals = writer.offset
+        var fitAll = true
+        for k in changes.indices where !write(changes[k], room: room, base: base, into: &writer, budget: buffer.count) {
+            fitAll = false
+            break
+        }
+        if fitAll {
+            for k in changes.indices {
+                changes[k].included = true
+                priority[Int(changes[k].id)] = 0
             }
-            let mark = writer.offset
-            let change = changes[k]
-            writer.write(change.id)
-            let fits = room.withState(at: change.current) { state -> Bool in
-                if let b = change.baseline {
-                    writer.write(SnapshotFormat.Op.changed)
-                    writer.writeVarint(state.count)
-                    return base.withState(at: b) { XORDelta.encode(state, against: $0, into: &writer) }
+            entries += UInt16(changes.count)
+        } else {
+            writer.rewind(to: afterRemovals)
+            changes.sort { $0.priority != $1.priority ? $0.priority > $1.priority : $0.id < $1.id }
+            for k in changes.indices {
+                guard buffer.count - writer.offset >= 4 else {
+                    counters.entitiesDeferred &+= UInt64(changes.count - k)
+                    break
                 }
-                writer.write(SnapshotFormat.Op.new)
-                writer.write(room.clientIDs[change.current])
-                writer.writeVarint(state.count)
-                return XORDelta.encode(state, against: UnsafeRawBufferPointer(start: nil, count: 0), into: &writer)
+                guard write(changes[k], room: room, base: base, into: &writer, budget: buffer.count) else {
+                    counters.entitiesDeferred &+= 1
+                    continue
+                }
+                changes[k].included = true
+                priority[Int(changes[k].id)] = 0
+                entries += 1
             }
-            if !fits || writer.overflowed {
-                writer.rewind(to: mark)
-                counters.entitiesDeferred &+= 1
-                continue
-            }
-            changes[k].included = true
-            priority[change.id] = 0
-            entries += 1
+            changes.sort { $0.id < $1.id }
         }
         writer.patch(entries, at: countAt)
 
@@ -122,8 +129,30 @@ public struct SnapshotEncoder {
         if baselineTick == nil { counters.fullSnapshots &+= 1 }
         counters.entitiesSent &+= UInt64(changes.count(where: \.included))
         counters.bytes &+= UInt64(writer.offset)
-        if priority.count > 2 * max(room.count, 16) { priority = priority.filter { room.position(of: $0.key) != nil } }
         return writer.offset
+    }
+
+    /// Writes one change, or rewinds and returns false if it does not fit.
+    private func write(_ change: Change, room: SnapshotView, base: SnapshotView, into writer: inout UnsafeByteWriter, budget: Int) -> Bool {
+        guard budget - writer.offset >= 4 else { return false }
+        let mark = writer.offset
+        writer.write(change.id)
+        let fits = room.withState(at: change.current) { state -> Bool in
+            if let b = change.baseline {
+                writer.write(SnapshotFormat.Op.changed)
+                writer.writeVarint(state.count)
+                return base.withState(at: b) { XORDelta.encode(state, against: $0, into: &writer) }
+            }
+            writer.write(SnapshotFormat.Op.new)
+            writer.write(room.clientIDs[change.current])
+            writer.writeVarint(state.count)
+            return XORDelta.encode(state, against: UnsafeRawBufferPointer(start: nil, count: 0), into: &writer)
+        }
+        if !fits || writer.overflowed {
+            writer.rewind(to: mark)
+            return false
+        }
+        return true
     }
 
     /// The snapshot for `tick` left in packet `sequence`.
@@ -169,8 +198,8 @@ public struct SnapshotEncoder {
     }
 
     /// Stores what the client will reconstruct: the baseline with the included entries applied.
+    /// `changes` is in id order here.
     private mutating func record(tick: UInt32, base: SnapshotView, room: SnapshotView, own: UInt16?) {
-        changes.sort { $0.id < $1.id }
         scratch.removeAll()
         var i = 0, j = 0, r = 0, c = 0
         while i < base.count || j < room.count {

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A set of entities and their states, sorted by entity id, stored flat so that clearing and
 /// refilling it reuses its memory: what one client sees of its room at one tick.
 public struct SnapshotView: Sendable, Equatable {
@@ -60,7 +66,9 @@ public struct SnapshotView: Sendable, Equatable {
     /// Whether entity `position` here and entity `other` there hold the same bytes.
     public func sameState(at position: Int, as view: SnapshotView, at other: Int) -> Bool {
         guard lengths[position] == view.lengths[other] else { return false }
-        return withState(at: position) { a in view.withState(at: other) { b in a.elementsEqual(b) } }
+        let count = lengths[position]
+        guard count > 0 else { return true }
+        return withState(at: position) { a in view.withState(at: other) { b in memcmp(a.baseAddress!, b.baseAddress!, count) == 0 } }
     }
 
     public static func == (a: SnapshotView, b: SnapshotView) -> Bool {
