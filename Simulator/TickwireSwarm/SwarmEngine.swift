@@ -41,7 +41,7 @@ final class SwarmEngine {
 
     var count: Int { cores.count }
 
-    func add(token: ConnectToken, clientID: UInt64, room: String, channel: any Channel, seed: UInt64, hostile: HostileBehaviour? = nil) throws {
+    func add(token: ConnectToken, clientID: UInt64, room: String, socket: UDPSocket, seed: UInt64, hostile: HostileBehaviour? = nil) throws {
         if let hostile {
             hostileSlot = cores.count
             self.hostile = HostileBot(clientID: clientID, room: room, behaviour: hostile)
@@ -50,7 +50,7 @@ final class SwarmEngine {
         bots.append(nil)
         ups.append(ImpairedPipe(profile: configuration.link, seed: seed))
         downs.append(ImpairedPipe(profile: configuration.link, seed: seed ^ 0xD0D0))
-        writers.append(DatagramBatchWriter(channel: channel))
+        writers.append(DatagramBatchWriter(socket: socket))
         outbounds.append(OutboundQueue(initialCapacity: 4096))
         tokens.append(token)
         clientIDs.append(clientID)

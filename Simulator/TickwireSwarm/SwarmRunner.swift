@@ -122,14 +122,14 @@ public enum SwarmRunner {
                 let handler = try await loop.submit {
                     NIOLoopBound(DatagramEndpointHandler(endpoint: SwarmBotEndpoint(slot: i, engine: engine.value)), eventLoop: loop)
                 }.get()
-                let channel = try await UDPBinding.bind(host: needsIPv6 ? "::" : "127.0.0.1", port: 0, on: loop, handler: handler)
+                let socket = try await UDPBinding.bind(host: needsIPv6 ? "::" : "127.0.0.1", port: 0, on: loop, handler: handler)
                 let seed = random.next()
                 let clientID = request.clientID
                 let hostile = isHostile ? configuration.hostile : nil
                 try await loop.submit {
-                    try engine.value.add(token: token, clientID: clientID, room: room, channel: channel, seed: seed, hostile: hostile)
+                    try engine.value.add(token: token, clientID: clientID, room: room, socket: socket, seed: seed, hostile: hostile)
                 }.get()
-                channels.append(channel)
+                channels.append(socket.channel)
             }
             return Session(engine: engine, channels: channels, loop: loop, configuration: configuration)
         }

@@ -173,13 +173,13 @@ public enum CeilingLoop {
                                           key: UnsafeRawBufferPointer(rebasing: keys[i * 32..<(i + 1) * 32]))
                         }
                     }
-                    outDatagrams[i] = tickwire_datagram(bytes: slot, length: UInt32(headerBytes + payload + AEAD.macBytes),
-                                                        address: loopback, port: clientPorts[i])
+                    outDatagrams[i] = tickwire_datagram(bytes: slot, length: UInt32(headerBytes + payload + AEAD.macBytes), family: 4,
+                                                        address: loopback, address6: (0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0), port: clientPorts[i])
                 }
                 var offset = 0
                 while offset < n {
                     let count = outDatagrams.withUnsafeMutableBufferPointer { all in
-                        Int(tickwire_sendmmsg(fd, sendBatch, all.baseAddress! + offset, Int32(min(batch, n - offset))))
+                        Int(tickwire_sendmmsg(fd, sendBatch, all.baseAddress! + offset, Int32(min(batch, n - offset)), 0))
                     }
                     if count > 0 {
                         offset += count
@@ -243,8 +243,8 @@ public enum CeilingLoop {
                                 }
                             }
                         }
-                        var datagram = tickwire_datagram(bytes: raw.baseAddress, length: UInt32(raw.count), address: loopback, port: serverPort)
-                        _ = tickwire_sendmmsg(sockets[i], batchScratch, &datagram, 1)
+                        var datagram = tickwire_datagram(bytes: raw.baseAddress, length: UInt32(raw.count), family: 4, address: loopback, address6: (0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0), port: serverPort)
+                        _ = tickwire_sendmmsg(sockets[i], batchScratch, &datagram, 1, 0)
                     }
                     while true {
                         for j in 0..<batch {

@@ -51,12 +51,13 @@ public final class TickwireClient: Sendable {
             return (NIOLoopBound(driver, eventLoop: loop), NIOLoopBound(DatagramEndpointHandler(endpoint: driver), eventLoop: loop))
         }.get()
         let needsIPv6 = token.serverAddresses.contains { $0.family == .ipv6 }
-        let channel = try await UDPBinding.bind(host: needsIPv6 ? "::" : "0.0.0.0", port: 0, on: loop, handler: handler)
+        let socket = try await UDPBinding.bind(host: needsIPv6 ? "::" : "0.0.0.0", port: 0, on: loop, handler: handler)
+        let channel = socket.channel
         let welcome: RelayMessage.Welcome
         do {
             welcome = try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<RelayMessage.Welcome, any Error>) in
                 loop.execute {
-                    driver.value.writer = DatagramBatchWriter(channel: channel, mapIPv4ToIPv6: needsIPv6)
+                    driver.value.writer = DatagramBatchWriter(socket: socket, mapIPv4ToIPv6: needsIPv6)
                     driver.value.connectWaiter = waiter
                     driver.value.start(token: token, on: loop)
                 }

@@ -49,7 +49,8 @@ public final class RelayServerHost: Sendable {
             let driver = RelayServerDriver(core: core, clock: clock, updateInterval: options.updateInterval, logger: logger)
             return (NIOLoopBound(driver, eventLoop: loop), NIOLoopBound(DatagramEndpointHandler(endpoint: driver), eventLoop: loop))
         }.get()
-        let channel = try await UDPBinding.bind(host: options.bindHost, port: options.bindPort, on: loop, handler: handler)
+        let socket = try await UDPBinding.bind(host: options.bindHost, port: options.bindPort, on: loop, handler: handler)
+        let channel = socket.channel
         let port = UInt16(channel.localAddress?.port ?? options.bindPort)
         let publicAddresses = options.resolvedPublicAddresses(boundPort: port)
         let dualStack = options.bindHost.contains(":")
@@ -73,7 +74,7 @@ public final class RelayServerHost: Sendable {
             driver.value.core = try RelayServerCore(
                 netcode: try NetcodeServer(configuration: final, unixTimeAtInstantZero: clock.unixTimeAtOrigin),
                 configuration: options.relay, start: clock.now())
-            driver.value.writer = DatagramBatchWriter(channel: channel, mapIPv4ToIPv6: dualStack)
+            driver.value.writer = DatagramBatchWriter(socket: socket, mapIPv4ToIPv6: dualStack)
             driver.value.scheduleNextUpdate(on: loop)
         }.get()
         logger.info("relay listening", metadata: [

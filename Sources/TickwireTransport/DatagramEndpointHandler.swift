@@ -1,3 +1,4 @@
+import CTickwireSocket
 import NIOCore
 import TickwireProtocol
 
@@ -39,45 +40,80 @@ public final class DatagramEndpointHandler: ChannelInboundHandler {
     }
 }
 
-/// Writes an `OutboundQueue` to a channel as one batch: one buffer allocation for the whole batch,
-/// one write per datagram (slices of that buffer) and a single flush, which NIO turns into sendmmsg.
-public struct DatagramBatchWriter {
-    public let channel: any Channel
+/// Writes an `OutboundQueue` straight from its arena to the socket with sendmmsg, 64 datagrams a
+/// call: no copy, no per-datagram allocation, no trip through the channel pipeline. Only for the
+/// socket's event loop. A datagram the kernel has no room for (the 4 MiB send buffer is full) is
+/// dropped and counted, as a router would drop it; nothing blocks the loop.
+public final class DatagramBatchWriter {
+    public let socket: UDPSocket
     /// Sends IPv4 destinations as IPv4-mapped IPv6 (for sockets bound to `[::]`).
     public let mapIPv4ToIPv6: Bool
-    private var cache: [NetcodeAddress: SocketAddress] = [:]
     public private(set) var datagramsWritten: UInt64 = 0
     public private(set) var bytesWritten: UInt64 = 0
+    /// Datagrams not sent: the socket's send buffer was full, the socket was closed, or the kernel refused them.
+    public private(set) var datagramsDropped: UInt64 = 0
+    public private(set) var sendErrors: UInt64 = 0
+    private static let batchSize = 64
+    private var datagrams: [tickwire_datagram]
+    private let batch: OpaquePointer
 
-    public init(channel: any Channel, mapIPv4ToIPv6: Bool = false) {
-        self.channel = channel
+    public init(socket: UDPSocket, mapIPv4ToIPv6: Bool = false) {
+        self.socket = socket
         self.mapIPv4ToIPv6 = mapIPv4ToIPv6
+        datagrams = Array(repeating: tickwire_datagram(), count: Self.batchSize)
+        guard let batch = tickwire_batch_create(Int32(Self.batchSize)) else { fatalError("out of memory for a send batch") }
+        self.batch = batch
     }
 
-    private mutating func socketAddress(_ address: NetcodeAddress) -> SocketAddress {
-        if let cached = cache[address] { return cached }
-        if cache.count >= 16_384 { cache.removeAll(keepingCapacity: true) }
-        let made = (mapIPv4ToIPv6 && address.family == .ipv4) ? SocketAddress.v4MappedV6(address) : SocketAddress(address)
-        cache[address] = made
-        return made
-    }
+    deinit { tickwire_batch_free(batch) }
 
-    public mutating func write(_ queue: inout OutboundQueue) {
+    public func write(_ queue: inout OutboundQueue) {
         guard !queue.isEmpty else { return }
-        var total = 0
-        for record in queue.records { total += record.length }
-        var buffer = channel.allocator.buffer(capacity: total)
-        queue.forEach { _, bytes in buffer.writeBytes(bytes) }
-        var offset = 0
-        for record in queue.records {
-            let slice = buffer.getSlice(at: offset, length: record.length)!
-            offset += record.length
-            let envelope = AddressedEnvelope(remoteAddress: socketAddress(record.address), data: slice)
-            channel.write(envelope, promise: nil)
+        defer { queue.removeAll() }
+        guard socket.channel.isActive else {
+            datagramsDropped &+= UInt64(queue.count)
+            return
         }
-        datagramsWritten &+= UInt64(queue.count)
-        bytesWritten &+= UInt64(total)
-        channel.flush()
-        queue.removeAll()
+        queue.withRecords { records, arena in
+            var index = 0
+            while index < records.count {
+                let count = min(Self.batchSize, records.count - index)
+                for k in 0..<count {
+                    let record = records[index + k]
+                    datagrams[k].bytes = UnsafeMutableRawPointer(mutating: arena.baseAddress! + record.offset)
+                    datagrams[k].length = UInt32(record.length)
+                    Self.setDestination(&datagrams[k], record.address)
+                }
+                let sent = Int(tickwire_sendmmsg(socket.descriptor, batch, &datagrams, Int32(count), mapIPv4ToIPv6 ? 1 : 0))
+                if sent > 0 {
+                    for k in 0..<sent { bytesWritten &+= UInt64(datagrams[k].length) }
+                    datagramsWritten &+= UInt64(sent)
+                    index += sent
+                } else if sent == 0 {
+                    datagramsDropped &+= UInt64(records.count - index)
+                    return
+                } else {
+                    // The first datagram of the batch was refused (e.g. an unreachable address): skip it.
+                    sendErrors &+= 1
+                    datagramsDropped &+= 1
+                    index += 1
+                }
+            }
+        }
+    }
+
+    private static func setDestination(_ datagram: inout tickwire_datagram, _ address: NetcodeAddress) {
+        datagram.port = address.port.bigEndian
+        switch address.family {
+        case .ipv4:
+            datagram.family = 4
+            datagram.address = UInt32(truncatingIfNeeded: address.low).bigEndian
+        case .ipv6:
+            datagram.family = 6
+            withUnsafeMutableBytes(of: &datagram.address6) { raw in
+                raw.storeBytes(of: address.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+                raw.storeBytes(of: address.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+            }
+        }
     }
 }

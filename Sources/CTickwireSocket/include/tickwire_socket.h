@@ -4,16 +4,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Batched UDP I/O for Linux (recvmmsg/sendmmsg), for the capacity benchmark's ceiling loop, and
- * thread pinning.
- * Each call moves up to `count` datagrams; addresses are IPv4 (address and port in network order).
- * Returns the number of datagrams moved, 0 when the socket would block, -errno on error. */
+/* Batched UDP I/O (recvmmsg/sendmmsg on Linux, a loop of sendto/recvfrom elsewhere) for the
+ * relay's send path and the capacity benchmark, and thread pinning. Nothing here allocates after
+ * tickwire_batch_create. Functions that move datagrams return how many moved, 0 when the socket
+ * would block, -errno on error. */
 
 typedef struct {
     void *bytes;          /* the datagram, or the buffer to receive into */
     uint32_t length;      /* bytes to send, or the buffer's capacity; set to the received length */
-    uint32_t address;     /* IPv4 destination / source, network order */
-    uint16_t port;        /* destination / source port, network order */
+    uint8_t family;       /* 4 or 6 */
+    uint32_t address;     /* IPv4, network order */
+    uint8_t address6[16]; /* IPv6, network order */
+    uint16_t port;        /* network order */
 } tickwire_datagram;
 
 /* Scratch for up to `capacity` datagrams per call: allocated once, reused for every call. */
@@ -21,12 +23,19 @@ typedef struct tickwire_batch tickwire_batch;
 tickwire_batch *tickwire_batch_create(int capacity);
 void tickwire_batch_free(tickwire_batch *batch);
 
-int tickwire_sendmmsg(int fd, tickwire_batch *batch, tickwire_datagram *datagrams, int count);
+/* Sends up to `count` datagrams. With map_v4_to_v6, IPv4 destinations are sent as IPv4-mapped
+ * IPv6 (for a dual-stack socket bound to [::]). */
+int tickwire_sendmmsg(int fd, tickwire_batch *batch, tickwire_datagram *datagrams, int count, int map_v4_to_v6);
+/* Receives up to `count` datagrams; IPv4-mapped IPv6 sources are reported as IPv4. */
 int tickwire_recvmmsg(int fd, tickwire_batch *batch, tickwire_datagram *datagrams, int count);
 
 /* A non-blocking IPv4 UDP socket bound to address:port (network order; port 0 picks one), with
  * the given buffer sizes (0: the system's). Returns the fd or -errno. */
 int tickwire_udp_socket(uint32_t address, uint16_t port, int buffer_bytes);
+/* A non-blocking UDP socket bound to a numeric host ("0.0.0.0", "::", "127.0.0.1") and a port in
+ * host order; an IPv6 socket also takes IPv4 (dual stack). SO_REUSEADDR when reuse_address.
+ * Returns the fd or -errno (-EINVAL for a host that is not a numeric address). */
+int tickwire_udp_bind(const char *host, uint16_t port, int buffer_bytes, int reuse_address);
 /* The port (network order) the socket is bound to, or 0. */
 uint16_t tickwire_udp_port(int fd);
 /* Waits up to timeout_ns for the socket to become readable; 1 readable, 0 timeout, -errno. */

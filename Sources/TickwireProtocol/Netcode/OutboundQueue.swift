@@ -48,6 +48,11 @@ public struct OutboundQueue: Sendable {
         }
     }
 
+    /// The records and the arena they point into, for a shell that hands them to the kernel as they are.
+    public func withRecords<R>(_ body: ([Record], UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try arena.withUnsafeBytes { try body(records, $0) }
+    }
+
     /// Copies of the queued datagrams, for tests and in-memory networks.
     public var datagrams: [(address: NetcodeAddress, bytes: [UInt8])] {
         var out: [(address: NetcodeAddress, bytes: [UInt8])] = []

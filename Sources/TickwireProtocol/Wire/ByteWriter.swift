@@ -60,6 +60,16 @@ public struct UnsafeByteWriter {
     }
 
     /// Goes back to an earlier offset, undoing what was written after it (and any overflow).
+    /// Claims the next `count` bytes for the caller to fill, or marks overflow and returns nil.
+    public mutating func reserve(_ count: Int) -> UnsafeMutableRawPointer? {
+        guard count >= 0, offset + count <= buffer.count, let base = buffer.baseAddress else {
+            overflowed = true
+            return nil
+        }
+        defer { offset += count }
+        return base + offset
+    }
+
     public mutating func rewind(to earlier: Int) {
         precondition(earlier <= offset && earlier >= 0)
         offset = earlier

@@ -62,8 +62,12 @@ public struct SnapshotEncoder {
         into buffer: UnsafeMutableRawBufferPointer
     ) -> Int {
         guard buffer.count >= SnapshotFormat.headerSize else { return 0 }
-        let baselineTick = usesBaselines ? newestAckedTick.flatMap { view(tick: $0) != nil ? $0 : nil } : nil
-        let base = baselineTick.flatMap { ring.view(tick: $0) } ?? Self.empty
+        var baselineTick: UInt32?
+        var base = Self.empty
+        if usesBaselines, let acked = newestAckedTick, let view = ring.view(tick: acked) {
+            baselineTick = acked
+            base = view
+        }
         var writer = UnsafeByteWriter(buffer)
         writer.write(SnapshotFormat.kind)
         writer.write(tick)

@@ -10,24 +10,41 @@ public enum XORDelta {
     /// the writer ran out of room; rewind the writer in that case.
     public static func encode(_ state: UnsafeRawBufferPointer, against baseline: UnsafeRawBufferPointer, into writer: inout UnsafeByteWriter) -> Bool {
         let length = state.count
-        @inline(__always) func x(_ i: Int) -> UInt8 { i < baseline.count ? state[i] ^ baseline[i] : state[i] }
+        guard length > 0, let s = state.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
+        let covered = min(baseline.count, length)
+        let b = baseline.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        // Positions below `covered` XOR with the baseline; the rest are the state's own bytes.
+        @inline(__always) func x(_ i: Int) -> UInt8 { i < covered ? s[i] ^ b.unsafelyUnwrapped[i] : s[i] }
+        /// The first position at or after `i` whose XOR is not zero (or `length`), 8 bytes at a time where it can.
+        @inline(__always) func skipZeros(from i: Int) -> Int {
+            var i = i
+            let raw = UnsafeRawPointer(s)
+            if let b {
+                let rawB = UnsafeRawPointer(b)
+                while i + 8 <= covered,
+                    raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) == rawB.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                    i += 8
+                }
+            }
+            while i < length, x(i) == 0 { i += 1 }
+            return i
+        }
         var position = 0
         while position < length {
-            var zeros = 0
-            while position + zeros < length, x(position + zeros) == 0 { zeros += 1 }
-            let start = position + zeros
+            let start = skipZeros(from: position)
+            let zeros = start - position
             var end = start
             while end < length {
                 if x(end) != 0 { end += 1; continue }
-                var run = 0
-                while end + run < length, x(end + run) == 0 { run += 1 }
+                let next = skipZeros(from: end)
                 // A short zero run inside a literal is cheaper than two run headers.
-                if run > 2 || end + run == length { break }
-                end += run
+                if next - end > 2 || next == length { break }
+                end = next
             }
             writer.writeVarint(zeros)
             writer.writeVarint(end - start)
-            for i in start..<end { writer.write(x(i)) }
+            guard let out = writer.reserve(end - start)?.assumingMemoryBound(to: UInt8.self) else { return false }
+            for i in start..<end { out[i - start] = x(i) }
             if writer.overflowed { return false }
             position = end
         }
