@@ -26,6 +26,8 @@ public struct SwarmConfiguration: Sendable {
     /// One hostile client in room-1 besides the bots, joining `hostileJoinSeconds` in.
     public var hostile: HostileBehaviour?
     public var hostileJoinSeconds: Double = 2
+    /// How long a bot's acks may wait for a state or event to ride on (`RelayClientCore`'s ack delay).
+    public var clientAckDelay: Duration = RelayClientCore.defaultAckDelay
 
     public init(server: NetcodeAddress, privateKey: [UInt8], protocolID: UInt64) {
         self.server = server
@@ -43,6 +45,9 @@ public struct SwarmConfiguration: Sendable {
         guard joinsPerSecond > 0 else { throw .invalid("--joins-per-second must be positive") }
         guard behaviour.stateRate >= 0, behaviour.stateRate <= 1000, behaviour.eventRate >= 0, behaviour.eventRate <= 1000 else {
             throw .invalid("--state-rate and --event-rate must be 0...1000 per second")
+        }
+        guard clientAckDelay >= .zero, clientAckDelay <= .milliseconds(500) else {
+            throw .invalid("--client-ack-delay-ms must be 0...500, got \(clientAckDelay)")
         }
     }
 }

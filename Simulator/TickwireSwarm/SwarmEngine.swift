@@ -46,7 +46,7 @@ final class SwarmEngine {
             hostileSlot = cores.count
             self.hostile = HostileBot(clientID: clientID, room: room, behaviour: hostile)
         }
-        cores.append(try RelayClientCore())
+        cores.append(try RelayClientCore(ackDelay: configuration.clientAckDelay))
         bots.append(nil)
         ups.append(ImpairedPipe(profile: configuration.link, seed: seed))
         downs.append(ImpairedPipe(profile: configuration.link, seed: seed ^ 0xD0D0))

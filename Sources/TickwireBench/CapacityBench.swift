@@ -16,6 +16,7 @@ public enum CapacityBench {
         public var relayCore: Int? = 0
         public var swarmCores: String? = "1"
         public var swarmWorkers: Int?
+        public var clientAckDelayMs: Double = 0
         public var executable: String
         public init(executable: String) { self.executable = executable }
     }
@@ -26,6 +27,7 @@ public enum CapacityBench {
         public var roomSize: Int
         public var tickRate: Int
         public var stateRate: Double
+        public var clientAckDelayMs: Double
         public var seconds: Double
         public var ceilingUsPerClientS: Double
         public var relayUsPerClientS: Double
@@ -53,6 +55,7 @@ public enum CapacityBench {
 
         enum CodingKeys: String, CodingKey {
             case clients, roomSize = "room_size", tickRate = "tick_rate", stateRate = "state_rate", seconds
+            case clientAckDelayMs = "client_ack_delay_ms"
             case ceilingUsPerClientS = "ceiling_us_per_client_s", relayUsPerClientS = "relay_us_per_client_s", ratio
             case packetsInPerClientS = "packets_in_per_client_s", packetsOutPerClientS = "packets_out_per_client_s"
             case ceilingPacketsInPerClientS = "ceiling_packets_in_per_client_s", ceilingPacketsOutPerClientS = "ceiling_packets_out_per_client_s"
@@ -68,7 +71,7 @@ public enum CapacityBench {
         public func table() -> String {
             func f(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
             var lines = [
-                "capacity: \(clients) clients in rooms of \(roomSize), \(tickRate) Hz ticks, \(f(stateRate, 0)) Hz states, \(f(seconds, 0)) s",
+                "capacity: \(clients) clients in rooms of \(roomSize), \(tickRate) Hz ticks, \(f(stateRate, 0)) Hz states, client ack delay \(f(clientAckDelayMs, 0)) ms, \(f(seconds, 0)) s",
                 "                              ceiling      relay",
                 "CPU µs per client-second  \(f(ceilingUsPerClientS).leftPad(10)) \(f(relayUsPerClientS).leftPad(10))   ratio \(f(ratio, 2))",
                 "packets in per client-s   \(f(ceilingPacketsInPerClientS).leftPad(10)) \(f(packetsInPerClientS).leftPad(10))",
@@ -95,7 +98,7 @@ public enum CapacityBench {
                 clients: configuration.clients, roomSize: configuration.roomSize, seconds: configuration.seconds,
                 tickRate: configuration.tickRate, stateRate: configuration.stateRate, eventRate: configuration.eventRate,
                 relayCore: configuration.relayCore, swarmCores: configuration.swarmCores, swarmWorkers: configuration.swarmWorkers,
-                executable: configuration.executable),
+                clientAckDelayMs: configuration.clientAckDelayMs, executable: configuration.executable),
             log: log)
         guard relay.clients > 0, relay.datagramsOut > 0 else { throw BenchError("no bot connected to the relay; nothing was measured") }
         let netcodeOverhead = Double(CeilingLoop.headerBytes + 16)
@@ -121,7 +124,7 @@ public enum CapacityBench {
         }
         return Report(
             clients: relay.clients, roomSize: configuration.roomSize, tickRate: configuration.tickRate, stateRate: configuration.stateRate,
-            seconds: relay.seconds, ceilingUsPerClientS: ceilingUs, relayUsPerClientS: relayUs, ratio: ceilingUs / relayUs,
+            clientAckDelayMs: configuration.clientAckDelayMs, seconds: relay.seconds, ceilingUsPerClientS: ceilingUs, relayUsPerClientS: relayUs, ratio: ceilingUs / relayUs,
             packetsInPerClientS: Double(relay.datagramsIn) / relayClientSeconds,
             packetsOutPerClientS: Double(relay.datagramsOut) / relayClientSeconds,
             ceilingPacketsInPerClientS: Double(ceiling.datagramsReceived) / ceilingClientSeconds,

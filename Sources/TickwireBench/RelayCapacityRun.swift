@@ -25,6 +25,7 @@ public enum RelayCapacityRun {
         /// Cores the swarm may use, e.g. "1" or "1-3"; nil: unpinned.
         public var swarmCores: String?
         public var swarmWorkers: Int?
+        public var clientAckDelayMs: Double = 0
         /// The `tickwire` executable to run the swarm with.
         public var executable: String
     }
@@ -88,6 +89,7 @@ public enum RelayCapacityRun {
             "--report", reportURL.path,
         ]
         if let workers = configuration.swarmWorkers { arguments += ["--workers", "\(workers)"] }
+        arguments += ["--client-ack-delay-ms", "\(configuration.clientAckDelayMs)"]
         let process = Process()
         if let cores = configuration.swarmCores, FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")

@@ -32,8 +32,9 @@ public struct ChannelConfiguration: Sendable, Equatable {
     public var maxMessagesPerPacket = 64
     /// Unreliable messages waiting for the next packet; older ones are dropped beyond this.
     public var unreliableQueueCapacity = 64
-    /// Sent-packet records kept for acks (power of two).
-    public var sentPacketBufferSize = 1024
+    /// Sent-packet records kept for acks (power of two): 256 is 4 s of packets at 60 a second,
+    /// far past the longest resend wait; a packet evicted unacked is settled as lost.
+    public var sentPacketBufferSize = 256
     /// Received-packet window for acks, stale and duplicate checks (power of two, ≥ 64).
     public var receivedPacketBufferSize = 256
     /// Resend wait before the first RTT sample.

@@ -6,6 +6,10 @@
 /// which the connection keeps within its reassembly budget. `heldWholeBytes` is what whole
 /// messages waiting for an earlier one occupy, which it keeps within its receive budget.
 ///
+/// The window spans `size` ids, but its ring of slots starts at 16 and doubles (up to `size`)
+/// only when a message arrives further ahead than it reaches: a connection that receives a
+/// few events at a time holds 16 slots, not `size`.
+///
 /// Every store checks its own arguments against the slot, so even a caller that skipped the
 /// connection's validation cannot make it trap: a store that does not fit returns false.
 struct ReliableReceiveWindow {
@@ -33,29 +37,52 @@ struct ReliableReceiveWindow {
 
     let fragmentSize: Int
 
+    /// The number of ids the window spans (a power of two).
+    let size: Int
+    static let initialSlots = 16
+
     init(size: Int, fragmentSize: Int) {
-        slots = Array(repeating: Slot(), count: size)
+        precondition(size >= 1 && size <= 0x8000 && size.nonzeroBitCount == 1, "receive window size must be a power of two up to 32768")
+        self.size = size
+        slots = Array(repeating: Slot(), count: min(size, Self.initialSlots))
         self.fragmentSize = fragmentSize
     }
 
-    var size: Int { slots.count }
+    /// Slots allocated now (grows toward `size` on demand).
+    var allocatedSlots: Int { slots.count }
     private func index(_ id: UInt16) -> Int { Int(id) & (slots.count - 1) }
 
     func placement(of id: UInt16) -> Placement {
         let forward = SequenceNumber.distance(from: nextDelivery, to: id)
-        if forward < slots.count { return .buffer }
+        if forward < size { return .buffer }
         return forward >= 0x8000 ? .delivered : .beyondWindow
     }
 
     /// What the slot an in-window id would use holds, to check a packet before applying it
-    /// (scalars only: no copy of the slot's buffers).
+    /// (scalars only: no copy of the slot's buffers). An id beyond the allocated ring finds an
+    /// empty slot: everything held lies within it.
     func occupant(for id: UInt16) -> (state: Slot.State, id: UInt16, fragmented: Bool, fragmentCount: Int) {
+        guard SequenceNumber.distance(from: nextDelivery, to: id) < slots.count else { return (.empty, 0, false, 0) }
         let i = index(id)
         return (slots[i].state, slots[i].id, slots[i].fragmented, slots[i].fragmentCount)
     }
 
+    /// Grows the ring until it reaches `id` (which `placement` put in the window), moving every
+    /// held message to its slot in the larger ring.
+    private mutating func reach(_ id: UInt16) {
+        let forward = SequenceNumber.distance(from: nextDelivery, to: id)
+        guard forward >= slots.count, forward < size else { return }
+        var count = slots.count
+        while count <= forward { count *= 2 }
+        var larger = Array(repeating: Slot(), count: min(count, size))
+        for slot in slots where slot.state != .empty { larger[Int(slot.id) & (larger.count - 1)] = slot }
+        slots = larger
+    }
+
     /// Stores a whole message. Returns false if it was already held.
     mutating func storeWhole(id: UInt16, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard placement(of: id) == .buffer else { return false }
+        reach(id)
         let i = index(id)
         guard slots[i].state == .empty else { return false }
         heldWholeBytes += bytes.count
@@ -72,7 +99,8 @@ struct ReliableReceiveWindow {
     mutating func storeFragment(id: UInt16, index fragment: Int, count: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
         guard count >= 2, (0..<count).contains(fragment), (1...fragmentSize).contains(bytes.count) else { return false }
         let isLast = fragment == count - 1
-        guard isLast || bytes.count == fragmentSize else { return false }
+        guard isLast || bytes.count == fragmentSize, placement(of: id) == .buffer else { return false }
+        reach(id)
         let i = index(id)
         if slots[i].state == .empty {
             slots[i].state = .partial

@@ -35,12 +35,14 @@ struct CapacityBenchCommand: AsyncParsableCommand {
     @Option(help: "The core the relay (and the ceiling loop) runs on; -1: unpinned.") var relayCore = 0
     @Option(help: "The cores the swarm runs on, as taskset takes them (e.g. 1 or 1-3); empty: unpinned.") var swarmCores = "1"
     @Option(help: "Swarm workers (event loops); default: the swarm's own default.") var swarmWorkers: Int?
+    @Option(help: "The bots' ack delay in ms (see `swarm --client-ack-delay-ms`).") var clientAckDelayMs = 0.0
     @Option(help: "Also write the figures here as JSON.") var json: String?
 
     func validate() throws {
         guard (1...4000).contains(clients) else { throw ValidationError("--clients must be 1...4000, got \(clients)") }
         guard roomSize >= 1 else { throw ValidationError("--room-size must be at least 1, got \(roomSize)") }
         guard seconds >= 1, ceilingSeconds >= 1 else { throw ValidationError("--seconds and --ceiling-seconds must be at least 1") }
+        guard (0...500).contains(clientAckDelayMs) else { throw ValidationError("--client-ack-delay-ms must be 0...500, got \(clientAckDelayMs)") }
         guard (1...240).contains(tickRate) else { throw ValidationError("--tick-rate must be 1...240, got \(tickRate)") }
         guard stateRate > 0, stateRate <= 240 else { throw ValidationError("--state-rate must be > 0 and at most 240, got \(stateRate)") }
         let cores = ThreadResources.availableCores()
@@ -64,6 +66,7 @@ struct CapacityBenchCommand: AsyncParsableCommand {
         configuration.relayCore = relayCore >= 0 ? relayCore : nil
         configuration.swarmCores = swarmCores.isEmpty ? nil : swarmCores
         configuration.swarmWorkers = swarmWorkers
+        configuration.clientAckDelayMs = clientAckDelayMs
         let report = try await CapacityBench.run(configuration) { line in
             print(line)
             fflush(nil)

@@ -25,6 +25,10 @@ struct SwarmCommand: AsyncParsableCommand {
     @Option(help: "Reliable events each bot sends to its room per second.") var eventRate: Double = 2
     @Option(help: "New bots connecting per second.") var joinsPerSecond: Double = 200
     @Option(help: "Connection timeout in the bots' tokens, in seconds.") var timeout: Int32 = 10
+    @Option(help: ArgumentHelp(
+        "How long a bot's acks wait for a state or event to ride on, in ms (0...500).",
+        discussion: "0 (the client library's default) acks every snapshot at the next update; 50 at 20 states a second sends no ack-only packets."))
+    var clientAckDelayMs: Double = 0
     @Option(help: "Added one-way latency in ms (inside this process, both directions).") var latencyMs: Double = 0
     @Option(help: "Added jitter in ms (uniform).") var jitterMs: Double = 0
     @Option(help: "Random loss, 0...1.") var loss: Double = 0
@@ -67,6 +71,7 @@ struct SwarmCommand: AsyncParsableCommand {
         configuration.joinsPerSecond = joinsPerSecond
         configuration.behaviour = BotBehaviour(stateRate: stateRate, eventRate: eventRate)
         configuration.timeoutSeconds = timeout
+        configuration.clientAckDelay = .nanoseconds(Int64(clientAckDelayMs * 1e6))
         configuration.seed = seed
         configuration.hostile = hostile
         configuration.hostileJoinSeconds = hostileJoinSeconds
