@@ -12,6 +12,8 @@ public struct SwarmConfiguration: Sendable {
     /// Bots per room; rooms are named room-1, room-2, ...
     public var botsPerRoom: Int = 10
     public var seconds: Double = 30
+    /// Event loops the bots are spread over, whole rooms to a worker (each worker one thread).
+    public var workers: Int = 1
     /// New bots connecting per second (a gentle ramp avoids a connect storm unless wanted).
     public var joinsPerSecond: Double = 200
     public var behaviour = BotBehaviour()
@@ -42,6 +44,7 @@ public struct SwarmConfiguration: Sendable {
             throw .invalid("--bots-per-room must be 1...4096, got \(botsPerRoom)")
         }
         guard seconds > drainSeconds, seconds <= 86_400 else { throw .invalid("--seconds must be more than \(drainSeconds) and at most a day") }
+        guard (1...256).contains(workers) else { throw .invalid("--workers must be 1...256, got \(workers)") }
         guard joinsPerSecond > 0 else { throw .invalid("--joins-per-second must be positive") }
         guard behaviour.stateRate >= 0, behaviour.stateRate <= 1000, behaviour.eventRate >= 0, behaviour.eventRate <= 1000 else {
             throw .invalid("--state-rate and --event-rate must be 0...1000 per second")

@@ -5,7 +5,7 @@ import TickwireReliability
 import TickwireSimulation
 import TickwireTransport
 
-/// Every bot of a swarm on one event loop: one UDP socket each, one shared 10 ms update that
+/// The bots of one swarm worker on one event loop: one UDP socket each, one shared 10 ms update that
 /// runs every bot's client core and bot logic, and batched writes (one flush per socket per
 /// update). Datagrams go through each bot's impaired pipes when the link is impaired.
 final class SwarmEngine {
@@ -27,6 +27,8 @@ final class SwarmEngine {
     let clock: MonotonicClock
     /// How many slots have started connecting.
     var started = 0
+    /// The swarm-wide number of this engine's first bot (engines of several workers share one numbering).
+    var slotOffset = 0
     let startAt: TickwireInstant
     private let impaired: Bool
     private let server: NetcodeAddress
@@ -133,7 +135,7 @@ final class SwarmEngine {
     var outcomes: [BotOutcome] {
         (0..<started).compactMap { i in
             guard let bot = bots[i] else { return nil }
-            return BotOutcome(number: i + 1, bot: bot, core: cores[i])
+            return BotOutcome(number: slotOffset + i + 1, bot: bot, core: cores[i])
         }
     }
 }

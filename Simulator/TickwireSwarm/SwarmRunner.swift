@@ -17,9 +17,9 @@ public enum SwarmRunner {
         progress: @escaping @Sendable (SwarmProgress) -> Void = { _ in }
     ) async throws -> SwarmReport {
         try configuration.validate()
-        let session = try await Session.open(configuration, group: group)
-        let result = try await session.run(until: configuration.seconds, botLimit: configuration.bots, progress: progress)
-        return await session.finish(name: "swarm of \(configuration.bots) bots", windows: result)
+        let workers = try await SwarmWorkers.open(configuration, group: group)
+        let result = try await workers.run(until: configuration.seconds, botLimit: configuration.bots, progress: progress)
+        return await workers.finish(name: "swarm of \(configuration.bots) bots", windows: result)
     }
 
     /// Ramps bots up until snapshot delivery falls below `1 − threshold` (or bots stop
@@ -36,7 +36,7 @@ public enum SwarmRunner {
     ) async throws -> (capacity: Int, steps: [CapacityStep], report: SwarmReport) {
         try configuration.validate()
         var steps: [CapacityStep] = []
-        let session = try await Session.open(configuration, group: group)
+        let session = try await SwarmWorkers.open(configuration, group: group)
         var target = min(start, configuration.bots)
         var capacity = 0
         var elapsed = 0.0
@@ -102,16 +102,23 @@ public enum SwarmRunner {
             tickRateBox = NIOLockedValueBox(60)
         }
 
-        static func open(_ configuration: SwarmConfiguration, group: any EventLoopGroup) async throws -> Session {
-            let loop = group.next()
+        /// Opens the bots `bots` (global slot numbers) on `loop`, and the hostile client after them
+        /// when `withHostile`. Each bot's room, client id and seed depend only on its slot.
+        static func open(
+            _ configuration: SwarmConfiguration, bots: Range<Int>, withHostile: Bool, loop: any EventLoop
+        ) async throws -> Session {
             let clock = MonotonicClock()
-            let engine = try await loop.submit { NIOLoopBound(SwarmEngine(configuration: configuration, clock: clock), eventLoop: loop) }.get()
-            var random = SplitMix64(seed: configuration.seed)
+            let firstSlot = bots.lowerBound
+            let engine = try await loop.submit {
+                let made = SwarmEngine(configuration: configuration, clock: clock)
+                made.slotOffset = firstSlot
+                return NIOLoopBound(made, eventLoop: loop)
+            }.get()
             var channels: [any Channel] = []
             let unix = MonotonicClock.unixSeconds()
             let needsIPv6 = configuration.server.family == .ipv6
-            let slots = configuration.bots + (configuration.hostile == nil ? 0 : 1)
-            for i in 0..<slots {
+            let slots = Array(bots) + (withHostile && configuration.hostile != nil ? [configuration.bots] : [])
+            for (local, i) in slots.enumerated() {
                 let isHostile = i == configuration.bots
                 let room = isHostile ? "room-1" : "room-\(i / configuration.botsPerRoom + 1)"
                 let request = ConnectTokenRequest(
@@ -120,9 +127,10 @@ public enum SwarmRunner {
                     publicServerAddresses: [configuration.server], userData: try RoomTicket(room: room).encodeUserData())
                 let token = try ConnectTokenMinter.random(request, privateKey: configuration.privateKey)
                 let handler = try await loop.submit {
-                    NIOLoopBound(DatagramEndpointHandler(endpoint: SwarmBotEndpoint(slot: i, engine: engine.value)), eventLoop: loop)
+                    NIOLoopBound(DatagramEndpointHandler(endpoint: SwarmBotEndpoint(slot: local, engine: engine.value)), eventLoop: loop)
                 }.get()
                 let socket = try await UDPBinding.bind(host: needsIPv6 ? "::" : "127.0.0.1", port: 0, on: loop, handler: handler)
+                var random = SplitMix64(seed: configuration.seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
                 let seed = random.next()
                 let clientID = request.clientID
                 let hostile = isHostile ? configuration.hostile : nil
@@ -176,13 +184,21 @@ public enum SwarmRunner {
             return try await promise.futureResult.get()
         }
 
-        func finish(name: String, windows: [SwarmProgress]) async -> SwarmReport {
+        /// Disconnects the bots, closes the sockets and returns what each bot saw.
+        func collect() async -> (outcomes: [BotOutcome], hostile: SwarmReport.HostileOutcome?) {
             let engine = self.engine
-            let (outcomes, hostile) = (try? await loop.submit { () -> ([BotOutcome], SwarmReport.HostileOutcome?) in
+            let collected = (try? await loop.submit { () -> ([BotOutcome], SwarmReport.HostileOutcome?) in
                 engine.value.disconnectAll()
                 return (engine.value.outcomes, engine.value.hostile.map { SwarmReport.HostileOutcome($0, start: engine.value.startAt) })
             }.get()) ?? ([], nil)
             for channel in channels { try? await channel.close() }
+            return collected
+        }
+
+        static func report(
+            name: String, configuration: SwarmConfiguration, outcomes: [BotOutcome], hostile: SwarmReport.HostileOutcome?,
+            tickRate: Int, startedAt: ContinuousClock.Instant
+        ) -> SwarmReport {
             let (aggregate, perBot) = SwarmReport.figures(outcomes, server: (0, 0, 0))
             var checks: [SwarmReport.Check] = []
             checks.append(.init(name: "bots connected", expected: "\(outcomes.count)", measured: "\(aggregate.botsConnectedAtEnd)",

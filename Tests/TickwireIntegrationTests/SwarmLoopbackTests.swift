@@ -33,6 +33,21 @@ import TickwireSwarm
         #expect(report.tickRate == 60)
     }
 
+    /// Two workers (two event loops) share the bots by whole rooms; the report covers every bot
+    /// once, and events cross between rooms' members as they do with one worker.
+    @Test func aSwarmOnTwoWorkersReportsEveryBotOnce() async throws {
+        let server = try await Loopback.startServer(maxClients: 32)
+        var configuration = Self.swarm(against: server, bots: 14, seconds: 4)
+        configuration.workers = 2
+        let report = try await SwarmRunner.run(configuration)
+        try await server.shutdown()
+        #expect(report.passed, "\(report.checks)")
+        #expect(report.aggregate.botsConnectedAtEnd == 14)
+        #expect(report.bots.map(\.bot).sorted() == Array(1...14), "every bot is numbered once across the workers")
+        #expect(Set(report.bots.map(\.room)).count == 4)
+        #expect(report.aggregate.eventsReceived > 100 && report.aggregate.missingEvents == 0)
+    }
+
     @Test func aHostileClientOverRealSocketsIsRemovedAndItsRoomKeepsEveryCheck() async throws {
         let server = try await Loopback.startServer(maxClients: 32)
         var configuration = Self.swarm(against: server, bots: 8, seconds: 5)

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+import NIOCore
+import NIOPosix
+import TickwireTransport
 import TickwireProtocol
 import TickwireServer
 import TickwireSimulation
@@ -20,6 +23,8 @@ struct SwarmCommand: AsyncParsableCommand {
     @Option(help: "Protocol id (decimal or 0x hex); must match the relay.") var protocolID = ProtocolID(RelayServerOptions.defaultProtocolID)
     @Option(help: "Number of bots (1...4000); with --find-capacity, the most to try.") var bots: Int = 100
     @Option(help: "Bots per room.") var botsPerRoom: Int = 10
+    @Option(help: "Event loops (threads) the bots are spread over, whole rooms to each (1...256; default: the number of cores).")
+    var workers: Int = ThreadResources.availableCores()
     @Option(help: "How long to run, in seconds.") var seconds: Double = 30
     @Option(help: "State updates each bot sends per second.") var stateRate: Double = 20
     @Option(help: "Reliable events each bot sends to its room per second.") var eventRate: Double = 2
@@ -67,6 +72,7 @@ struct SwarmCommand: AsyncParsableCommand {
         var configuration = SwarmConfiguration(server: address, privateKey: try key.resolve(), protocolID: protocolID.value)
         configuration.bots = bots
         configuration.botsPerRoom = botsPerRoom
+        configuration.workers = workers
         configuration.seconds = findCapacity ? 3600 : seconds
         configuration.joinsPerSecond = joinsPerSecond
         configuration.behaviour = BotBehaviour(stateRate: stateRate, eventRate: eventRate)
@@ -80,6 +86,17 @@ struct SwarmCommand: AsyncParsableCommand {
             burstLoss: burstLoss > 0 ? .average(burstLoss, meanBurst: meanBurst) : nil)
         do { try configuration.validate() } catch { throw ValidationError(error.description) }
 
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: workers)
+        do {
+            try await run(configuration, address: address, group: group)
+            try? await group.shutdownGracefully()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    private func run(_ configuration: SwarmConfiguration, address: NetcodeAddress, group: MultiThreadedEventLoopGroup) async throws {
         let result: SwarmReport
         if findCapacity {
             print("finding capacity against \(address): from \(rampStart) bots, +\(rampStep) every \(stepSeconds) s, up to \(bots)")
@@ -90,7 +107,7 @@ struct SwarmCommand: AsyncParsableCommand {
             }
             let found = try await SwarmRunner.findCapacity(
                 configuration, start: rampStart, step: rampStep, stepSeconds: stepSeconds, threshold: threshold,
-                maxRTTP99: maxRttP99, serverMetrics: metricsAddress) { progress in
+                maxRTTP99: maxRttP99, serverMetrics: metricsAddress, group: group) { progress in
                 print(progress.line)
                 fflush(nil)
             }
@@ -105,8 +122,8 @@ struct SwarmCommand: AsyncParsableCommand {
                 + "(snapshot delivery >= \(1 - threshold), rtt p99 <= \(maxRttP99) ms\(serverMetrics == nil ? "" : ", late ticks <= \(threshold * 100)%"))")
             result = found.report
         } else {
-            print("swarm: \(bots) bots in rooms of \(botsPerRoom) against \(address) for \(seconds) s")
-            result = try await SwarmRunner.run(configuration) { progress in
+            print("swarm: \(bots) bots in rooms of \(botsPerRoom) against \(address) for \(seconds) s on \(workers) worker\(workers == 1 ? "" : "s")")
+            result = try await SwarmRunner.run(configuration, group: group) { progress in
                 print(progress.line)
                 fflush(nil)
             }
