@@ -48,6 +48,11 @@ public enum CapacityBench {
         public var tickP99OverCeiling: Double
         public var rssBytesPerClient: Double?
         public var relayPinned: Bool
+        /// False when bots left during the window or the swarm's checks failed: the load was not
+        /// what was asked for, and the per-client figures describe a different run.
+        public var valid: Bool
+        public var clientsRequested: Int
+        public var clientsAtEnd: Int
         public var swarmPassed: Bool?
         public var swarmRttP99Ms: Double?
         public var swarmStalenessP99Ms: Double?
@@ -63,7 +68,8 @@ public enum CapacityBench {
             case tickP50Ms = "tick_p50_ms", tickP99Ms = "tick_p99_ms", tickMaxMs = "tick_max_ms", lateTicks = "late_ticks"
             case ceilingTickSendP50Ms = "ceiling_tick_send_p50_ms", ceilingTickSendP99Ms = "ceiling_tick_send_p99_ms"
             case tickP99OverCeiling = "tick_p99_over_ceiling"
-            case rssBytesPerClient = "rss_bytes_per_client", relayPinned = "relay_pinned"
+            case rssBytesPerClient = "rss_bytes_per_client", relayPinned = "relay_pinned", valid
+            case clientsRequested = "clients_requested", clientsAtEnd = "clients_at_end"
             case swarmPassed = "swarm_passed", swarmRttP99Ms = "swarm_rtt_p99_ms", swarmStalenessP99Ms = "swarm_staleness_p99_ms"
             case swarmConnectedAtEnd = "swarm_connected_at_end"
         }
@@ -85,6 +91,9 @@ public enum CapacityBench {
                 lines.append("swarm: checks \(passed ? "passed" : "FAILED"), \(swarmConnectedAtEnd ?? 0) connected at the end, RTT p99 \(f(swarmRttP99Ms ?? 0)) ms, staleness p99 \(f(swarmStalenessP99Ms ?? 0)) ms")
             } else {
                 lines.append("swarm: no report")
+            }
+            if !valid {
+                lines.append("NOT VALID: \(clientsAtEnd) of \(clientsRequested) bots connected at the end or the swarm's checks failed; the load was not what was asked (is the swarm's core saturated? try fewer clients or more --swarm-cores)")
             }
             if !relayPinned { lines.append("note: the relay's thread could not be pinned to a core; figures are noisier") }
             return lines.joined(separator: "\n")
@@ -135,6 +144,8 @@ public enum CapacityBench {
             ceilingTickSendP50Ms: millis(ceiling.tickSend.quantile(0.5)), ceilingTickSendP99Ms: ceilingP99,
             tickP99OverCeiling: ceilingP99 > 0 ? millis(relay.ticks.quantile(0.99)) / ceilingP99 : 0,
             rssBytesPerClient: rss, relayPinned: relay.pinned && ceiling.pinned,
+            valid: relay.clientsAtStart == configuration.clients && relay.clientsAtEnd == configuration.clients && relay.swarm?.passed == true,
+            clientsRequested: configuration.clients, clientsAtEnd: relay.clientsAtEnd,
             swarmPassed: relay.swarm?.passed, swarmRttP99Ms: relay.swarm?.aggregate.rttMs.p99,
             swarmStalenessP99Ms: relay.swarm?.aggregate.stalenessMs.p99, swarmConnectedAtEnd: relay.swarm?.aggregate.botsConnectedAtEnd)
     }

@@ -32,6 +32,8 @@ public enum RelayCapacityRun {
 
     public struct Result: Sendable {
         public var clients: Int
+        public var clientsAtStart: Int
+        public var clientsAtEnd: Int
         public var seconds: Double
         public var cpu: Duration
         public var datagramsIn: UInt64
@@ -143,7 +145,9 @@ public enum RelayCapacityRun {
         try await host.shutdown()
 
         return Result(
-            clients: min(configuration.clients, max(before.connectedClients, after.connectedClients)),
+            // Per-client figures divide by the clients actually connected over the window.
+            clients: (before.connectedClients + after.connectedClients) / 2,
+            clientsAtStart: before.connectedClients, clientsAtEnd: after.connectedClients,
             seconds: Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18,
             cpu: cpuEnd - cpuStart,
             datagramsIn: after.datagramsRead - before.datagramsRead, datagramsOut: after.datagramsWritten - before.datagramsWritten,

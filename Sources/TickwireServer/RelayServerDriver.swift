@@ -96,7 +96,8 @@ final class RelayServerDriver: DatagramEndpoint {
             lateTicks: core.schedule.lateTicks, skippedTicks: core.schedule.skippedTicks,
             lastTickDuration: lastTickDuration, maxTickDuration: maxTickDuration,
             datagramsRead: datagramsRead, bytesRead: bytesRead,
-            datagramsWritten: writer?.datagramsWritten ?? 0, bytesWritten: writer?.bytesWritten ?? 0)
+            datagramsWritten: writer?.datagramsWritten ?? 0, bytesWritten: writer?.bytesWritten ?? 0,
+            datagramsNotSent: writer?.datagramsDropped ?? 0)
     }
 
     private func logEvents() {

@@ -24,6 +24,8 @@ public struct RelayServerStats: Sendable {
     public var bytesRead: UInt64
     public var datagramsWritten: UInt64
     public var bytesWritten: UInt64
+    /// Datagrams the kernel did not take (send buffer full, socket closed, address refused).
+    public var datagramsNotSent: UInt64 = 0
 }
 
 /// One connected client's link as the server sees it.

@@ -104,6 +104,7 @@ public final class RelayMetrics: @unchecked Sendable {
         if stats.relay.invalidChannelPackets > 0 { drops["invalid_channel_packet"] = stats.relay.invalidChannelPackets }
         if stats.relay.malformedMessages > 0 { drops["malformed_relay_message"] = stats.relay.malformedMessages }
         if stats.relay.statesOversized > 0 { drops["oversized_state"] = stats.relay.statesOversized }
+        if stats.datagramsNotSent > 0 { drops["send_failed"] = stats.datagramsNotSent }
         return drops
     }
 }
