@@ -18,6 +18,9 @@ public struct Bot: Sendable {
     public var behaviour: BotBehaviour
     /// False: the bot keeps sending state but stops sending events (a drain period before checks).
     public var sendsEvents = true
+    /// The core's events of the current step (kept to reuse their storage).
+    private var heard: [RelayClientCore.Event] = []
+    private var stateBytes: [UInt8] = []
     private var random: SplitMix64
     private var position: (x: Double, y: Double) = (0, 0)
     private var heading = 0.0
@@ -72,16 +75,18 @@ public struct Bot: Sendable {
 
     /// Call after each update of the bot's core: reads what it heard, then acts.
     public mutating func step(_ core: inout RelayClientCore, now: TickwireInstant) {
-        let heard = core.events
-        core.events.removeAll(keepingCapacity: true)
+        // Swap the events out so that clearing them reuses their storage instead of copying it.
+        swap(&heard, &core.events)
         for event in heard { observe(event, now: now) }
+        heard.removeAll(keepingCapacity: true)
         observeSnapshot(core, now: now)
         guard core.welcome != nil, ended == nil else { return }
         if now >= nextStateAt {
             nextStateAt = nextStateAt + Self.interval(behaviour.stateRate)
             if nextStateAt < now { nextStateAt = now + Self.interval(behaviour.stateRate) }
             move()
-            _ = try? core.sendState(makeState(now: now, limit: Int(core.welcome!.maxStateSize)))
+            writeState(now: now, limit: Int(core.welcome!.maxStateSize))
+            stateBytes.withUnsafeBytes { raw in _ = try? core.sendState(raw) }
         }
         if sendsEvents, behaviour.eventRate > 0, now >= nextEventAt {
             nextEventAt = nextEventAt + Self.interval(behaviour.eventRate)
@@ -132,8 +137,9 @@ public struct Bot: Sendable {
         if let last = lastSnapshotAt { snapshotInterArrival.record(milliseconds: Double((now - last).nanosecondsClamped) / 1e6) }
         lastSnapshotTick = snapshot.tick
         lastSnapshotAt = now
-        for entity in snapshot.entities where entity.state.count >= 8 {
-            let sentAt = entity.state.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
+        snapshot.forEachEntity { _, _, state in
+            guard state.count >= 8 else { return }
+            let sentAt = state.loadUnaligned(as: UInt64.self).littleEndian
             if let age = age(of: sentAt, now: now) { staleness.record(milliseconds: age) }
         }
     }
@@ -155,17 +161,18 @@ public struct Bot: Sendable {
         position.y += step * sin(heading)
     }
 
-    private mutating func makeState(now: TickwireInstant, limit: Int) -> [UInt8] {
+    /// Writes the next state into `stateBytes` (reused: sending a state allocates nothing).
+    private mutating func writeState(now: TickwireInstant, limit: Int) {
         stateSequence &+= 1
-        var bytes = [UInt8](repeating: UInt8(truncatingIfNeeded: clientID), count: min(limit, behaviour.stateSize))
-        bytes.withUnsafeMutableBytes { raw in
+        stateBytes.removeAll(keepingCapacity: true)
+        stateBytes.append(contentsOf: repeatElement(UInt8(truncatingIfNeeded: clientID), count: min(limit, behaviour.stateSize)))
+        stateBytes.withUnsafeMutableBytes { raw in
             raw.storeBytes(of: now.nanoseconds.littleEndian, toByteOffset: 0, as: UInt64.self)
             if raw.count >= 16 {
                 raw.storeBytes(of: Float(position.x).bitPattern.littleEndian, toByteOffset: 8, as: UInt32.self)
                 raw.storeBytes(of: Float(position.y).bitPattern.littleEndian, toByteOffset: 12, as: UInt32.self)
             }
         }
-        return bytes
     }
 
     private func makeEvent(now: TickwireInstant) -> [UInt8] {

@@ -37,6 +37,15 @@ public struct VirtualRelay {
     /// True: client events are moved into `heard` as they arrive. False: they stay in each core's
     /// `events` for the owner (a bot) to take in `afterClientUpdate`.
     public var keepsHeard = true
+    /// When set, every datagram delivered to the server (and to `recordedClient`) is appended
+    /// here with its time: a recording that benchmarks replay into a copy of the same state.
+    public var recording: Recording?
+    public struct Recording: Sendable {
+        public var recordedClient: Int
+        public var toServer: [(at: TickwireInstant, from: NetcodeAddress, bytes: [UInt8])] = []
+        public var toClient: [(at: TickwireInstant, bytes: [UInt8])] = []
+        public init(recordedClient: Int = 0) { self.recordedClient = recordedClient }
+    }
     /// Called for every client after each of its updates (bots act here).
     private var random: SplitMix64
     private var nextServerUpdate = TickwireInstant.zero
@@ -126,9 +135,11 @@ public struct VirtualRelay {
     private mutating func deliver() {
         for i in clients.indices {
             while let datagram = clients[i].up.receive(now: now) {
+                recording?.toServer.append((now, clients[i].address, datagram))
                 server.receive(datagram, from: clients[i].address, now: now)
             }
             while let datagram = clients[i].down.receive(now: now) {
+                if recording?.recordedClient == i { recording?.toClient.append((now, datagram)) }
                 clients[i].core.receive(datagram, from: Self.serverAddress, now: now)
             }
             drainEvents(of: i)

@@ -48,6 +48,8 @@ public struct RelayClientCore {
     private var snapshotMessages: [UInt8] = []
     private var snapshotSpans: [Range<Int>] = []
     private var resyncAsked: TickwireInstant?
+    /// A state message being framed (kind byte and payload), reused.
+    private var stateFrame: [UInt8] = []
 
     /// The client's default ack delay: none, every snapshot is acked by the next update. A
     /// delay of one state interval (50 ms at 20 states a second) lets acks ride on states and
@@ -177,10 +179,27 @@ public struct RelayClientCore {
 
     /// This client's entity state, unreliably: the server keeps the newest.
     public mutating func sendState(_ payload: [UInt8]) throws(RelayClientError) {
+        var failure: RelayClientError?
+        payload.withUnsafeBytes { raw in
+            do throws(RelayClientError) { try sendState(raw) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Sends the entity's state from caller-owned memory, framed in a reused buffer: no allocation.
+    public mutating func sendState(_ payload: UnsafeRawBufferPointer) throws(RelayClientError) {
         if let limit = welcome?.maxStateSize, payload.count > Int(limit) {
             throw .stateTooLarge(size: payload.count, limit: Int(limit))
         }
-        try send(.state(payload: payload), reliable: false)
+        guard welcome != nil else { throw .notJoined(phase) }
+        stateFrame.removeAll(keepingCapacity: true)
+        stateFrame.append(RelayMessage.Kind.state)
+        stateFrame.append(contentsOf: payload)
+        var failure: ChannelSendError?
+        stateFrame.withUnsafeBytes { raw in
+            do throws(ChannelSendError) { try channels.sendUnreliable(raw) } catch { failure = error }
+        }
+        if let failure { throw .send(failure) }
     }
 
     /// What to render now (see `InterpolationBuffer`).

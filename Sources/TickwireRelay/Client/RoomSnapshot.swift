@@ -1,23 +1,48 @@
 /// One tick of a room as a client sees it: every other client's entity and its state.
+///
+/// It shares the decoder's storage for that tick (no copy, no allocation per snapshot): read the
+/// entities in place with `forEachEntity` or `withState(clientID:)`, or as values with
+/// `entities`, which builds an array on each call.
 public struct RoomSnapshot: Equatable, Sendable {
     public var tick: UInt32
     /// The tick's time on the server's schedule (tick × period since the server started).
     public var serverTime: Duration
-    public var entities: [RoomEntity]
+    private var view: SnapshotView
 
     public init(tick: UInt32, serverTime: Duration, entities: [RoomEntity]) {
         self.tick = tick
         self.serverTime = serverTime
-        self.entities = entities
+        view = SnapshotView()
+        // Kept in entity-id order, as snapshots list them; a repeated id keeps its first entity.
+        for entity in entities.sorted(by: { $0.entityID < $1.entityID }) where view.ids.last != entity.entityID {
+            view.append(id: entity.entityID, clientID: entity.clientID, state: entity.state)
+        }
     }
 
     init(tick: UInt32, serverTimeMicros: UInt64, view: SnapshotView) {
         self.tick = tick
         serverTime = .microseconds(Int64(clamping: serverTimeMicros))
-        entities = view.ids.indices.map { RoomEntity(entityID: view.ids[$0], clientID: view.clientIDs[$0], state: view.state(at: $0)) }
+        self.view = view
     }
 
-    public func entity(clientID: UInt64) -> RoomEntity? { entities.first { $0.clientID == clientID } }
+    public var entityCount: Int { view.count }
+
+    /// The entities as values (an array and a copy of each state: allocates).
+    public var entities: [RoomEntity] {
+        view.ids.indices.map { RoomEntity(entityID: view.ids[$0], clientID: view.clientIDs[$0], state: view.state(at: $0)) }
+    }
+
+    /// Calls `body` with each entity, in entity-id order; the state bytes are valid during the call only.
+    public func forEachEntity(_ body: (_ entityID: UInt16, _ clientID: UInt64, _ state: UnsafeRawBufferPointer) throws -> Void) rethrows {
+        for i in view.ids.indices {
+            try view.withState(at: i) { try body(view.ids[i], view.clientIDs[i], $0) }
+        }
+    }
+
+    public func entity(clientID: UInt64) -> RoomEntity? {
+        guard let i = view.clientIDs.firstIndex(of: clientID) else { return nil }
+        return RoomEntity(entityID: view.ids[i], clientID: clientID, state: view.state(at: i))
+    }
 }
 
 public struct RoomEntity: Equatable, Sendable {

@@ -36,6 +36,9 @@ public struct SnapshotDecoder {
     public private(set) var counters = Counters()
     private var entries: [Entry] = []
     private var entryBytes: [UInt8] = []
+    /// The view being built; after it is stored it holds the evicted snapshot's storage, reused
+    /// by the next decode (nothing else still holds a snapshot 64 ticks old), so decoding allocates nothing.
+    private var scratch = SnapshotView()
 
     public init(maxStateSize: Int) {
         self.maxStateSize = maxStateSize
@@ -100,25 +103,25 @@ public struct SnapshotDecoder {
         entries.sort { $0.id < $1.id }
         for k in entries.indices.dropFirst() where entries[k].id == entries[k - 1].id { return .malformed }
 
-        var next = SnapshotView()
+        scratch.removeAll()
         var i = 0, e = 0
         while i < base.count || e < entries.count {
             if e == entries.count || (i < base.count && base.ids[i] < entries[e].id) {
-                next.append(base, at: i)
+                scratch.append(base, at: i)
                 i += 1
                 continue
             }
             let entry = entries[e]
             if entry.op != SnapshotFormat.Op.removed {
                 entryBytes.withUnsafeBytes { raw in
-                    next.append(id: entry.id, clientID: entry.clientID,
+                    scratch.append(id: entry.id, clientID: entry.clientID,
                                 state: UnsafeRawBufferPointer(rebasing: raw[entry.start..<entry.start + entry.length]))
                 }
             }
             if i < base.count && base.ids[i] == entry.id { i += 1 }
             e += 1
         }
-        ring.store(tick: tick, swapping: &next)
+        ring.store(tick: tick, swapping: &scratch)
         if newestTick.map({ tick > $0 }) ?? true { newestTick = tick }
         return .decoded(tick: tick, serverTimeMicros: time)
     }

@@ -1,0 +1,92 @@
+import TickwireProtocol
+import TickwireRelay
+import TickwireSimulation
+
+/// A warmed-up room of bots in virtual time and a recording of what the next six seconds delivered
+/// to the server and to bot 0. Each benchmark replays the first five seconds into a copy of the warm
+/// state unmeasured (a copy shares its buffers with the original until each is written once: that
+/// first write allocates), then measures the sixth: one component on real, in-order,
+/// authenticated traffic, the same every run.
+struct Fixture {
+    let warm: VirtualRelay
+    let warmBots: [Bot]
+    let recording: VirtualRelay.Recording
+    /// The times the server's host would have woken in the recording: every 10 ms and at each tick.
+    let serverWakes: [TickwireInstant]
+    let start: TickwireInstant
+    /// Where the priming seconds end and the measured one begins: 5 s, so that every slot of the
+    /// connections' rings (256 packets) and the encoders' rings (32 ticks) has been written once.
+    var measuredFrom: TickwireInstant { start + .seconds(5) }
+
+    /// Replays the recording's server inputs and wakes in `range` of time into `server`.
+    func replayServer(_ server: inout RelayServerCore, from: TickwireInstant, to end: TickwireInstant, updates: Bool = true) {
+        var next = recording.toServer.firstIndex { $0.at > from } ?? recording.toServer.count
+        let inputs = recording.toServer
+        for wake in serverWakes where wake > from && wake <= end {
+            while next < inputs.count, inputs[next].at <= wake {
+                inputs[next].bytes.withUnsafeBytes { server.receive($0, from: inputs[next].from, now: inputs[next].at) }
+                next += 1
+            }
+            if updates { server.update(now: wake) }
+            server.outbound.removeAll()
+        }
+    }
+
+    /// Replays bot 0's inbound in `range`, with its core's update (and its bot's step) every 10 ms.
+    func replayClient(_ core: inout RelayClientCore, bot: inout Bot?, from: TickwireInstant, to end: TickwireInstant, updates: Bool = true) {
+        let inputs = recording.toClient
+        var next = inputs.firstIndex { $0.at > from } ?? inputs.count
+        var now = from
+        while now < end {
+            now = now + .milliseconds(10)
+            while next < inputs.count, inputs[next].at <= now {
+                inputs[next].bytes.withUnsafeBytes { core.receive($0, from: VirtualRelay.serverAddress, now: inputs[next].at) }
+                next += 1
+            }
+            core.events.removeAll(keepingCapacity: true)
+            if updates {
+                core.update(now: now)
+                if bot != nil { bot!.step(&core, now: now) }
+            }
+            core.outbound.removeAll()
+        }
+    }
+
+    nonisolated(unsafe) static let roomOf32: Fixture = make(clients: 32, seconds: 6)
+
+    static func make(clients: Int, seconds: Int64) -> Fixture {
+        // States only: events allocate by design (each is its own message), the steady state is states.
+        let behaviour = BotBehaviour(stateRate: 20, eventRate: 0)
+        var relay = try! VirtualRelay(maxClients: clients + 8, seed: 7)
+        var bots: [Bot] = []
+        for id in 1...clients {
+            _ = try! relay.addClient(clientID: UInt64(id), room: "arena", timeoutSeconds: 60)
+            bots.append(Bot(clientID: UInt64(id), room: "arena", behaviour: behaviour, seed: UInt64(id), now: relay.now))
+        }
+        func drive(_ relay: inout VirtualRelay, _ bots: inout [Bot], for duration: Duration) {
+            relay.advance(by: duration) { client, now in
+                let i = Int(client.clientID) - 1
+                if client.core.welcome != nil { bots[i].step(&client.core, now: now) }
+            }
+        }
+        relay.keepsHeard = false
+        drive(&relay, &bots, for: .seconds(3))
+        precondition(relay.server.admittedClientCount == clients, "benchmark fixture: clients were not seated")
+        let warm = relay
+        let warmBots = bots
+        relay.recording = VirtualRelay.Recording(recordedClient: 0)
+        drive(&relay, &bots, for: .seconds(seconds))
+        let start = warm.now
+        var wakes: [TickwireInstant] = []
+        var t = start
+        var schedule = warm.server.schedule
+        let end = start + .seconds(seconds)
+        while t < end {
+            let next = min(t + .milliseconds(10), schedule.nextDeadline)
+            if next == schedule.nextDeadline { _ = schedule.poll(now: next) }
+            wakes.append(next)
+            t = next
+        }
+        return Fixture(warm: warm, warmBots: warmBots, recording: relay.recording!, serverWakes: wakes, start: start)
+    }
+}
