@@ -2,13 +2,12 @@ import TickwireProtocol
 import TickwireRelay
 import TickwireSimulation
 
-// Replays a benchmark's measured second many times so that allocation profilers (valgrind's
-// dhat) see the steady state dominate: `AllocProbe server|client|bot`.
+// The benchmarks' replays without the benchmark harness, for finding where an allocation comes
+// from: `valgrind --tool=dhat .build/release/AllocProbe server|client|bot` (from Benchmarks/).
 let which = CommandLine.arguments.dropFirst().first ?? "server"
 // One priming second, then 20 measured ones: what allocates 20 times over is the steady state.
-let fixture = CommandLine.arguments.count > 2 ? Fixture.roomOf32 : Fixture.make(clients: 32, seconds: 21)
+let fixture = Fixture.make(clients: 32, seconds: 21)
 let end = fixture.start + .seconds(21)
-print("recorded", fixture.recording.toServer.count, fixture.recording.toClient.count, "first", fixture.recording.toServer.first?.at ?? .zero, "start", fixture.start, "wakes", fixture.serverWakes.count)
 if which == "server" {
     var server = fixture.warm.server
     fixture.replayServer(&server, from: fixture.start, to: fixture.measuredFrom)
