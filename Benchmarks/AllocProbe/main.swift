@@ -5,7 +5,7 @@ import TickwireSimulation
 // The benchmarks' replays without the benchmark harness, for finding where an allocation comes
 // from: `valgrind --tool=dhat .build/release/AllocProbe server|client|bot` (from Benchmarks/).
 let which = CommandLine.arguments.dropFirst().first ?? "server"
-// One priming second, then 20 measured ones: what allocates 20 times over is the steady state.
+// Five priming seconds, then 16 measured ones: what allocates 16 times over is the steady state.
 let fixture = Fixture.make(clients: 32, seconds: 21)
 let end = fixture.start + .seconds(21)
 if which == "server" {
