@@ -42,6 +42,8 @@ public enum CapacityBench {
         public var tickP99Ms: Double
         public var tickMaxMs: Double
         public var lateTicks: UInt64
+        /// Datagrams the ceiling loop could not open: anything but 0 means its figures are wrong.
+        public var ceilingOpenFailures: UInt64
         public var ceilingTickSendP50Ms: Double
         public var ceilingTickSendP99Ms: Double
         /// The relay's tick p99 (send included) over the ceiling's per-tick send p99.
@@ -66,6 +68,7 @@ public enum CapacityBench {
             case ceilingPacketsInPerClientS = "ceiling_packets_in_per_client_s", ceilingPacketsOutPerClientS = "ceiling_packets_out_per_client_s"
             case meanDatagramOutBytes = "mean_datagram_out_bytes", meanDatagramInBytes = "mean_datagram_in_bytes"
             case tickP50Ms = "tick_p50_ms", tickP99Ms = "tick_p99_ms", tickMaxMs = "tick_max_ms", lateTicks = "late_ticks"
+            case ceilingOpenFailures = "ceiling_open_failures"
             case ceilingTickSendP50Ms = "ceiling_tick_send_p50_ms", ceilingTickSendP99Ms = "ceiling_tick_send_p99_ms"
             case tickP99OverCeiling = "tick_p99_over_ceiling"
             case rssBytesPerClient = "rss_bytes_per_client", relayPinned = "relay_pinned", valid
@@ -95,6 +98,7 @@ public enum CapacityBench {
             if !valid {
                 lines.append("NOT VALID: \(clientsAtEnd) of \(clientsRequested) bots connected at the end or the swarm's checks failed; the load was not what was asked (is the swarm's core saturated? try fewer clients or more --swarm-cores)")
             }
+            if ceilingOpenFailures > 0 { lines.append("CEILING NOT VALID: \(ceilingOpenFailures) datagrams did not open") }
             if !relayPinned { lines.append("note: the relay's thread could not be pinned to a core; figures are noisier") }
             return lines.joined(separator: "\n")
         }
@@ -110,7 +114,7 @@ public enum CapacityBench {
                 clientAckDelayMs: configuration.clientAckDelayMs, executable: configuration.executable),
             log: log)
         guard relay.clients > 0, relay.datagramsOut > 0 else { throw BenchError("no bot connected to the relay; nothing was measured") }
-        let netcodeOverhead = Double(CeilingLoop.headerBytes + 16)
+        let netcodeOverhead = Double(CeilingLoop.overheadBytes)
         let meanOut = Double(relay.bytesOut) / Double(relay.datagramsOut)
         let meanIn = relay.datagramsIn == 0 ? 100 : Double(relay.bytesIn) / Double(relay.datagramsIn)
         log(String(format: "phase 1 (ceiling): %d clients, %.0f B out and %.0f B in per datagram, %.0f s", relay.clients, meanOut, meanIn, configuration.ceilingSeconds))
@@ -141,6 +145,7 @@ public enum CapacityBench {
             meanDatagramOutBytes: meanOut, meanDatagramInBytes: meanIn,
             tickP50Ms: millis(relay.ticks.quantile(0.5)), tickP99Ms: millis(relay.ticks.quantile(0.99)), tickMaxMs: millis(relay.ticks.max),
             lateTicks: relay.lateTicks,
+            ceilingOpenFailures: ceiling.openFailures,
             ceilingTickSendP50Ms: millis(ceiling.tickSend.quantile(0.5)), ceilingTickSendP99Ms: ceilingP99,
             tickP99OverCeiling: ceilingP99 > 0 ? millis(relay.ticks.quantile(0.99)) / ceilingP99 : 0,
             rssBytesPerClient: rss, relayPinned: relay.pinned && ceiling.pinned,

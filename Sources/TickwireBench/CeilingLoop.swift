@@ -3,14 +3,15 @@ import Dispatch
 import Foundation
 import NIOConcurrencyHelpers
 import TickwireCrypto
+import TickwireProtocol
 import TickwireServer
 import TickwireTransport
 
 /// Phase 1 of the capacity benchmark: what a perfect relay must do and nothing else.
 ///
 /// One server thread, pinned to the relay's core, owns one UDP socket. Every tick it seals one
-/// payload per client with ChaCha20-Poly1305 (netcode's packet AEAD, with netcode's header and
-/// associated data) and sends them with sendmmsg in batches of 64; between ticks it waits on the
+/// payload packet per client with netcode's own packet codec (ChaCha20-Poly1305, its header,
+/// nonce and associated data) and sends them with sendmmsg in batches of 64; between ticks it waits on the
 /// socket and reads with recvmmsg, finds the sender by address and opens each datagram. A load
 /// thread on another core plays the clients: one socket each, sending sealed states at the state
 /// rate and draining what the server sent. The server thread's CPU time is the ceiling.
@@ -40,7 +41,9 @@ public enum CeilingLoop {
         public var pinned: Bool
     }
 
-    static let headerBytes = 9  // prefix byte and an 8-byte sequence
+    /// netcode's bytes around a payload at the sequences a benchmark reaches (prefix, a 2-byte sequence, MAC).
+    static let overheadBytes = NetcodePacketCodec.headerLength(sequence: 0x100) + Netcode.macBytes
+    static let protocolID: UInt64 = 0x6265_6e63_6869_6e67
     static let slotBytes = 1500
     static let batch = 64
 
@@ -111,8 +114,6 @@ public enum CeilingLoop {
         let sendBatch = tickwire_batch_create(Int32(batch))
         let receiveBatch = tickwire_batch_create(Int32(batch))
         defer { tickwire_batch_free(sendBatch); tickwire_batch_free(receiveBatch) }
-        var ad = PacketAD()
-        var nonce = [UInt8](repeating: 0, count: AEAD.chachaNonceBytes)
         let payload = configuration.outboundPayloadBytes
         var tickSend = DurationHistogram()
         var sent: UInt64 = 0, received: UInt64 = 0, failures: UInt64 = 0, sendErrors: UInt64 = 0
@@ -129,21 +130,16 @@ public enum CeilingLoop {
                 guard count > 0 else { return }
                 for i in 0..<count {
                     let length = Int(inDatagrams[i].length)
-                    guard length > headerBytes + AEAD.macBytes, let client = clientByPort[inDatagrams[i].port] else {
+                    let packet = UnsafeMutableRawBufferPointer(start: inDatagrams[i].bytes, count: length)
+                    guard let client = clientByPort[inDatagrams[i].port],
+                          case .success(let header) = NetcodePacketCodec.parseHeader(UnsafeRawBufferPointer(packet))
+                    else {
                         failures += 1
                         continue
                     }
-                    let packet = UnsafeMutableRawBufferPointer(start: inDatagrams[i].bytes, count: length)
-                    nonce.withUnsafeMutableBytes { n in
-                        n.storeBytes(of: packet.loadUnaligned(fromByteOffset: 1, as: UInt64.self), toByteOffset: 4, as: UInt64.self)
-                    }
-                    let opened = ad.withBytes(prefix: packet[0]) { adBytes in
-                        nonce.withUnsafeBytes { nonceBytes in
-                            AEAD.open(.chacha20Poly1305, buffer: UnsafeMutableRawBufferPointer(rebasing: packet[headerBytes...]),
-                                      ciphertextLength: length - headerBytes, associatedData: adBytes, nonce: nonceBytes,
-                                      key: UnsafeRawBufferPointer(rebasing: keys[(n + client) * 32..<(n + client + 1) * 32]))
-                        }
-                    }
+                    let opened = NetcodePacketCodec.open(
+                        packet, header: header, protocolID: protocolID,
+                        key: UnsafeRawBufferPointer(rebasing: keys[(n + client) * 32..<(n + client + 1) * 32]))
                     if opened == nil { failures += 1 } else { received += 1 }
                 }
                 if count < batch { return }
@@ -161,19 +157,14 @@ public enum CeilingLoop {
                 for i in 0..<n {
                     let slot = outbound.baseAddress! + i * slotBytes
                     outSequence[i] &+= 1
-                    slot.storeBytes(of: UInt8(0x07), as: UInt8.self)  // payload packet type, 8-byte sequence
-                    slot.storeBytes(of: outSequence[i], toByteOffset: 1, as: UInt64.self)
                     // The payload: what a snapshot writer would have put there (content does not matter to AEAD cost).
-                    (slot + headerBytes).initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: i), count: payload)
-                    nonce.withUnsafeMutableBytes { $0.storeBytes(of: outSequence[i], toByteOffset: 4, as: UInt64.self) }
-                    ad.withBytes(prefix: 0x07) { adBytes in
-                        nonce.withUnsafeBytes { nonceBytes in
-                            _ = AEAD.seal(.chacha20Poly1305, buffer: UnsafeMutableRawBufferPointer(start: slot + headerBytes, count: payload + AEAD.macBytes),
-                                          messageLength: payload, associatedData: adBytes, nonce: nonceBytes,
-                                          key: UnsafeRawBufferPointer(rebasing: keys[i * 32..<(i + 1) * 32]))
-                        }
-                    }
-                    outDatagrams[i] = tickwire_datagram(bytes: slot, length: UInt32(headerBytes + payload + AEAD.macBytes), family: 4,
+                    let header = NetcodePacketCodec.headerLength(sequence: outSequence[i])
+                    (slot + header).initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: i), count: payload)
+                    let sealed = NetcodePacketCodec.seal(
+                        type: .payload, sequence: outSequence[i], plaintextLength: payload, protocolID: protocolID,
+                        key: UnsafeRawBufferPointer(rebasing: keys[i * 32..<(i + 1) * 32]),
+                        buffer: UnsafeMutableRawBufferPointer(start: slot, count: slotBytes)) ?? 0
+                    outDatagrams[i] = tickwire_datagram(bytes: slot, length: UInt32(sealed), family: 4,
                                                         address: loopback, address6: (0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0), port: clientPorts[i])
                 }
                 var offset = 0
@@ -215,14 +206,12 @@ public enum CeilingLoop {
         var next = (0..<n).map { start + UInt64($0) * period / UInt64(max(1, n)) }
         var sequence = [UInt64](repeating: 0, count: n)
         let payload = configuration.inboundPayloadBytes
-        var packet = [UInt8](repeating: 0, count: headerBytes + payload + AEAD.macBytes)
+        var packet = [UInt8](repeating: 0, count: 16 + payload + Netcode.macBytes)
         let drain = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * 2048, alignment: 16)
         defer { drain.deallocate() }
         var drainDatagrams = [tickwire_datagram](repeating: tickwire_datagram(), count: batch)
         let batchScratch = tickwire_batch_create(Int32(batch))
         defer { tickwire_batch_free(batchScratch) }
-        var ad = PacketAD()
-        var nonce = [UInt8](repeating: 0, count: AEAD.chachaNonceBytes)
         while DispatchTime.now().uptimeNanoseconds < end {
             let now = DispatchTime.now().uptimeNanoseconds
             var earliest = end
@@ -231,19 +220,13 @@ public enum CeilingLoop {
                     next[i] += period
                     sequence[i] &+= 1
                     packet.withUnsafeMutableBytes { raw in
-                        raw.storeBytes(of: UInt8(0x07), as: UInt8.self)
-                        raw.storeBytes(of: sequence[i], toByteOffset: 1, as: UInt64.self)
-                        for j in headerBytes..<(headerBytes + payload) { raw[j] = UInt8(truncatingIfNeeded: j) }
-                        nonce.withUnsafeMutableBytes { $0.storeBytes(of: sequence[i], toByteOffset: 4, as: UInt64.self) }
-                        ad.withBytes(prefix: 0x07) { adBytes in
-                            nonce.withUnsafeBytes { nonceBytes in
-                                keys[i].withUnsafeBytes { key in
-                                    _ = AEAD.seal(.chacha20Poly1305, buffer: UnsafeMutableRawBufferPointer(rebasing: raw[headerBytes...]),
-                                                  messageLength: payload, associatedData: adBytes, nonce: nonceBytes, key: key)
-                                }
-                            }
+                        let header = NetcodePacketCodec.headerLength(sequence: sequence[i])
+                        for j in header..<(header + payload) { raw[j] = UInt8(truncatingIfNeeded: j) }
+                        let sealed = keys[i].withUnsafeBytes { key in
+                            NetcodePacketCodec.seal(type: .payload, sequence: sequence[i], plaintextLength: payload,
+                                                    protocolID: protocolID, key: key, buffer: raw) ?? 0
                         }
-                        var datagram = tickwire_datagram(bytes: raw.baseAddress, length: UInt32(raw.count), family: 4, address: loopback, address6: (0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0), port: serverPort)
+                        var datagram = tickwire_datagram(bytes: raw.baseAddress, length: UInt32(sealed), family: 4, address: loopback, address6: (0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0), port: serverPort)
                         _ = tickwire_sendmmsg(sockets[i], batchScratch, &datagram, 1, 0)
                     }
                     while true {
@@ -259,15 +242,6 @@ public enum CeilingLoop {
             let current = DispatchTime.now().uptimeNanoseconds
             let wait = earliest > current ? earliest - current : 0
             if wait > 0 { usleep(UInt32(min(wait / 1000, 2000))) }
-        }
-    }
-
-    /// netcode's associated data for a packet: version info, protocol id, prefix byte.
-    struct PacketAD {
-        var bytes: [UInt8] = Array("NETCODE 1.02\0".utf8) + [UInt8](repeating: 0x42, count: 8) + [0]
-        mutating func withBytes<T>(prefix: UInt8, _ body: (UnsafeRawBufferPointer) -> T) -> T {
-            bytes[bytes.count - 1] = prefix
-            return bytes.withUnsafeBytes(body)
         }
     }
 }

@@ -75,7 +75,8 @@ public struct RelayServerCore {
     public private(set) var schedule: TickSchedule
     public var events: [Event] = []
     public private(set) var counters = Counters()
-    /// Clients by netcode slot. Never copied: the core is mutated in place and slots are references.
+    /// Clients by netcode slot, as objects the core mutates in place (cloned by `ensureOwnClients`
+    /// when a copy of the core first mutates).
     private var clients: [Client?]
     /// Slots with a client, ascending, so per-client loops skip empty slots without looking at them.
     private var occupied: [Int] = []
