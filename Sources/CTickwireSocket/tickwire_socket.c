@@ -92,18 +92,25 @@ static void source(tickwire_datagram *d, const struct sockaddr_in6 *storage) {
     }
 }
 
+#if defined(__linux__)
+/* Points message header i at datagram d's bytes and at address slot i (name_length bytes of it). */
+static void point_header(tickwire_batch *batch, int i, const tickwire_datagram *d, socklen_t name_length) {
+    batch->vectors[i].iov_base = d->bytes;
+    batch->vectors[i].iov_len = d->length;
+    memset(&batch->headers[i], 0, sizeof(struct mmsghdr));
+    batch->headers[i].msg_hdr.msg_iov = &batch->vectors[i];
+    batch->headers[i].msg_hdr.msg_iovlen = 1;
+    batch->headers[i].msg_hdr.msg_name = &batch->addresses[i];
+    batch->headers[i].msg_hdr.msg_namelen = name_length;
+}
+#endif
+
 int tickwire_sendmmsg(int fd, tickwire_batch *batch, tickwire_datagram *datagrams, int count, int map_v4_to_v6) {
     if (!batch || !datagrams || count <= 0) return 0;
     if (count > batch->capacity) count = batch->capacity;
 #if defined(__linux__)
     for (int i = 0; i < count; i++) {
-        batch->vectors[i].iov_base = datagrams[i].bytes;
-        batch->vectors[i].iov_len = datagrams[i].length;
-        memset(&batch->headers[i], 0, sizeof(struct mmsghdr));
-        batch->headers[i].msg_hdr.msg_iov = &batch->vectors[i];
-        batch->headers[i].msg_hdr.msg_iovlen = 1;
-        batch->headers[i].msg_hdr.msg_name = &batch->addresses[i];
-        batch->headers[i].msg_hdr.msg_namelen = destination(&batch->addresses[i], &datagrams[i], map_v4_to_v6);
+        point_header(batch, i, &datagrams[i], destination(&batch->addresses[i], &datagrams[i], map_v4_to_v6));
     }
     int sent = sendmmsg(fd, batch->headers, (unsigned)count, MSG_DONTWAIT);
     if (sent < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
@@ -126,15 +133,7 @@ int tickwire_recvmmsg(int fd, tickwire_batch *batch, tickwire_datagram *datagram
     if (!batch || !datagrams || count <= 0) return 0;
     if (count > batch->capacity) count = batch->capacity;
 #if defined(__linux__)
-    for (int i = 0; i < count; i++) {
-        batch->vectors[i].iov_base = datagrams[i].bytes;
-        batch->vectors[i].iov_len = datagrams[i].length;
-        memset(&batch->headers[i], 0, sizeof(struct mmsghdr));
-        batch->headers[i].msg_hdr.msg_iov = &batch->vectors[i];
-        batch->headers[i].msg_hdr.msg_iovlen = 1;
-        batch->headers[i].msg_hdr.msg_name = &batch->addresses[i];
-        batch->headers[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in6);
-    }
+    for (int i = 0; i < count; i++) point_header(batch, i, &datagrams[i], sizeof(struct sockaddr_in6));
     int received = recvmmsg(fd, batch->headers, (unsigned)count, MSG_DONTWAIT, NULL);
     if (received < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
     for (int i = 0; i < received; i++) {
