@@ -104,8 +104,11 @@ public enum RelayCapacityRun {
         environment["TICKWIRE_PRIVATE_KEY"] = key.map { String(format: "%02x", $0) }.joined()
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
+        // The swarm's errors go to a file (a pipe nobody drains could fill and stop the swarm).
+        let errorsURL = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-bench-swarm-\(getpid()).err")
+        _ = FileManager.default.createFile(atPath: errorsURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errorsURL) }
+        process.standardError = try FileHandle(forWritingTo: errorsURL)
         try process.run()
         defer { if process.isRunning { process.terminate() } }
 
@@ -118,7 +121,7 @@ public enum RelayCapacityRun {
             try await Task.sleep(for: .milliseconds(200))
         }
         guard process.isRunning else {
-            let text = String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
+            let text = (try? String(contentsOf: errorsURL, encoding: .utf8)) ?? ""
             throw BenchError("the swarm exited before the measurement: \(text.suffix(400))")
         }
         log("relay: \(connected) of \(configuration.clients) bots connected; settling \(configuration.warmupSeconds) s")

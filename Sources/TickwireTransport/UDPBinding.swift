@@ -3,6 +3,12 @@ import NIOCore
 import NIOPosix
 import TickwireProtocol
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A bound UDP socket: NIO reads it (the channel), `DatagramBatchWriter` writes it directly.
 public struct UDPSocket: Sendable {
     public let channel: any Channel
@@ -47,9 +53,3 @@ public enum UDPBinding {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
