@@ -104,7 +104,7 @@ let package = Package(
             path: "Simulator/TickwireSimulation",
             swiftSettings: strictSettings
         ),
-        // Real-socket swarms: many bots multiplexed on one event loop against a running relay.
+        // Real-socket swarms: many bots multiplexed on event loops (workers) against a running relay.
         .target(
             name: "TickwireSwarm",
             dependencies: [

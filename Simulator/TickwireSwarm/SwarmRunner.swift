@@ -8,8 +8,8 @@ import TickwireReliability
 import TickwireSimulation
 import TickwireTransport
 
-/// Runs a swarm of bots against a relay over real UDP sockets, every bot multiplexed on one
-/// event loop (see `SwarmEngine`), and reports like a scenario run.
+/// Runs a swarm of bots against a relay over real UDP sockets, the bots multiplexed on
+/// `configuration.workers` event loops (see `SwarmWorkers` and `SwarmEngine`), and reports like a scenario run.
 public enum SwarmRunner {
     /// Runs `configuration.bots` bots for `configuration.seconds`; `progress` gets a line a second.
     public static func run(
