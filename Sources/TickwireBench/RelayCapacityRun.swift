@@ -42,6 +42,7 @@ public enum RelayCapacityRun {
         public var bytesOut: UInt64
         public var ticks: DurationHistogram
         public var lateTicks: UInt64
+        public var updates: UInt64
         public var residentBytesBefore: Int?
         public var residentBytesAfter: Int?
         public var swarm: SwarmReport?
@@ -155,7 +156,7 @@ public enum RelayCapacityRun {
             cpu: cpuEnd - cpuStart,
             datagramsIn: after.datagramsRead - before.datagramsRead, datagramsOut: after.datagramsWritten - before.datagramsWritten,
             bytesIn: after.bytesRead - before.bytesRead, bytesOut: after.bytesWritten - before.bytesWritten,
-            ticks: ticks, lateTicks: after.lateTicks - before.lateTicks,
+            ticks: ticks, lateTicks: after.lateTicks - before.lateTicks, updates: after.updates - before.updates,
             residentBytesBefore: residentBefore, residentBytesAfter: residentAfter,
             swarm: swarm, swarmExitCode: process.terminationStatus, pinned: pinned)
     }

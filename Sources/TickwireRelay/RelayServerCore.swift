@@ -187,8 +187,18 @@ public struct RelayServerCore {
         clients.indices.contains(clientIndex) ? clients[clientIndex]?.connection.reliableBytesInFlight : nil
     }
 
-    /// When `update` next has work that cannot wait: the next tick.
+    /// The next tick.
     public var nextTickDeadline: TickwireInstant { schedule.nextDeadline }
+
+    /// When `update` next has work: the next tick, a client's reliable resend or delayed ack, a
+    /// keep-alive or timeout, a denial to finish, the liveness sweep; and at once (`now`) when a
+    /// `receive` queued reliable messages (relayed events, joins, leaves, notices). A host wakes
+    /// here instead of polling. Recomputed by every `update`.
+    public private(set) var nextDeadline = TickwireInstant.zero
+    /// Set when reliable messages were queued since the last update.
+    private var queuedReliable = false
+    /// The earliest channel deadline seen by the last `writePackets`.
+    private var channelDeadline: TickwireInstant?
 
     public mutating func receive(_ datagram: UnsafeRawBufferPointer, from address: NetcodeAddress, now: TickwireInstant) {
         ensureOwnClients()
@@ -199,6 +209,7 @@ public struct RelayServerCore {
         processNetcodeEvents(now: now)
         processPending(now: now)
         removeMisbehaving(now: now)
+        if queuedReliable { nextDeadline = min(nextDeadline, now) }
     }
 
     public mutating func receive(_ datagram: [UInt8], from address: NetcodeAddress, now: TickwireInstant) {
@@ -217,6 +228,12 @@ public struct RelayServerCore {
             nextLivenessSweep = now + Self.livenessInterval
             sweepLiveness(now: now)
         }
+        queuedReliable = false
+        var deadline = min(schedule.nextDeadline, nextLivenessSweep)
+        if let channels = channelDeadline { deadline = min(deadline, channels) }
+        if let netcodeDeadline = netcode.nextDeadline() { deadline = min(deadline, netcodeDeadline) }
+        for index in lingering { if let denial = clients[index]?.denialDeadline { deadline = min(deadline, denial) } }
+        nextDeadline = deadline
     }
 
     /// Disconnects every client cleanly (10 disconnect packets each).
@@ -263,6 +280,7 @@ public struct RelayServerCore {
     }
 
     private mutating func writePackets(now: TickwireInstant) {
+        channelDeadline = nil
         for index in occupied {
             guard let client = clients[index] else { continue }
             for _ in 0..<configuration.maxPacketsPerUpdate {
@@ -280,6 +298,7 @@ public struct RelayServerCore {
             client.connection.endTick()
             client.snapshotTick = nil
             client.connection.update(now: now)
+            if let due = client.connection.nextDeadline { channelDeadline = min(channelDeadline ?? due, due) }
         }
     }
 
@@ -429,13 +448,14 @@ public struct RelayServerCore {
         guard clients[sender] != nil, clients[sender]!.policing.mayNotify(now: now) else { return }
         events.append(.eventRefused(clientIndex: sender, clientID: netcode.clientID(sender) ?? 0, reason: reason))
         // The notice uses the control headroom; a sender whose queue is full does not get it.
-        _ = try? clients[sender]!.connection.sendReliable(RelayMessage.refused(reason).encoded())
+        if (try? clients[sender]!.connection.sendReliable(RelayMessage.refused(reason).encoded())) != nil { queuedReliable = true }
     }
 
     private mutating func sendReliable(_ framed: [UInt8], to peer: Int, counted: Bool = false) {
         guard clients[peer] != nil else { return }
         do {
             try clients[peer]!.connection.sendReliable(framed)
+            queuedReliable = true
             if counted { counters.eventsRelayed &+= 1 }
         } catch {
             // Events leave headroom for notices, so only a client that stopped acking fills it.

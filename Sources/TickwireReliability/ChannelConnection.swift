@@ -544,6 +544,24 @@ public struct ChannelConnection {
     }
 
     /// Brings the bandwidth windows up to `now`; call it from the shell's regular update.
+    /// The earliest instant at which `writePacket` has something to send without new input: a
+    /// reliable fragment not yet sent or due for a resend, or an ack that has waited its delay.
+    /// `.zero` means now; nil, nothing until new input. (Queued unreliable messages are the
+    /// caller's to write in the update that queued them.) O(messages in flight).
+    public var nextDeadline: TickwireInstant? {
+        var deadline = ackOwedSince.map { $0 + configuration.maxAckDelay }
+        let interval = resendInterval
+        for offset in 0..<min(reliableOut.count, configuration.receiveWindowSize) where !reliableOut[offset: offset].isComplete {
+            for fragment in 0..<reliableOut[offset: offset].fragmentCount where !reliableOut[offset: offset].acked[fragment] {
+                guard let last = reliableOut[offset: offset].lastSent[fragment], !reliableOut[offset: offset].resendNow[fragment] else {
+                    return .zero
+                }
+                deadline = min(deadline ?? last + interval, last + interval)
+            }
+        }
+        return deadline
+    }
+
     public mutating func update(now: TickwireInstant) {
         sentMeter.roll(now: now)
         receivedMeter.roll(now: now)

@@ -5,9 +5,10 @@ import TickwireRelay
 import TickwireTransport
 
 /// Owns the sans-IO relay core on one event loop and does its I/O: feeds it datagrams with the
-/// current time, wakes it at each tick deadline (the core's drift-free `TickSchedule`) and every
-/// `updateInterval` in between, flushes its outbound queue once per read batch and per update,
-/// logs its events and times its ticks.
+/// current time, wakes it at the core's next deadline (its drift-free tick, or a resend,
+/// keep-alive or timeout before it), flushes its outbound queue once per read batch and per
+/// update, logs its events and times its ticks. Between ticks it updates no more often than
+/// `updateInterval`, however fast events arrive: they are relayed at most that late.
 final class RelayServerDriver: DatagramEndpoint {
     var core: RelayServerCore
     var writer: DatagramBatchWriter?
@@ -24,6 +25,12 @@ final class RelayServerDriver: DatagramEndpoint {
     var metrics: RelayMetrics?
     private var lastMetricsPush = TickwireInstant.zero
     private var scheduled: Scheduled<Void>?
+    /// When the scheduled wake is.
+    private var scheduledWake = TickwireInstant.zero
+    private var lastUpdate = TickwireInstant.zero
+    /// Updates run (ticks and the updates between them), for stats.
+    private(set) var updates: UInt64 = 0
+    private weak var eventLoop: (any EventLoop)?
     private var stopped = false
     /// Request-drop lines (debug level) are capped so a flood cannot flood the log.
     private var dropLog = LogRateLimiter(linesPerSecond: 10)
@@ -44,20 +51,36 @@ final class RelayServerDriver: DatagramEndpoint {
         if !core.events.isEmpty { logEvents() }
     }
 
-    func readBatchComplete() { flush() }
+    /// Flushes the replies, and wakes earlier when what was read gave the core work sooner than
+    /// its scheduled wake (events to relay).
+    func readBatchComplete() {
+        flush()
+        guard !stopped, let eventLoop, wakeTime() < scheduledWake else { return }
+        scheduled?.cancel()
+        scheduleNextUpdate(on: eventLoop)
+    }
+
+    /// The core's next deadline, no sooner than `updateInterval` after the last update unless a
+    /// tick is due first.
+    private func wakeTime() -> TickwireInstant {
+        min(core.nextTickDeadline, max(core.nextDeadline, lastUpdate + updateInterval))
+    }
 
     func flush() { writer?.write(&core.outbound) }
 
-    /// Wakes at the next tick deadline, or after `updateInterval` if that comes first. The tick
-    /// deadlines come from the core's schedule (start + n × period), so nothing accumulates.
+    /// Wakes at `wakeTime()`. The tick deadlines come from the core's schedule (start + n ×
+    /// period), so nothing accumulates.
     func scheduleNextUpdate(on eventLoop: any EventLoop) {
         guard !stopped else { return }
-        let now = clock.now()
-        let wake = min(core.nextTickDeadline, now + updateInterval)
+        self.eventLoop = eventLoop
+        let wake = wakeTime()
+        scheduledWake = wake
         scheduled = eventLoop.assumeIsolated().scheduleTask(deadline: clock.deadline(wake)) { [self] in
             let ticksBefore = core.counters.ticks
             let started = ContinuousClock.now
-            core.update(now: clock.now())
+            lastUpdate = clock.now()
+            updates &+= 1
+            core.update(now: lastUpdate)
             flush()
             if core.counters.ticks != ticksBefore {
                 // A tick's duration includes sending what it wrote: that is most of its cost.
@@ -97,7 +120,7 @@ final class RelayServerDriver: DatagramEndpoint {
             lastTickDuration: lastTickDuration, maxTickDuration: maxTickDuration,
             datagramsRead: datagramsRead, bytesRead: bytesRead,
             datagramsWritten: writer?.datagramsWritten ?? 0, bytesWritten: writer?.bytesWritten ?? 0,
-            datagramsNotSent: writer?.datagramsDropped ?? 0)
+            datagramsNotSent: writer?.datagramsDropped ?? 0, updates: updates)
     }
 
     private func logEvents() {

@@ -26,6 +26,8 @@ public struct RelayServerStats: Sendable {
     public var bytesWritten: UInt64
     /// Datagrams the kernel did not take (send buffer full, socket closed, address refused).
     public var datagramsNotSent: UInt64 = 0
+    /// Times the host woke the core (ticks and the updates between them).
+    public var updates: UInt64 = 0
 }
 
 /// One connected client's link as the server sees it.
