@@ -11,7 +11,8 @@ public struct RelayServerOptions: Sendable {
     public var protocolID: UInt64 = RelayServerOptions.defaultProtocolID
     public var privateKey: [UInt8]
     public var maxClients: Int = 256
-    /// How often keep-alives, timeouts and reliable messages are serviced between ticks.
+    /// The host wakes the core at its next deadline (`RelayServerCore.nextDeadline`); between
+    /// ticks, no more often than this, so a stream of events is relayed in batches at most this late.
     public var updateInterval: Duration = .milliseconds(10)
     /// Rooms, tick rate and state size.
     public var relay = RelayConfiguration()
