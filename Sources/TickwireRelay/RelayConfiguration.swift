@@ -22,6 +22,10 @@ public struct RelayConfiguration: Sendable {
     /// 4 ms (at most 500 ms), so every ack rides on a snapshot and the server sends no ack-only
     /// packets.
     public var ackDelay: Duration?
+    /// How long a relayed event (or a join, leave or notice) may wait for a packet that leaves
+    /// anyway, a snapshot at the next tick, before it is sent alone: the `nextDeadline` a
+    /// `receive` that queued one sets. 10 ms at most delays an event as the old 10 ms update did.
+    public var relayDelay: Duration = .milliseconds(10)
 
     /// The channel configuration of each client's connection on the server.
     public var serverChannels: ChannelConfiguration {

@@ -191,9 +191,9 @@ public struct RelayServerCore {
     public var nextTickDeadline: TickwireInstant { schedule.nextDeadline }
 
     /// When `update` next has work: the next tick, a client's reliable resend or delayed ack, a
-    /// keep-alive or timeout, a denial to finish, the liveness sweep; and at once (`now`) when a
-    /// `receive` queued reliable messages (relayed events, joins, leaves, notices). A host wakes
-    /// here instead of polling. Recomputed by every `update`.
+    /// keep-alive or timeout, a denial to finish, the liveness sweep; and `relayDelay` after a
+    /// `receive` that queued reliable messages (relayed events, joins, leaves, notices), unless a
+    /// tick sends them first. A host wakes here instead of polling. Recomputed by every `update`.
     public private(set) var nextDeadline = TickwireInstant.zero
     /// Set when reliable messages were queued since the last update.
     private var queuedReliable = false
@@ -209,7 +209,7 @@ public struct RelayServerCore {
         processNetcodeEvents(now: now)
         processPending(now: now)
         removeMisbehaving(now: now)
-        if queuedReliable { nextDeadline = min(nextDeadline, now) }
+        if queuedReliable { nextDeadline = min(nextDeadline, now + configuration.relayDelay) }
     }
 
     public mutating func receive(_ datagram: [UInt8], from address: NetcodeAddress, now: TickwireInstant) {

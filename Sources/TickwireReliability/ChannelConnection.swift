@@ -549,17 +549,9 @@ public struct ChannelConnection {
     /// `.zero` means now; nil, nothing until new input. (Queued unreliable messages are the
     /// caller's to write in the update that queued them.) O(messages in flight).
     public var nextDeadline: TickwireInstant? {
-        var deadline = ackOwedSince.map { $0 + configuration.maxAckDelay }
-        let interval = resendInterval
-        for offset in 0..<min(reliableOut.count, configuration.receiveWindowSize) where !reliableOut[offset: offset].isComplete {
-            for fragment in 0..<reliableOut[offset: offset].fragmentCount where !reliableOut[offset: offset].acked[fragment] {
-                guard let last = reliableOut[offset: offset].lastSent[fragment], !reliableOut[offset: offset].resendNow[fragment] else {
-                    return .zero
-                }
-                deadline = min(deadline ?? last + interval, last + interval)
-            }
-        }
-        return deadline
+        let ack = ackOwedSince.map { $0 + configuration.maxAckDelay }
+        guard let send = reliableOut.earliestSend(within: configuration.receiveWindowSize, interval: resendInterval) else { return ack }
+        return min(ack ?? send, send)
     }
 
     public mutating func update(now: TickwireInstant) {

@@ -25,8 +25,16 @@ import TickwireSimulation
         }
     }
 
-    @Test func anEventReceivedMakesTheDeadlineNow() throws {
+    @Test func anEventReceivedIsDueWithinTheRelayDelay() throws {
         var relay = try Self.seatedRoom(tickRate: 60, seed: 2)
+        let delay = RelayConfiguration().relayDelay
+        // A moment when the server has nothing due within the relay delay (between its acks).
+        var tries = 0
+        while relay.server.nextDeadline <= relay.now + delay + .milliseconds(1), tries < 200 {
+            relay.advance(by: .milliseconds(1))
+            tries += 1
+        }
+        try #require(relay.server.nextDeadline > relay.now + delay + .milliseconds(1))
         var server = relay.server
         let now = relay.now + .microseconds(500)
         try relay.clients[0].core.sendEvent([1, 2, 3])
@@ -34,9 +42,10 @@ import TickwireSimulation
         let datagrams = relay.clients[0].core.outbound.datagrams
         #expect(!datagrams.isEmpty)
         for datagram in datagrams { server.receive(datagram.bytes, from: relay.clients[0].address, now: now) }
-        #expect(server.nextDeadline == now, "an event to relay is work for now")
-        server.update(now: now)
-        #expect(server.nextDeadline > now, "the update sent it")
+        let due = now + delay
+        #expect(server.nextDeadline == due, "an event to relay waits at most the relay delay")
+        server.update(now: due)
+        #expect(server.nextDeadline > due, "the update sent it")
         #expect(server.counters.eventsRelayed == 2)
     }
 
