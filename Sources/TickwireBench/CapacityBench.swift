@@ -44,7 +44,7 @@ public enum CapacityBench {
         public var lateTicks: UInt64
         /// How often the relay's host woke its core (ticks included).
         public var updatesPerSecond: Double
-        /// Datagrams the ceiling loop could not open: anything but 0 means its figures are wrong.
+        /// Datagrams the ceiling loop could not open or send: anything but 0 means its figures are wrong.
         public var ceilingOpenFailures: UInt64
         public var ceilingTickSendP50Ms: Double
         public var ceilingTickSendP99Ms: Double
@@ -100,7 +100,7 @@ public enum CapacityBench {
             if !valid {
                 lines.append("NOT VALID: \(clientsAtEnd) of \(clientsRequested) bots connected at the end or the swarm's checks failed; the load was not what was asked (is the swarm's core saturated? try fewer clients or more --swarm-cores)")
             }
-            if ceilingOpenFailures > 0 { lines.append("CEILING NOT VALID: \(ceilingOpenFailures) datagrams did not open") }
+            if ceilingOpenFailures > 0 { lines.append("CEILING NOT VALID: \(ceilingOpenFailures) datagrams did not open or send") }
             if !relayPinned { lines.append("note: the relay's thread could not be pinned to a core; figures are noisier") }
             return lines.joined(separator: "\n")
         }
@@ -147,7 +147,7 @@ public enum CapacityBench {
             meanDatagramOutBytes: meanOut, meanDatagramInBytes: meanIn,
             tickP50Ms: millis(relay.ticks.quantile(0.5)), tickP99Ms: millis(relay.ticks.quantile(0.99)), tickMaxMs: millis(relay.ticks.max),
             lateTicks: relay.lateTicks, updatesPerSecond: Double(relay.updates) / relay.seconds,
-            ceilingOpenFailures: ceiling.openFailures,
+            ceilingOpenFailures: ceiling.openFailures + ceiling.sendErrors,
             ceilingTickSendP50Ms: millis(ceiling.tickSend.quantile(0.5)), ceilingTickSendP99Ms: ceilingP99,
             tickP99OverCeiling: ceilingP99 > 0 ? millis(relay.ticks.quantile(0.99)) / ceilingP99 : 0,
             rssBytesPerClient: rss, relayPinned: relay.pinned && ceiling.pinned,

@@ -48,8 +48,6 @@ struct ReliableReceiveWindow {
         self.fragmentSize = fragmentSize
     }
 
-    /// Slots allocated now (grows toward `size` on demand).
-    var allocatedSlots: Int { slots.count }
     private func index(_ id: UInt16) -> Int { Int(id) & (slots.count - 1) }
 
     func placement(of id: UInt16) -> Placement {

@@ -10,7 +10,6 @@ public struct DurationHistogram: Sendable {
     private var buckets: [UInt32]
     public private(set) var count: UInt64 = 0
     public private(set) var max: Duration = .zero
-    public private(set) var total: Duration = .zero
 
     public init() { buckets = [UInt32](repeating: 0, count: Self.bucketCount) }
 
@@ -19,7 +18,6 @@ public struct DurationHistogram: Sendable {
         let index = Int(Swift.min(Int64(Self.bucketCount - 1), nanos / Self.bucketNanoseconds))
         buckets[index] &+= 1
         count &+= 1
-        total += duration
         if duration > max { max = duration }
     }
 
@@ -37,6 +35,4 @@ public struct DurationHistogram: Sendable {
         }
         return max
     }
-
-    public var mean: Duration { count == 0 ? .zero : total / Int(count) }
 }

@@ -52,7 +52,6 @@ public final class DatagramBatchWriter {
     public private(set) var bytesWritten: UInt64 = 0
     /// Datagrams not sent: the socket's send buffer was full, the socket was closed, or the kernel refused them.
     public private(set) var datagramsDropped: UInt64 = 0
-    public private(set) var sendErrors: UInt64 = 0
     private static let batchSize = 64
     private var datagrams: [tickwire_datagram]
     private let batch: OpaquePointer
@@ -94,7 +93,6 @@ public final class DatagramBatchWriter {
                     return
                 } else {
                     // The first datagram of the batch was refused (e.g. an unreachable address): skip it.
-                    sendErrors &+= 1
                     datagramsDropped &+= 1
                     index += 1
                 }

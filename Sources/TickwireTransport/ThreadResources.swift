@@ -14,13 +14,6 @@ public enum ThreadResources {
         return .seconds(Int64(ts.tv_sec)) + .nanoseconds(Int64(ts.tv_nsec))
     }
 
-    /// CPU time (user + system) the whole process has used.
-    public static func processCPUTime() -> Duration {
-        var ts = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-        return .seconds(Int64(ts.tv_sec)) + .nanoseconds(Int64(ts.tv_nsec))
-    }
-
     /// Pins the calling thread to one core. Returns false where that is not possible (not Linux,
     /// core out of range, or a cgroup that forbids it); the caller reports it.
     @discardableResult
