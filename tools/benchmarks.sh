@@ -7,7 +7,11 @@
 #   tools/benchmarks.sh run      # run and print the tables only
 #
 # Each count includes what the harness allocates around a measured region (the
-# harness-empty-region benchmark): a hot path passes when it counts no more than that floor.
+# harness-empty-region benchmark): a hot path passes when its median sample counts no more than
+# that floor. The interposer counts every thread of the process, so a single sample can catch an
+# allocation of the harness or the runtime (CI once saw 2 in 3 of 10 samples of a 10 ms region,
+# where 40 measured seconds under gdb with a breakpoint on malloc saw none); an allocation per
+# packet, tick or update shows in every sample, by hundreds. The worst sample is printed beside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/setup.sh
@@ -25,15 +29,16 @@ for line in open(sys.argv[1], encoding="utf-8"):
         name = line
     elif name and line.startswith("│ Malloc (total)"):
         cells = [c.strip() for c in line.strip("│").split("│")]
-        counts[name] = int(cells[7].replace(",", ""))  # p100: the worst sample
-floor = counts.pop("harness-empty-region", None)
+        # p50 (the median sample) and p100 (the worst)
+        counts[name] = (int(cells[3].replace(",", "")), int(cells[7].replace(",", "")))
+floor = counts.pop("harness-empty-region", (None, None))[1]
 if floor is None or not counts:
     sys.exit("benchmarks: no malloc counts found in the output")
 failed = False
-print(f"\nmallocs in steady state (above the harness's own {floor}):")
-for name, count in sorted(counts.items()):
-    extra = count - floor
-    print(f"  {name:28} {extra:6d}  {'ok' if extra <= 0 else 'ALLOCATES'}")
+print(f"\nmallocs in steady state (above the harness's own {floor}), median sample and worst:")
+for name, (median, worst) in sorted(counts.items()):
+    extra = median - floor
+    print(f"  {name:28} {extra:6d} {worst - floor:6d}  {'ok' if extra <= 0 else 'ALLOCATES'}")
     failed |= extra > 0
 sys.exit(1 if failed else 0)
 PY
