@@ -297,8 +297,7 @@ public struct RelayServerCore {
             // A snapshot that found no room this update is superseded by the next tick's.
             client.connection.endTick()
             client.snapshotTick = nil
-            client.connection.update(now: now)
-            if let due = client.connection.nextDeadline { channelDeadline = min(channelDeadline ?? due, due) }
+            if let due = client.connection.update(now: now) { channelDeadline = min(channelDeadline ?? due, due) }
         }
     }
 

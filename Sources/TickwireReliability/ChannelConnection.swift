@@ -53,6 +53,9 @@ public struct ChannelConnection {
     /// When the oldest packet still owed an ack arrived (nil: no ack owed).
     private var ackOwedSince: TickwireInstant?
     private var newestPeerAck: UInt16?
+    /// The acks already applied as of `newestPeerAck` (bit i: `newestPeerAck - i`): a header
+    /// mostly repeats the previous one's bits, and those need no second look.
+    private var appliedAckBits: UInt32 = 0
     private var settleCursor: UInt16 = 0
     private var largestAcked: UInt16?
     private var lossCursor: UInt16 = 0
@@ -469,6 +472,8 @@ public struct ChannelConnection {
     private mutating func processAcks(_ header: PacketHeader, now: TickwireInstant) {
         guard header.ackBits != 0 else { return }
         var bits = header.ackBits
+        let shift = newestPeerAck.map { SequenceNumber.distance(from: $0, to: header.ack) } ?? Int.max
+        if shift < 32 { bits &= ~(appliedAckBits << UInt32(shift)) }
         var freshAck = false
         while bits != 0 {
             let i = bits.trailingZeroBitCount
@@ -495,6 +500,11 @@ public struct ChannelConnection {
         if largestAcked.map({ SequenceNumber.isNewer(newestAckedHere, than: $0) }) ?? true { largestAcked = newestAckedHere }
         detectLoss(now: now)
         reliableOut.advance()
+        if shift < 32 {
+            appliedAckBits = (appliedAckBits << UInt32(shift)) | header.ackBits
+        } else if newestPeerAck.map({ SequenceNumber.isNewer(header.ack, than: $0) }) ?? true {
+            appliedAckBits = header.ackBits
+        }
         if newestPeerAck.map({ SequenceNumber.isNewer(header.ack, than: $0) }) ?? true {
             newestPeerAck = header.ack
             settle(upTo: header.ack &- 31)
@@ -554,10 +564,15 @@ public struct ChannelConnection {
         return min(ack ?? send, send)
     }
 
-    public mutating func update(now: TickwireInstant) {
+    /// Rolls the rate meters and returns `nextDeadline`. (A caller that holds the connection in a
+    /// class reads the deadline here, in the mutating access it already has: reading the computed
+    /// property through the class copies the whole connection.)
+    @discardableResult
+    public mutating func update(now: TickwireInstant) -> TickwireInstant? {
         sentMeter.roll(now: now)
         receivedMeter.roll(now: now)
         ackedMeter.roll(now: now)
+        return nextDeadline
     }
 
     public var stats: LinkStats {

@@ -10,6 +10,8 @@ struct ReceivedPacketWindow {
     private var slots: [Int32]
     private(set) var newest: UInt16 = 0xFFFF
     private(set) var hasReceived = false
+    /// Which of the 32 sequences up to `newest` arrived (bit i: `newest - i`), kept as they arrive.
+    private var recentBits: UInt32 = 0
 
     init(size: Int) {
         precondition(size >= 64 && size <= 0x8000 && size.nonzeroBitCount == 1, "window size must be a power of two in 64...32768")
@@ -30,6 +32,7 @@ struct ReceivedPacketWindow {
         if !hasReceived {
             hasReceived = true
             newest = sequence
+            recentBits = 1
         } else if SequenceNumber.isNewer(sequence, than: newest) {
             let gap = SequenceNumber.distance(from: newest, to: sequence)
             if gap >= slots.count {
@@ -38,7 +41,11 @@ struct ReceivedPacketWindow {
                 var s = newest &+ 1
                 while s != sequence { slots[Int(s) & mask] = -1; s &+= 1 }
             }
+            recentBits = (gap >= 32 ? 0 : recentBits << UInt32(gap)) | 1
             newest = sequence
+        } else {
+            let age = SequenceNumber.distance(from: sequence, to: newest)
+            if age < 32 { recentBits |= 1 << UInt32(age) }
         }
         slots[Int(sequence) & mask] = Int32(sequence)
     }
@@ -46,12 +53,6 @@ struct ReceivedPacketWindow {
     /// The ack header fields: newest sequence and which of the 32 up to it arrived. Before any
     /// packet arrived: ack 0xFFFF with no bits, which acknowledges nothing.
     var ack: (ack: UInt16, bits: UInt32) {
-        guard hasReceived else { return (0xFFFF, 0) }
-        var bits: UInt32 = 0
-        for i in 0..<32 {
-            let s = newest &- UInt16(i)
-            if slots[Int(s) & mask] == Int32(s) { bits |= 1 << UInt32(i) }
-        }
-        return (newest, bits)
+        hasReceived ? (newest, recentBits) : (0xFFFF, 0)
     }
 }
