@@ -52,6 +52,8 @@ public struct ChannelConnection {
     private var sent: SentPacketRing
     /// When the oldest packet still owed an ack arrived (nil: no ack owed).
     private var ackOwedSince: TickwireInstant?
+    /// `configuration.maxAckDelay`, for the checks every packet written makes.
+    private let maxAckDelayNanoseconds: UInt64
     private var newestPeerAck: UInt16?
     /// The acks already applied as of `newestPeerAck` (bit i: `newestPeerAck - i`): a header
     /// mostly repeats the previous one's bits, and those need no second look.
@@ -90,6 +92,7 @@ public struct ChannelConnection {
     public init(configuration: ChannelConfiguration = ChannelConfiguration()) throws(ChannelConfigurationError) {
         try configuration.validate()
         self.configuration = configuration
+        maxAckDelayNanoseconds = configuration.maxAckDelay.nonNegativeNanoseconds
         received = ReceivedPacketWindow(size: configuration.receivedPacketBufferSize)
         sent = SentPacketRing(size: configuration.sentPacketBufferSize)
         reliableOut = ReliableSendQueue(capacity: configuration.sendQueueCapacity)
@@ -183,7 +186,7 @@ public struct ChannelConnection {
         let wroteUnreliable = unreliableCount > 0
         // An ack rides on the next packet that carries data; alone it waits up to maxAckDelay
         // for one (QUIC's max_ack_delay), so a steady flow of data sends no ack-only packets.
-        let ackDue = ackOwedSince.map { now - $0 >= configuration.maxAckDelay } ?? false
+        let ackDue = ackOwedSince.map { now >= $0.adding(nanoseconds: maxAckDelayNanoseconds) } ?? false
         guard wroteReliable || wroteUnreliable || ackDue else { return 0 }
         lastPacketSequence = nextSequence
         lastPacketUnreliableCount = unreliableCount
@@ -483,7 +486,7 @@ public struct ChannelConnection {
             newlyAckedPackets.append(header.ack &- UInt16(i))
             counters.packetsAcked &+= 1
             if sent[slot].elicitsAck {
-                roundTrip.add(sample: (now - sent[slot].sentAt).secondsDouble)
+                roundTrip.add(sample: now.seconds(since: sent[slot].sentAt))
                 freshAck = true
             }
             ackedMeter.add(bytes: sent[slot].wireBytes, now: now)
@@ -559,8 +562,8 @@ public struct ChannelConnection {
     /// `.zero` means now; nil, nothing until new input. (Queued unreliable messages are the
     /// caller's to write in the update that queued them.) O(messages in flight).
     public var nextDeadline: TickwireInstant? {
-        let ack = ackOwedSince.map { $0 + configuration.maxAckDelay }
-        guard let send = reliableOut.earliestSend(within: configuration.receiveWindowSize, interval: resendInterval) else { return ack }
+        let ack = ackOwedSince.map { $0.adding(nanoseconds: maxAckDelayNanoseconds) }
+        guard let send = reliableOut.earliestSend(within: configuration.receiveWindowSize, interval: resendInterval.nonNegativeNanoseconds) else { return ack }
         return min(ack ?? send, send)
     }
 

@@ -91,18 +91,19 @@ struct ReliableSendQueue {
     }
 
     /// When the first of the oldest `limit` messages has a fragment to (re)send: never sent or
-    /// marked for resend (`.zero`, now), or `interval` after its last send. Nil: all acknowledged.
-    func earliestSend(within limit: Int, interval: Duration) -> TickwireInstant? {
-        var earliest: TickwireInstant?
+    /// marked for resend (`.zero`, now), or `interval` (nanoseconds, computed only when needed) after
+    /// its last send. Nil: all acknowledged.
+    func earliestSend(within limit: Int, interval: @autoclosure () -> UInt64) -> TickwireInstant? {
+        var earliestLastSent: TickwireInstant?
         for offset in 0..<min(count, limit) {
             let i = index(oldest &+ UInt16(truncatingIfNeeded: offset))
             guard entries[i].ackedCount < entries[i].fragmentCount else { continue }
             for fragment in 0..<entries[i].fragmentCount where !entries[i].acked[fragment] {
                 guard let last = entries[i].lastSent[fragment], !entries[i].resendNow[fragment] else { return .zero }
-                earliest = min(earliest ?? last + interval, last + interval)
+                earliestLastSent = min(earliestLastSent ?? last, last)
             }
         }
-        return earliest
+        return earliestLastSent.map { $0.adding(nanoseconds: interval()) }
     }
 
     /// When the oldest unacknowledged message was first sent; nil if none is queued or it has

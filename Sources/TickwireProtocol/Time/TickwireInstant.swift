@@ -33,6 +33,20 @@ public struct TickwireInstant: Comparable, Hashable, Sendable, CustomStringConve
         }
     }
 
+    /// `self` plus `nanoseconds`, saturating. The cheap form of `+` for hot loops: adding a
+    /// `Duration` splits it into seconds and attoseconds (128-bit arithmetic) every time.
+    @inlinable
+    public func adding(nanoseconds: UInt64) -> TickwireInstant {
+        let (sum, overflow) = self.nanoseconds.addingReportingOverflow(nanoseconds)
+        return TickwireInstant(nanoseconds: overflow ? .max : sum)
+    }
+
+    /// Seconds from `earlier` to `self` (negative if `earlier` is later), without building a `Duration`.
+    @inlinable
+    public func seconds(since earlier: TickwireInstant) -> Double {
+        Double(Int64(bitPattern: nanoseconds &- earlier.nanoseconds)) / 1e9
+    }
+
     public static func - (lhs: TickwireInstant, rhs: TickwireInstant) -> Duration {
         if lhs.nanoseconds >= rhs.nanoseconds {
             return .nanoseconds(Int64(clamping: lhs.nanoseconds - rhs.nanoseconds))
@@ -61,4 +75,7 @@ extension Duration {
     }
 
     public var millisecondsDouble: Double { secondsDouble * 1000 }
+
+    /// The duration in whole nanoseconds, clamped to 0...`UInt64.max`: for `TickwireInstant.adding(nanoseconds:)`.
+    public var nonNegativeNanoseconds: UInt64 { UInt64(max(0, nanosecondsClamped)) }
 }

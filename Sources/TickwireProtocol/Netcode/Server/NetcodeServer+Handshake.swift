@@ -103,7 +103,7 @@ extension NetcodeServer {
         slot.receiveKey = mapping.receiveKey
         slot.sequence = 0
         slot.replay.reset()
-        slot.timeout = mapping.timeout
+        slot.timeoutNanoseconds = mapping.timeout?.nonNegativeNanoseconds
         slot.lastReceive = now
         slot.lastSend = now
         slot.userData = challenge.userData

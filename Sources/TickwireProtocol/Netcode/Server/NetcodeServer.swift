@@ -60,7 +60,8 @@ public struct NetcodeServer {
         var receiveKey: [UInt8] = []
         var sequence: UInt64 = 0
         var replay = ReplayProtection()
-        var timeout: Duration?
+        /// The token's timeout, in nanoseconds (nil: none); the per-update checks add it to an instant.
+        var timeoutNanoseconds: UInt64?
         var lastReceive = TickwireInstant.zero
         var lastSend = TickwireInstant.zero
         var userData: [UInt8] = []
@@ -235,11 +236,11 @@ public struct NetcodeServer {
     /// Sends keep-alives to idle clients and times out silent ones.
     public mutating func update(now: TickwireInstant) {
         for index in slots.indices where slots[index].connected {
-            if let timeout = slots[index].timeout, slots[index].lastReceive + timeout <= now {
+            if let timeout = slots[index].timeoutNanoseconds, slots[index].lastReceive.adding(nanoseconds: timeout) <= now {
                 freeSlot(index, reason: .timedOut, now: now)
                 continue
             }
-            if slots[index].lastSend + Netcode.packetSendInterval <= now {
+            if slots[index].lastSend.adding(nanoseconds: Netcode.packetSendIntervalNanoseconds) <= now {
                 sendKeepAlive(index, now: now)
             }
         }
@@ -248,9 +249,9 @@ public struct NetcodeServer {
     /// The earliest instant at which `update` has work to do, if any client is connected.
     public func nextDeadline() -> TickwireInstant? {
         var deadline: TickwireInstant?
-        for slot in slots where slot.connected {
-            var candidate = slot.lastSend + Netcode.packetSendInterval
-            if let timeout = slot.timeout { candidate = min(candidate, slot.lastReceive + timeout) }
+        for index in slots.indices where slots[index].connected {
+            var candidate = slots[index].lastSend.adding(nanoseconds: Netcode.packetSendIntervalNanoseconds)
+            if let timeout = slots[index].timeoutNanoseconds { candidate = min(candidate, slots[index].lastReceive.adding(nanoseconds: timeout)) }
             deadline = min(deadline ?? candidate, candidate)
         }
         return deadline
