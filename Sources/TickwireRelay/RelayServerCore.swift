@@ -83,7 +83,10 @@ public struct RelayServerCore {
     /// Denied clients lingering until their denial is acknowledged.
     private var lingering: [Int] = []
     private var members: [String: [Int]] = [:]
-    private var roomViews: [String: SnapshotView] = [:]
+    /// Each room's views of its last `roomViewSlots` ticks (slot: tick mod that), which the
+    /// clients' encoders share as their baselines.
+    private var roomViews: [String: [SnapshotView]] = [:]
+    private static let roomViewSlots = SnapshotEncoder.ringSize + 1
     private var stateArena: [UInt8]
     private var stateLength: [Int]
     /// Payloads received during one `receive`, processed after it returns (the netcode server
@@ -249,21 +252,25 @@ public struct RelayServerCore {
         counters.ticks &+= 1
         let tickNumber = UInt32(truncatingIfNeeded: tick)
         let micros = UInt64((schedule.deadline(of: tick) - schedule.start).nanosecondsClamped / 1000)
+        // Each room's view of this tick goes in the slot its views of `ringSize + 1` ticks ago held:
+        // by now no client's encoder still shares that one (see `SnapshotEncoder`), so it is refilled
+        // in place.
+        let slot = Int(tickNumber % UInt32(Self.roomViewSlots))
         for (room, list) in members {
-            var view = roomViews.removeValue(forKey: room) ?? SnapshotView()
-            view.removeAll()
+            var views = roomViews.removeValue(forKey: room) ?? Array(repeating: SnapshotView(), count: Self.roomViewSlots)
+            views[slot].removeAll()
             for index in list {
                 let start = index * configuration.maxStateSize
                 stateArena.withUnsafeBytes { raw in
-                    view.append(id: UInt16(index), clientID: netcode.clientID(index) ?? 0,
-                                state: UnsafeRawBufferPointer(rebasing: raw[start..<start + stateLength[index]]))
+                    views[slot].append(id: UInt16(index), clientID: netcode.clientID(index) ?? 0,
+                                       state: UnsafeRawBufferPointer(rebasing: raw[start..<start + stateLength[index]]))
                 }
             }
-            roomViews[room] = view
+            roomViews[room] = views
         }
         if roomViews.count > members.count { roomViews = roomViews.filter { members[$0.key] != nil } }
         for (room, list) in members {
-            guard let view = roomViews[room] else { continue }
+            guard let view = roomViews[room]?[slot] else { continue }
             for index in list {
                 guard let client = clients[index] else { continue }
                 let length = snapshotBuffer.withUnsafeMutableBytes { buffer in

@@ -52,6 +52,41 @@ import TickwireRelay
         #expect(decode([0x80, 0x00, 0], length: 4, against: []) == nil)  // non-canonical varint
     }
 
+    /// Snapshots that send every change keep the room's view shared (less the client's own entity)
+    /// as their baseline; snapshots over budget keep a copy. Mixed, the client must still
+    /// reconstruct exactly what the encoder recorded, tick after tick, with the room's views
+    /// rebuilt in a ring of slots as the server does.
+    @Test func sharedAndCopiedBaselinesReconstructTheSame() {
+        var random = SplitMix64(seed: 9)
+        var encoder = SnapshotEncoder()
+        var decoder = SnapshotDecoder(maxStateSize: 64)
+        var rooms = Array(repeating: SnapshotView(), count: SnapshotEncoder.ringSize + 1)
+        var states = (0..<12).map { _ in [UInt8](repeating: 0, count: 24) }
+        for tick in UInt32(0)..<400 {
+            // Quiet spells fit the budget; busy ones (every state changing) do not.
+            let busy = (tick / 20) % 2 == 1
+            for id in states.indices where busy || random.next() % 4 == 0 {
+                states[id][Int(random.next() % 24)] = UInt8(truncatingIfNeeded: random.next())
+            }
+            let slot = Int(tick % UInt32(rooms.count))
+            rooms[slot].removeAll()
+            for id in states.indices where !(tick % 50 > 40 && id == 7) {  // entity 7 leaves and returns
+                rooms[slot].append(id: UInt16(id), clientID: UInt64(id) + 100, state: states[id])
+            }
+            var buffer = [UInt8](repeating: 0, count: busy ? 160 : 1188)
+            let length = buffer.withUnsafeMutableBytes {
+                encoder.encode(tick: tick, serverTimeMicros: UInt64(tick), room: rooms[slot], excluding: 5, into: $0)
+            }
+            #expect(Array(buffer[0..<length]).withUnsafeBytes { decoder.decode($0) } == .decoded(tick: tick, serverTimeMicros: UInt64(tick)))
+            let reconstructed = decoder.view(tick: tick)
+            #expect(reconstructed == encoder.view(tick: tick), "tick \(tick)")
+            #expect(reconstructed?.position(of: 5) == nil)
+            if random.next() % 3 != 0 { encoder.sent(tick: tick, inPacket: UInt16(tick)); encoder.acked(packet: UInt16(tick)) }
+        }
+        #expect(encoder.counters.entitiesDeferred > 0)
+        #expect(encoder.counters.fullSnapshots == 1)
+    }
+
     @Test func encoderAndDecoderAgreeAndRandomInputNeverTraps() {
         var random = SplitMix64(seed: 7)
         var encoder = SnapshotEncoder()

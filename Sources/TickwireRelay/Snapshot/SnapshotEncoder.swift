@@ -6,6 +6,11 @@ import TickwireProtocol
 /// * A ring of the last `ringSize` snapshots *as the client will reconstruct them* is kept;
 ///   a packet ack makes its snapshot the next baseline. With no acked snapshot still in the ring,
 ///   the snapshot is coded against nothing (a full snapshot).
+/// * When every change was sent (the usual case) the client reconstructs the room's view less its
+///   own entity, so the ring keeps the room's view itself, shared (no copy), with that entity
+///   marked excluded. Only a snapshot that deferred something is copied into a view of its own.
+///   The server keeps each room's views for a ring's span (`RelayServerCore`), so sharing them
+///   costs neither copies nor allocations.
 /// * When the changes do not fit the budget, a priority accumulator picks what goes now: every
 ///   changed entity gains priority each tick it waits and loses it when sent, so every entity is
 ///   eventually sent. A deferred entity keeps its baseline state in the reconstructed snapshot.
@@ -31,7 +36,16 @@ public struct SnapshotEncoder {
         var included = false
     }
 
-    private var ring = SnapshotRing(size: SnapshotEncoder.ringSize)
+    /// One sent snapshot as the client reconstructs it: `view` less the entity `excluding`.
+    private struct Baseline {
+        var tick: Int64 = -1
+        var view = SnapshotView()
+        var excluding: UInt16?
+        /// `view` is the room's (shared); else the encoder's own copy, reusable once evicted.
+        var shared = false
+    }
+
+    private var ring: [Baseline]
     private var packetTicks: [(sequence: Int32, tick: UInt32)]
     public private(set) var newestAckedTick: UInt32?
     public private(set) var counters = Counters()
@@ -39,7 +53,8 @@ public struct SnapshotEncoder {
     private var priority: [Float] = []
     private var changes: [Change] = []
     private var removals: [(position: Int, included: Bool)] = []
-    private var scratch = SnapshotView()
+    /// Owned views evicted from the ring, kept for the next snapshot that must be copied.
+    private var spares: [SnapshotView] = []
     private static let empty = SnapshotView()
     /// False: never use a baseline (every snapshot full).
     public let usesBaselines: Bool
@@ -47,12 +62,27 @@ public struct SnapshotEncoder {
     public init(usesBaselines: Bool = true) {
         self.usesBaselines = usesBaselines
         packetTicks = Array(repeating: (-1, 0), count: 256)
+        ring = Array(repeating: Baseline(), count: Self.ringSize)
+        spares.reserveCapacity(4)
         changes.reserveCapacity(64)
         removals.reserveCapacity(16)
     }
 
-    /// The snapshot the client reconstructs for `tick`, while it is in the ring.
-    public func view(tick: UInt32) -> SnapshotView? { ring.view(tick: tick) }
+    private func slot(_ tick: UInt32) -> Int { Int(tick % UInt32(Self.ringSize)) }
+
+    private func baseline(tick: UInt32) -> Baseline? {
+        let entry = ring[slot(tick)]
+        return entry.tick == Int64(tick) ? entry : nil
+    }
+
+    /// The snapshot the client reconstructs for `tick`, while it is in the ring (a copy: for
+    /// inspection and tests, not the hot path).
+    public func view(tick: UInt32) -> SnapshotView? {
+        guard let entry = baseline(tick: tick) else { return nil }
+        var view = SnapshotView()
+        for i in 0..<entry.view.count where entry.view.ids[i] != entry.excluding { view.append(entry.view, at: i) }
+        return view
+    }
 
     /// Writes the snapshot message for `tick` into `buffer` (its size is the budget) and returns
     /// its length, or 0 if even the header does not fit. `room` holds every entity of the room;
@@ -64,9 +94,11 @@ public struct SnapshotEncoder {
         guard buffer.count >= SnapshotFormat.headerSize else { return 0 }
         var baselineTick: UInt32?
         var base = Self.empty
-        if usesBaselines, let acked = newestAckedTick, let view = ring.view(tick: acked) {
+        var baseExcluding: UInt16?
+        if usesBaselines, let acked = newestAckedTick, let entry = baseline(tick: acked) {
             baselineTick = acked
-            base = view
+            base = entry.view
+            baseExcluding = entry.excluding
         }
         var writer = UnsafeByteWriter(buffer)
         writer.write(SnapshotFormat.kind)
@@ -77,7 +109,7 @@ public struct SnapshotEncoder {
         writer.write(UInt16(0))
         var entries: UInt16 = 0
 
-        findDifferences(base: base, room: room, own: own)
+        findDifferences(base: base, baseExcluding: baseExcluding, room: room, own: own)
         for k in removals.indices {
             let mark = writer.offset
             writer.write(base.ids[removals[k].position])
@@ -128,7 +160,11 @@ public struct SnapshotEncoder {
         }
         writer.patch(entries, at: countAt)
 
-        record(tick: tick, base: base, room: room, own: own)
+        if fitAll && !removals.contains(where: { !$0.included }) {
+            store(Baseline(tick: Int64(tick), view: room, excluding: own, shared: true))
+        } else {
+            record(tick: tick, base: base, baseExcluding: baseExcluding, room: room, own: own)
+        }
         counters.snapshots &+= 1
         if baselineTick == nil { counters.fullSnapshots &+= 1 }
         counters.entitiesSent &+= UInt64(changes.count(where: \.included))
@@ -179,11 +215,12 @@ public struct SnapshotEncoder {
     }
 
     /// Merges the baseline and the room by id into removals and changes.
-    private mutating func findDifferences(base: SnapshotView, room: SnapshotView, own: UInt16?) {
+    private mutating func findDifferences(base: SnapshotView, baseExcluding: UInt16?, room: SnapshotView, own: UInt16?) {
         removals.removeAll(keepingCapacity: true)
         changes.removeAll(keepingCapacity: true)
         var i = 0, j = 0
         while i < base.count || j < room.count {
+            if i < base.count, base.ids[i] == baseExcluding { i += 1; continue }
             if j < room.count, room.ids[j] == own { j += 1; continue }
             if j == room.count || (i < base.count && base.ids[i] < room.ids[j]) {
                 removals.append((i, false))
@@ -201,12 +238,22 @@ public struct SnapshotEncoder {
         }
     }
 
-    /// Stores what the client will reconstruct: the baseline with the included entries applied.
-    /// `changes` is in id order here.
-    private mutating func record(tick: UInt32, base: SnapshotView, room: SnapshotView, own: UInt16?) {
+    /// Puts `entry` in its tick's slot; an owned view it evicts is kept for reuse.
+    private mutating func store(_ entry: Baseline) {
+        var entry = entry
+        let i = Int(UInt32(truncatingIfNeeded: entry.tick) % UInt32(Self.ringSize))
+        swap(&ring[i], &entry)
+        if entry.tick >= 0, !entry.shared, spares.count < spares.capacity { spares.append(entry.view) }
+    }
+
+    /// Stores a copy of what the client will reconstruct: the baseline with the included
+    /// entries applied. `changes` is in id order here.
+    private mutating func record(tick: UInt32, base: SnapshotView, baseExcluding: UInt16?, room: SnapshotView, own: UInt16?) {
+        var scratch = spares.popLast() ?? SnapshotView()
         scratch.removeAll()
         var i = 0, j = 0, r = 0, c = 0
         while i < base.count || j < room.count {
+            if i < base.count, base.ids[i] == baseExcluding { i += 1; continue }
             if j < room.count, room.ids[j] == own { j += 1; continue }
             if j == room.count || (i < base.count && base.ids[i] < room.ids[j]) {
                 if !removals[r].included { scratch.append(base, at: i) }
@@ -227,6 +274,6 @@ public struct SnapshotEncoder {
                 j += 1
             }
         }
-        ring.store(tick: tick, swapping: &scratch)
+        store(Baseline(tick: Int64(tick), view: scratch, excluding: nil, shared: false))
     }
 }
