@@ -46,6 +46,8 @@ let package = Package(
         .target(name: "TickwireReliability", dependencies: ["TickwireProtocol"], swiftSettings: strictSettings),
         // Sans-IO relay logic: rooms and relaying on top of the netcode server.
         .target(name: "TickwireRelay", dependencies: ["TickwireProtocol", "TickwireReliability"], swiftSettings: strictSettings),
+        // Sans-IO room placement: which worker hosts which room, seat reservations (time passed in).
+        .target(name: "TickwirePlacement", swiftSettings: strictSettings),
         // Batched UDP syscalls (recvmmsg/sendmmsg) over plain sockets and thread pinning, for benchmarks.
         .target(name: "CTickwireSocket"),
         // Thin SwiftNIO shell: UDP sockets, batched reads and writes, timers.
@@ -63,6 +65,7 @@ let package = Package(
             name: "TickwireServer",
             dependencies: [
                 "TickwireProtocol", "TickwireRelay", "TickwireReliability", "TickwireTransport", "TickwireCrypto",
+                "TickwirePlacement",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -150,6 +153,11 @@ let package = Package(
         .testTarget(
             name: "TickwireRelayTests",
             dependencies: ["TickwireRelay", "TickwireReliability", "TickwireProtocol", "TickwireSimulation"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "TickwirePlacementTests",
+            dependencies: ["TickwirePlacement"],
             swiftSettings: strictSettings
         ),
         .testTarget(
