@@ -15,7 +15,11 @@ public enum TickwireClientError: Error, Equatable, Sendable, CustomStringConvert
     public var description: String {
         switch self {
         case .connectFailed(let state): return "could not connect: \(state)"
-        case .denied(let reason): return "the relay denied the connection: \(reason == .roomFull ? "room full" : "\(reason)")"
+        case .denied(let reason):
+            switch reason {
+            case .roomFull: return "the relay denied the connection: room full"
+            case .roomNotHosted: return "the relay denied the connection: the token's room is not hosted at this address (get a new token from the join API)"
+            }
         case .notConnected(let state): return "not connected (\(state))"
         case .send(let error): return "message refused: \(error)"
         case .invalidToken(let why): return "invalid connect token: \(why)"

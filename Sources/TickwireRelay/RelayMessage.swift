@@ -36,6 +36,8 @@ public enum RelayMessage: Equatable, Sendable {
 
     public enum DenyReason: UInt8, Equatable, Sendable {
         case roomFull = 1
+        /// The token names a room this server (worker) does not host: ask the join API again.
+        case roomNotHosted = 2
     }
 
     /// Why the relay did not pass on one of this client's events. The server says so at most

@@ -6,6 +6,8 @@ import TickwireReliability
 ///
 /// * A client's room comes from its connect token (`RoomTicket` in user data). A room at
 ///   capacity denies the next client with `roomFull`, which the client reads, then disconnects it.
+///   A worker among several hosts only the rooms placed on it (`hostedRooms`, set through
+///   `host(room:)`); a token for any other room is denied with `roomNotHosted`, never given a new room.
 /// * Each client owns one entity (id = its client slot) whose state is an opaque blob of at most
 ///   `maxStateSize` bytes, sent unreliably; the server keeps the newest.
 /// * Reliable events go, in order, to the whole room or to one named client; joins and leaves
@@ -26,6 +28,8 @@ public struct RelayServerCore {
         case denied(clientID: UInt64, address: NetcodeAddress)
         /// The client's room is full: it was told so and will be disconnected.
         case roomFull(clientIndex: Int, clientID: UInt64, room: String)
+        /// The client's room is not hosted here: it was told so and will be disconnected.
+        case roomNotHosted(clientIndex: Int, clientID: UInt64, room: String)
         case requestIgnored(clientID: UInt64, address: NetcodeAddress, reason: NetcodeDropReason)
         /// A connection request dropped before its token was read (with `netcode.reportsRequestDrops`).
         case requestDropped(address: NetcodeAddress, reason: NetcodeDropReason)
@@ -131,6 +135,27 @@ public struct RelayServerCore {
         clients.indices.contains(clientIndex) && clients[clientIndex]?.admitted == true ? clients[clientIndex]!.room : nil
     }
     public func members(of room: String) -> [Int] { members[room] ?? [] }
+
+    /// The rooms this core admits clients to; nil (the default): any room a token names, created
+    /// on first join. A worker placed by a `RoomDirectory` sets it and then hosts rooms one by one.
+    public private(set) var hostedRooms: Set<String>?
+
+    /// Admits clients to `room` from now on (and switches to hosting only placed rooms).
+    public mutating func host(room: String) {
+        if hostedRooms == nil { hostedRooms = [] }
+        hostedRooms!.insert(room)
+    }
+
+    /// Stops admitting new clients to `room`; its members stay until they leave.
+    public mutating func release(room: String) { hostedRooms?.remove(room) }
+
+    /// Hosts only the rooms given to `host(room:)` from now on, starting with none.
+    public mutating func hostPlacedRoomsOnly() { if hostedRooms == nil { hostedRooms = [] } }
+
+    /// Client ids of each room's members, for the placement directory's reports.
+    public var membersByRoom: [String: [UInt64]] {
+        members.mapValues { list in list.compactMap { netcode.clientID($0) } }
+    }
     public var roomCount: Int { members.count }
     public var admittedClientCount: Int { members.values.reduce(0) { $0 + $1.count } }
 
@@ -550,14 +575,23 @@ public struct RelayServerCore {
         let policing = ClientPolicing(limits: configuration.limits, now: now)
         stateLength[index] = 0
         let present = members[room] ?? []
-        guard present.count < configuration.roomCapacity else {
+        let denial: RelayMessage.DenyReason? =
+            hostedRooms.map { !$0.contains(room) } == true ? .roomNotHosted
+            : present.count >= configuration.roomCapacity ? .roomFull : nil
+        if let denial {
             clients[index] = Client(
                 room: room, admitted: false, connection: connection, encoder: SnapshotEncoder(usesBaselines: false),
                 denialDeadline: now + configuration.denialLinger, policing: policing)
             remember(index, lingering: true)
-            sendReliable(RelayMessage.denied(.roomFull).encoded(), to: index)
-            counters.roomFullDenials &+= 1
-            events.append(.roomFull(clientIndex: index, clientID: clientID, room: room))
+            sendReliable(RelayMessage.denied(denial).encoded(), to: index)
+            switch denial {
+            case .roomFull:
+                counters.roomFullDenials &+= 1
+                events.append(.roomFull(clientIndex: index, clientID: clientID, room: room))
+            case .roomNotHosted:
+                counters.roomNotHostedDenials &+= 1
+                events.append(.roomNotHosted(clientIndex: index, clientID: clientID, room: room))
+            }
             return
         }
         clients[index] = Client(

@@ -17,6 +17,8 @@ extension RelayServerCore {
         public var invalidChannelPackets: UInt64 = 0
         public var clientsRemoved: UInt64 = 0
         public var roomFullDenials: UInt64 = 0
+        /// Clients whose token named a room this worker does not host.
+        public var roomNotHostedDenials: UInt64 = 0
         public var resyncRequests: UInt64 = 0
         /// Clients removed, by reason (`clientsRemoved` is their sum).
         public var removedAbuse: UInt64 = 0

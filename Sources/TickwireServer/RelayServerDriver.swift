@@ -143,6 +143,10 @@ final class RelayServerDriver: DatagramEndpoint {
                 logger.notice("event refused", metadata: ["client_id": "\(clientID)", "slot": "\(index)", "reason": "\(reason.label)"])
             case .roomFull(let index, let clientID, let room):
                 logger.info("client denied: room full", metadata: ["client_id": "\(clientID)", "slot": "\(index)", "room": "\(room)"])
+            case .roomNotHosted(let index, let clientID, let room):
+                logger.info("client denied: room not hosted by this worker", metadata: [
+                    "client_id": "\(clientID)", "slot": "\(index)", "room": "\(room)",
+                ])
             case .denied(let clientID, let address):
                 logger.info("connection denied: server full", metadata: ["client_id": "\(clientID)", "address": "\(address)"])
             case .requestIgnored(let clientID, let address, let reason):

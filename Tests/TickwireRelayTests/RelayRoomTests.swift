@@ -58,6 +58,28 @@ import TickwireSimulation
         #expect(!relay.clients[0].heard.contains { if case .peerJoined(3, _) = $0 { true } else { false } })
     }
 
+    /// A worker hosting placed rooms only: a token for a room placed elsewhere is denied with
+    /// `roomNotHosted` (never given a new room here), a hosted room admits, and a released room
+    /// keeps its members but admits nobody new.
+    @Test func aTokenForARoomThisWorkerDoesNotHostIsDenied() throws {
+        var relay = try VirtualRelay(seed: 4)
+        relay.server.host(room: "arena-1")
+        try relay.addClient(clientID: 1, room: "arena-1")
+        try relay.addClient(clientID: 2, room: "arena-2")
+        relay.advance(by: .seconds(2))
+        #expect(relay.clients[0].core.welcome != nil)
+        #expect(relay.clients[1].core.phase == .denied(.roomNotHosted))
+        #expect(relay.clients[1].heard.contains(.denied(.roomNotHosted)))
+        #expect(relay.server.counters.roomNotHostedDenials == 1)
+        #expect(relay.server.members(of: "arena-2").isEmpty && relay.server.roomCount == 1)
+        #expect(relay.server.membersByRoom == ["arena-1": [1]])
+        relay.server.release(room: "arena-1")
+        try relay.addClient(clientID: 3, room: "arena-1")
+        relay.advance(by: .seconds(2))
+        #expect(relay.clients[2].core.phase == .denied(.roomNotHosted))
+        #expect(relay.clients[0].core.welcome != nil && relay.server.members(of: "arena-1").count == 1)
+    }
+
     @Test func eventsArriveExactlyOnceInOrderUnderTwentyPercentLoss() throws {
         // Each client sends 100 events a second: over the default per-client rate, which is not
         // what this test is about (RelayLimitTests is).
