@@ -17,6 +17,11 @@ public enum MetricsScrape {
 
     /// A one-shot HTTP/1.0 GET; returns the whole response, status line and headers included.
     public static func get(host: String, port: Int, path: String, group: any EventLoopGroup) async throws -> String {
+        try await exchange(host: host, port: port, request: "GET \(path) HTTP/1.0\r\nHost: \(host)\r\n\r\n", group: group)
+    }
+
+    /// Sends one HTTP/1.0 request and returns the whole response (the server closes after it).
+    static func exchange(host: String, port: Int, request: String, group: any EventLoopGroup) async throws -> String {
         let collector = Collector()
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(2))
@@ -24,7 +29,7 @@ public enum MetricsScrape {
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
             }
             .connect(host: host, port: port).get()
-        try await channel.writeAndFlush(ByteBuffer(string: "GET \(path) HTTP/1.0\r\nHost: \(host)\r\n\r\n")).get()
+        try await channel.writeAndFlush(ByteBuffer(string: request)).get()
         try await channel.closeFuture.get()
         return try await channel.eventLoop.submit { collector.text }.get()
     }

@@ -30,6 +30,9 @@ public struct SwarmConfiguration: Sendable {
     public var hostileJoinSeconds: Double = 2
     /// How long a bot's acks may wait for a state or event to ride on (`RelayClientCore`'s ack delay).
     public var clientAckDelay: Duration = RelayClientCore.defaultAckDelay
+    /// Get each bot's token from the relay's join API when it is due to join, as a game backend
+    /// would (its connect time then runs from the request); nil: mint tokens with `privateKey`.
+    public var joinAPI: JoinAPIClient?
 
     public init(server: NetcodeAddress, privateKey: [UInt8], protocolID: UInt64) {
         self.server = server
@@ -38,7 +41,9 @@ public struct SwarmConfiguration: Sendable {
     }
 
     public func validate() throws(SwarmError) {
-        guard privateKey.count == 32 else { throw .invalid("the key must be 32 bytes (64 hex characters), as given to `tickwire serve`") }
+        guard joinAPI != nil || privateKey.count == 32 else {
+            throw .invalid("the key must be 32 bytes (64 hex characters), as given to `tickwire serve`; or use --join-api")
+        }
         guard (1...4000).contains(bots) else { throw .invalid("--bots must be 1...4000, got \(bots)") }
         guard (1...RelayConfiguration.roomCapacities.upperBound).contains(botsPerRoom) else {
             throw .invalid("--bots-per-room must be 1...4096, got \(botsPerRoom)")

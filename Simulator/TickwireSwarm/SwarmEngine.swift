@@ -16,7 +16,12 @@ final class SwarmEngine {
     private var downs: [ImpairedPipe] = []
     private var writers: [DatagramBatchWriter] = []
     private var outbounds: [OutboundQueue] = []
-    private var tokens: [ConnectToken] = []
+    private var tokens: [ConnectToken?] = []
+    /// Each bot's relay address (its token's first server).
+    private var servers: [NetcodeAddress] = []
+    /// In join-API mode: asks for slot's token; the answer comes back through `tokenArrived` or
+    /// `tokenRefused` on this engine's loop.
+    var requestToken: ((Int) -> Void)?
     private var clientIDs: [UInt64] = []
     private var rooms: [String] = []
     /// The hostile client's slot (after every bot's) and its script, when the swarm has one.
@@ -27,23 +32,23 @@ final class SwarmEngine {
     let clock: MonotonicClock
     /// How many slots have started connecting.
     var started = 0
+    private var hostileBegun = false
     /// The swarm-wide number of this engine's first bot (engines of several workers share one numbering).
     var slotOffset = 0
     let startAt: TickwireInstant
     private let impaired: Bool
-    private let server: NetcodeAddress
 
     init(configuration: SwarmConfiguration, clock: MonotonicClock) {
         self.configuration = configuration
         self.clock = clock
         startAt = clock.now()
         impaired = configuration.link != .perfect
-        server = configuration.server
     }
 
     var count: Int { cores.count }
 
-    func add(token: ConnectToken, clientID: UInt64, room: String, socket: UDPSocket, seed: UInt64, hostile: HostileBehaviour? = nil) throws {
+    /// Adds a bot; `token` nil: it is asked for (`requestToken`) when the bot is due to join.
+    func add(token: ConnectToken?, clientID: UInt64, room: String, socket: UDPSocket, seed: UInt64, hostile: HostileBehaviour? = nil) throws {
         if let hostile {
             hostileSlot = cores.count
             self.hostile = HostileBot(clientID: clientID, room: room, behaviour: hostile)
@@ -55,6 +60,7 @@ final class SwarmEngine {
         writers.append(DatagramBatchWriter(socket: socket))
         outbounds.append(OutboundQueue(initialCapacity: 4096))
         tokens.append(token)
+        servers.append(token?.serverAddresses.first ?? configuration.server)
         clientIDs.append(clientID)
         rooms.append(room)
     }
@@ -68,17 +74,41 @@ final class SwarmEngine {
         }
     }
 
+    /// Connects slot `i` now if it has its token, or asks for it.
+    private func begin(_ i: Int, now: TickwireInstant) {
+        if let token = tokens[i] {
+            cores[i].connect(token: token, now: now)
+        } else if let requestToken {
+            requestToken(i)
+        }
+    }
+
+    func clientID(of slot: Int) -> UInt64 { clientIDs[slot] }
+    func room(of slot: Int) -> String { rooms[slot] }
+
+    func tokenArrived(_ i: Int, token: ConnectToken, server: NetcodeAddress) {
+        tokens[i] = token
+        servers[i] = server
+        cores[i].connect(token: token, now: clock.now())
+    }
+
+    func tokenRefused(_ i: Int, reason: String) {
+        bots[i]?.fail(reason, now: clock.now())
+    }
+
     /// Starts the bots whose join time has come (the ramp), up to `limit`.
     func startDue(now: TickwireInstant, limit: Int) {
         let due = Int(((now - startAt).secondsDouble * configuration.joinsPerSecond).rounded(.down)) + 1
-        if let slot = hostileSlot, cores[slot].phase == .idle, (now - startAt).secondsDouble >= configuration.hostileJoinSeconds {
-            cores[slot].connect(token: tokens[slot], now: now)
+        if let slot = hostileSlot, !hostileBegun, (now - startAt).secondsDouble >= configuration.hostileJoinSeconds {
+            hostileBegun = true
+            begin(slot, now: now)
         }
         while started < min(due, limit, hostileSlot ?? count) {
             let i = started
-            cores[i].connect(token: tokens[i], now: now)
+            // The bot exists from its join request: its connect time includes getting a token.
             bots[i] = Bot(clientID: clientIDs[i], room: rooms[i], behaviour: configuration.behaviour, seed: configuration.seed, now: now)
             started += 1
+            begin(i, now: now)
         }
     }
 
@@ -88,7 +118,7 @@ final class SwarmEngine {
         for i in 0..<started {
             if impaired {
                 while let datagram = downs[i].receive(now: now) {
-                    cores[i].receive(datagram, from: server, now: now)
+                    cores[i].receive(datagram, from: servers[i], now: now)
                 }
             }
             cores[i].update(now: now)
@@ -109,7 +139,7 @@ final class SwarmEngine {
             cores[i].outbound.forEach { _, bytes in ups[i].send(bytes, now: now) }
             cores[i].outbound.removeAll()
             while let datagram = ups[i].receive(now: now) {
-                _ = outbounds[i].append(to: server, maxLength: datagram.count) { out in
+                _ = outbounds[i].append(to: servers[i], maxLength: datagram.count) { out in
                     datagram.withUnsafeBytes { out.copyMemory(from: $0) }
                     return datagram.count
                 }

@@ -118,21 +118,31 @@ public enum SwarmRunner {
             let unix = MonotonicClock.unixSeconds()
             let needsIPv6 = configuration.server.family == .ipv6
             let slots = Array(bots) + (withHostile && configuration.hostile != nil ? [configuration.bots] : [])
+            if let joinAPI = configuration.joinAPI {
+                try await loop.submit {
+                    engine.value.requestToken = { local in
+                        Self.fetchToken(joinAPI, slot: local, engine: engine, loop: loop)
+                    }
+                }.get()
+            }
             for (local, i) in slots.enumerated() {
                 let isHostile = i == configuration.bots
                 let room = isHostile ? "room-1" : "room-\(i / configuration.botsPerRoom + 1)"
-                let request = ConnectTokenRequest(
-                    protocolID: configuration.protocolID, clientID: configuration.firstClientID + UInt64(i), createTimestamp: unix,
-                    expireSeconds: UInt64(configuration.seconds) + 3600, timeoutSeconds: configuration.timeoutSeconds,
-                    publicServerAddresses: [configuration.server], userData: try RoomTicket(room: room).encodeUserData())
-                let token = try ConnectTokenMinter.random(request, privateKey: configuration.privateKey)
+                let clientID = configuration.firstClientID + UInt64(i)
+                var token: ConnectToken?
+                if configuration.joinAPI == nil {
+                    let request = ConnectTokenRequest(
+                        protocolID: configuration.protocolID, clientID: clientID, createTimestamp: unix,
+                        expireSeconds: UInt64(configuration.seconds) + 3600, timeoutSeconds: configuration.timeoutSeconds,
+                        publicServerAddresses: [configuration.server], userData: try RoomTicket(room: room).encodeUserData())
+                    token = try ConnectTokenMinter.random(request, privateKey: configuration.privateKey)
+                }
                 let handler = try await loop.submit {
                     NIOLoopBound(DatagramEndpointHandler(endpoint: SwarmBotEndpoint(slot: local, engine: engine.value)), eventLoop: loop)
                 }.get()
                 let socket = try await UDPBinding.bind(host: needsIPv6 ? "::" : "127.0.0.1", port: 0, on: loop, handler: handler)
                 var random = SplitMix64(seed: configuration.seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
                 let seed = random.next()
-                let clientID = request.clientID
                 let hostile = isHostile ? configuration.hostile : nil
                 try await loop.submit {
                     try engine.value.add(token: token, clientID: clientID, room: room, socket: socket, seed: seed, hostile: hostile)
@@ -140,6 +150,24 @@ public enum SwarmRunner {
                 channels.append(socket.channel)
             }
             return Session(engine: engine, channels: channels, loop: loop, configuration: configuration)
+        }
+
+        /// Asks the join API for a bot's token (on the bot's loop) and hands the answer to the engine.
+        private static func fetchToken(_ joinAPI: JoinAPIClient, slot: Int, engine: NIOLoopBound<SwarmEngine>, loop: any EventLoop) {
+            let (clientID, room) = (engine.value.clientID(of: slot), engine.value.room(of: slot))
+            Task {
+                do {
+                    let grant = try await joinAPI.join(clientID: clientID, room: room, group: loop)
+                    let token = try ConnectToken.decode(grant.token)
+                    loop.execute { engine.value.tokenArrived(slot, token: token, server: grant.server) }
+                } catch {
+                    let reason = (error as? JoinAPIClient.Failure).map { failure -> String in
+                        if case .refused(let status, let code) = failure { return "join API \(status) \(code)" }
+                        return "join API unreachable"
+                    } ?? "join API token not decodable"
+                    loop.execute { engine.value.tokenRefused(slot, reason: reason) }
+                }
+            }
         }
 
         /// Runs the engine on its loop until `seconds` since the start; returns a progress window a second.

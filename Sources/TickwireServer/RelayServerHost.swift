@@ -26,12 +26,18 @@ public final class RelayServerHost: Sendable {
         self.driver = driver
     }
 
+    /// Starts one relay on one event loop of `group` (`loop`, or the group's next).
+    ///
+    /// A worker of a process with several passes its shared `metrics` (labelled with its index; the
+    /// process serves them) and `hostsPlacedRoomsOnly` when a join API places its rooms.
     public static func start(
         options: RelayServerOptions, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger = Logger(label: "tickwire.server"), challengeKey: [UInt8]? = nil
+        loop chosenLoop: (any EventLoop)? = nil,
+        logger: Logger = Logger(label: "tickwire.server"), challengeKey: [UInt8]? = nil,
+        metrics workerMetrics: RelayMetrics? = nil, hostsPlacedRoomsOnly: Bool = false
     ) async throws -> RelayServerHost {
         try options.validate()
-        let loop = group.next()
+        let loop = chosenLoop ?? group.next()
         let clock = MonotonicClock()
         // The core must know its own address, which depends on the port actually bound (port 0
         // picks one): bind with a core for a provisional address, then replace it before any
@@ -56,9 +62,9 @@ public final class RelayServerHost: Sendable {
         let dualStack = options.bindHost.contains(":")
         configuration.serverAddresses = publicAddresses
         let final = configuration
-        var metrics: RelayMetrics?
+        var metrics: RelayMetrics? = workerMetrics
         var metricsChannel: (any Channel)?
-        if let host = options.metricsHost {
+        if workerMetrics == nil, let host = options.metricsHost {
             let made = RelayMetrics()
             do {
                 metricsChannel = try await MetricsEndpoint.start(host: host, port: options.metricsPort, metrics: made, group: group)
@@ -74,6 +80,7 @@ public final class RelayServerHost: Sendable {
             driver.value.core = try RelayServerCore(
                 netcode: try NetcodeServer(configuration: final, unixTimeAtInstantZero: clock.unixTimeAtOrigin),
                 configuration: options.relay, start: clock.now())
+            if hostsPlacedRoomsOnly { driver.value.core.hostPlacedRoomsOnly() }
             driver.value.writer = DatagramBatchWriter(socket: socket, mapIPv4ToIPv6: dualStack)
             driver.value.scheduleNextUpdate(on: loop)
         }.get()
@@ -107,6 +114,27 @@ public final class RelayServerHost: Sendable {
     /// Runs `body` on the relay's event loop thread (to read its CPU time or pin it, in benchmarks).
     public func onLoopThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async throws -> T {
         try await channel.eventLoop.submit(body).get()
+    }
+
+    /// Admits clients to `room` from now on (placement put it on this worker).
+    public func host(room: String) async throws {
+        try await channel.eventLoop.submit { self.driver.value.core.host(room: room) }.get()
+    }
+
+    /// Admits no new clients to `room` (placement released it).
+    public func release(room: String) async throws {
+        try await channel.eventLoop.submit { self.driver.value.core.release(room: room) }.get()
+    }
+
+    /// What the placement directory needs from this worker: connected clients, the last tick's
+    /// time over the tick period, and each room's members.
+    public func placementReport() async throws -> (connected: Int, tickLoad: Double, members: [String: [UInt64]]) {
+        try await channel.eventLoop.submit {
+            let driver = self.driver.value
+            let period = 1.0 / Double(driver.core.configuration.tickRate)
+            return (driver.core.netcode.connectedClientIndices.count,
+                    driver.lastTickDuration.secondsDouble / period, driver.core.membersByRoom)
+        }.get()
     }
 
     /// Each connected client's link statistics (RTT, jitter, loss, bandwidth, channel counters).

@@ -73,6 +73,11 @@ public struct Bot: Sendable {
     public var isJoined: Bool { joinedAt != nil && ended == nil }
     public var connectTime: Duration? { joinedAt.map { $0 - startedAt } }
 
+    /// The bot could not even start connecting (e.g. its backend refused a token).
+    public mutating func fail(_ reason: String, now: TickwireInstant) {
+        if ended == nil { ended = (now, reason) }
+    }
+
     /// Call after each update of the bot's core: reads what it heard, then acts.
     public mutating func step(_ core: inout RelayClientCore, now: TickwireInstant) {
         // Swap the events out so that clearing them reuses their storage instead of copying it.

@@ -64,6 +64,11 @@ public struct NetcodeAddress: Hashable, Sendable, CustomStringConvertible {
     /// True for 0.0.0.0 and ::, the "any address" binds.
     public var isUnspecified: Bool { high == 0 && low == 0 }
 
+    /// 127.0.0.0/8 or ::1.
+    public var isLoopback: Bool {
+        family == .ipv4 ? low >> 24 == 127 : (high == 0 && low == 1)
+    }
+
     /// Encoded size in a token: type byte + address + port.
     public var encodedSize: Int { family == .ipv4 ? 7 : 19 }
 

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import Logging
+import NIOCore
 import TickwireProtocol
 import TickwireRelay
 import TickwireServer
@@ -11,19 +13,27 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var key: KeyOptions
     @Option(help: "Address to bind.") var bind: String = "0.0.0.0"
-    @Option(help: "UDP port.") var port: Int = 40000
+    @Option(help: "UDP port of worker 0; worker i listens on PORT+i.") var port: Int = 40000
+    @Option(help: "Relay workers, each with its own UDP socket and event loop (1...64). Default: the number of cores.")
+    var workers: Int = System.coreCount
+    @Option(help: "The workers' UDP ports, comma-separated, one per worker (instead of --port + i).")
+    var ports: String?
+    @Option(help: "File holding the join API's bearer key; enables POST /v1/join and GET /v1/rooms on the admin port (--metrics).")
+    var joinApiKeyFile: String?
+    @Option(help: "Lifetime of tokens the join API mints, and of the seat each reserves, in seconds (5...86400).")
+    var joinTokenSeconds: UInt64 = 30
     @Flag(help: "Bind [::] dual-stack (IPv6 and IPv4) instead of --bind.") var ipv6 = false
     @Option(name: .customLong("public-address"),
-            help: "Address tokens name for this server (repeatable). Default: the bind address, or 127.0.0.1:PORT for a wildcard bind.")
+            help: "Address tokens name for worker 0 (repeatable); worker i is the same host at port+i. Default: the bind address, or 127.0.0.1:PORT for a wildcard bind.")
     var publicAddresses: [String] = []
     @Option(help: "Protocol id (decimal or 0x hex); must match the tokens.") var protocolID = ProtocolID(RelayServerOptions.defaultProtocolID)
-    @Option(help: "Client slots (1...4096).") var maxClients: Int = 256
+    @Option(help: "Client slots of the process (1...4096), split across the workers.") var maxClients: Int = 256
     @Option(help: "Snapshots per second sent to every client (1...240).") var tickRate: Int = 60
     @Option(help: "Clients per room; the next one is denied with 'room full' (1...4096).") var roomCapacity: Int = 64
     @Option(help: "Largest entity state a client may send, in bytes (1...1024).") var stateSize: Int = 64
     @Option(help: "How long an ack may wait for a snapshot or event to ride on, in ms (0...500). Default: one tick period plus 4 ms.")
     var ackDelayMs: Double?
-    @Option(help: "Serve Prometheus metrics at HOST:PORT/metrics, e.g. 127.0.0.1:9464 (off unless given).")
+    @Option(help: "The admin port: Prometheus metrics at HOST:PORT/metrics (and the join API with --join-api-key-file), e.g. 127.0.0.1:9464 (off unless given).")
     var metrics: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: Logger.Level = .info
     @OptionGroup(title: "Abuse limits") var limits: LimitOptions
@@ -54,11 +64,29 @@ struct ServeCommand: AsyncParsableCommand {
             guard let a = NetcodeAddress(parsing: text) else { throw ValidationError.address("--public-address", text) }
             return a
         }
-        do { try options.validate() } catch { throw ValidationError(error.description) }
+        let portList: [Int]? = try ports.map { text in
+            try text.split(separator: ",").map { part in
+                guard let port = Int(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--ports: '\(part)' is not a port number (1...65535)") }
+                return port
+            }
+        }
+        var join: JoinAPIOptions?
+        if let joinApiKeyFile {
+            let key: String
+            do { key = try String(contentsOfFile: joinApiKeyFile, encoding: .utf8) } catch {
+                throw ValidationError("--join-api-key-file: cannot read '\(joinApiKeyFile)': \(error.localizedDescription)")
+            }
+            var made = JoinAPIOptions(apiKey: Array(key.trimmingCharacters(in: .whitespacesAndNewlines).utf8))
+            made.tokenSeconds = joinTokenSeconds
+            join = made
+        }
+        do { try RelayWorkerGroup.validate(options, count: workers, ports: portList, join: join) } catch {
+            throw ValidationError(error.description)
+        }
         let logger = Logger(label: "tickwire.serve")
-        let host: RelayServerHost
+        let host: RelayWorkerGroup
         do {
-            host = try await RelayServerHost.start(options: options, logger: logger)
+            host = try await RelayWorkerGroup.start(options: options, count: workers, ports: portList, join: join, logger: logger)
         } catch let error as RelayServerOptionsError {
             throw CLIError(error.description)
         } catch {
@@ -67,9 +95,10 @@ struct ServeCommand: AsyncParsableCommand {
         let signal = await SignalWaiter.wait()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
         try await host.shutdown()
-        let stats = try? await host.stats()
-        if let stats {
+        for (index, worker) in host.workers.enumerated() {
+            guard let stats = try? await worker.stats() else { continue }
             logger.info("stopped", metadata: [
+                "worker": "\(index)",
                 "packets_in": "\(stats.netcode.packetsReceived)", "packets_out": "\(stats.netcode.packetsSent)",
                 "dropped": "\(stats.netcode.dropped.total)", "ticks": "\(stats.ticks)", "late_ticks": "\(stats.lateTicks)",
                 "skipped_ticks": "\(stats.skippedTicks)",

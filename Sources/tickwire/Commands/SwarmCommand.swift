@@ -14,12 +14,17 @@ struct SwarmCommand: AsyncParsableCommand {
         commandName: "swarm",
         abstract: "Run a swarm of bots against a running relay over UDP, or find how many bots it sustains.",
         discussion: """
-            The bots mint their tokens with the relay's key (--key, --key-file or TICKWIRE_PRIVATE_KEY).
+            The bots mint their tokens with the relay's key (--key, --key-file or TICKWIRE_PRIVATE_KEY), or, with
+            --join-api, each bot asks the relay's join API for a token when it is due to join, as a game backend would.
             Example: tickwire serve --key-file dev.key & tickwire swarm --server 127.0.0.1:40000 --key-file dev.key --bots 500
+            With workers: tickwire serve --key-file dev.key --metrics 127.0.0.1:9464 --join-api-key-file join.key &
+                          tickwire swarm --join-api http://127.0.0.1:9464 --join-api-key-file join.key --bots 500
             """)
 
     @OptionGroup var key: KeyOptions
-    @Option(help: "The relay's address (a token address it accepts), e.g. 127.0.0.1:40000.") var server: String
+    @Option(help: "The relay's address (a token address it accepts), e.g. 127.0.0.1:40000; not with --join-api.") var server: String?
+    @Option(help: "Get tokens from the relay's join API at this admin address, e.g. http://127.0.0.1:9464.") var joinApi: String?
+    @Option(help: "File holding the join API's bearer key (with --join-api).") var joinApiKeyFile: String?
     @Option(help: "Protocol id (decimal or 0x hex); must match the relay.") var protocolID = ProtocolID(RelayServerOptions.defaultProtocolID)
     @Option(help: "Number of bots (1...4000); with --find-capacity, the most to try.") var bots: Int = 100
     @Option(help: "Bots per room.") var botsPerRoom: Int = 10
@@ -68,8 +73,25 @@ struct SwarmCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let address = NetcodeAddress(parsing: server) else { throw ValidationError.address("--server", server) }
-        var configuration = SwarmConfiguration(server: address, privateKey: try key.resolve(), protocolID: protocolID.value)
+        var joinClient: JoinAPIClient?
+        if let joinApi {
+            guard server == nil else { throw ValidationError("give --server or --join-api, not both: the join API says which worker each room is on") }
+            guard let joinApiKeyFile else { throw ValidationError("--join-api needs --join-api-key-file") }
+            let key: String
+            do { key = try String(contentsOfFile: joinApiKeyFile, encoding: .utf8) } catch {
+                throw ValidationError("--join-api-key-file: cannot read '\(joinApiKeyFile)': \(error.localizedDescription)")
+            }
+            do { joinClient = try JoinAPIClient(url: joinApi, key: key.trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        guard let serverText = server ?? (joinClient.map { "\($0.host):\($0.port)" }) else {
+            throw ValidationError("give --server HOST:PORT (the relay) or --join-api URL (its join API)")
+        }
+        guard let address = NetcodeAddress(parsing: serverText) else { throw ValidationError.address("--server", serverText) }
+        var configuration = SwarmConfiguration(
+            server: address, privateKey: joinClient == nil ? try key.resolve() : [], protocolID: protocolID.value)
+        configuration.joinAPI = joinClient
         configuration.bots = bots
         configuration.botsPerRoom = botsPerRoom
         configuration.workers = workers
@@ -122,7 +144,8 @@ struct SwarmCommand: AsyncParsableCommand {
                 + "(snapshot delivery >= \(1 - threshold), rtt p99 <= \(maxRttP99) ms\(serverMetrics == nil ? "" : ", late ticks <= \(threshold * 100)%"))")
             result = found.report
         } else {
-            print("swarm: \(bots) bots in rooms of \(botsPerRoom) against \(address) for \(seconds) s on \(workers) worker\(workers == 1 ? "" : "s")")
+            let target = configuration.joinAPI.map { "the relay of join API \($0.host):\($0.port)" } ?? "\(address)"
+            print("swarm: \(bots) bots in rooms of \(botsPerRoom) against \(target) for \(seconds) s on \(workers) worker\(workers == 1 ? "" : "s")")
             result = try await SwarmRunner.run(configuration, group: group) { progress in
                 print(progress.line)
                 fflush(nil)

@@ -1,0 +1,157 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Prometheus
+import TickwirePlacement
+import TickwireProtocol
+import TickwireRelay
+
+/// The join API's settings: its bearer key and the tokens it mints.
+public struct JoinAPIOptions: Sendable {
+    /// The bearer key requests must carry (at least 16 bytes).
+    public var apiKey: [UInt8]
+    /// Lifetime of minted tokens, and of the seat each reserves.
+    public var tokenSeconds: UInt64 = 30
+    /// The tokens' timeout: seconds of silence before either side drops the connection.
+    public var timeoutSeconds: Int32 = 5
+    /// How long an empty room stays placed on its worker.
+    public var emptyRoomGraceSeconds: Double = 30
+
+    public init(apiKey: [UInt8]) { self.apiKey = apiKey }
+}
+
+/// A relay process: `count` workers, each a complete relay (netcode server, challenge key, rooms,
+/// tick schedule) with its own UDP socket on its own event loop, sharing nothing on the hot path.
+/// With a join API, rooms are placed on workers by an in-memory `RoomDirectory` and each worker
+/// hosts only the rooms placed on it; without one, each worker admits any room its tokens name.
+public final class RelayWorkerGroup: Sendable {
+    public let workers: [RelayServerHost]
+    public let directory: (any RoomDirectory)?
+    public let adminChannel: (any Channel)?
+    private let reporter: Task<Void, Never>?
+
+    private init(workers: [RelayServerHost], directory: (any RoomDirectory)?, adminChannel: (any Channel)?, reporter: Task<Void, Never>?) {
+        self.workers = workers
+        self.directory = directory
+        self.adminChannel = adminChannel
+        self.reporter = reporter
+    }
+
+    /// The options of worker `index` of `count`: its port (`ports[index]`, or the base port plus
+    /// the index; 0 stays 0), its share of `maxClients`, and its public addresses (each given
+    /// address's port plus the index, unless `ports` lists the ports and no address was given).
+    public static func workerOptions(_ options: RelayServerOptions, index: Int, count: Int, ports: [Int]?) -> RelayServerOptions {
+        var worker = options
+        worker.bindPort = ports?[index] ?? (options.bindPort == 0 ? 0 : options.bindPort + index)
+        worker.maxClients = options.maxClients / count + (index < options.maxClients % count ? 1 : 0)
+        worker.publicAddresses = options.publicAddresses.map { address in
+            var moved = address
+            moved.port = UInt16(clamping: Int(address.port) + index)
+            return moved
+        }
+        worker.metricsHost = nil
+        return worker
+    }
+
+    public static func validate(_ options: RelayServerOptions, count: Int, ports: [Int]?, join: JoinAPIOptions?) throws(RelayServerOptionsError) {
+        guard (1...64).contains(count) else { throw .invalid("--workers must be 1...64, got \(count)") }
+        if let ports {
+            guard ports.count == count else { throw .invalid("--ports lists \(ports.count) ports for \(count) workers; give one per worker") }
+            if let bad = ports.first(where: { !(1...65535).contains($0) }) { throw .invalid("--ports: each port must be 1...65535, got \(bad)") }
+            guard Set(ports).count == ports.count else { throw .invalid("--ports: each worker needs its own port, got \(ports)") }
+        } else if options.bindPort != 0, options.bindPort + count - 1 > 65535 {
+            throw .invalid("--port \(options.bindPort) + \(count) workers runs past 65535; lower --port or use --ports")
+        }
+        guard options.maxClients >= count else { throw .invalid("--max-clients (\(options.maxClients)) is split across workers: give at least one per worker (\(count))") }
+        if let join {
+            guard join.apiKey.count >= 16 else { throw .invalid("the join API key must be at least 16 bytes; make one with `tickwire keygen`") }
+            guard let host = options.metricsHost else {
+                throw .invalid("the join API is served on the admin port: give --metrics HOST:PORT (e.g. 127.0.0.1:9464)")
+            }
+            guard let address = NetcodeAddress(parsing: host, defaultPort: 1), address.isLoopback else {
+                throw .invalid("the join API hands out connect tokens, which carry keys, and is served without TLS here: bind the admin port (--metrics) to 127.0.0.1 or ::1 and put a TLS-terminating proxy in front for other hosts; got \(host)")
+            }
+            guard (5...86_400).contains(join.tokenSeconds) else { throw .invalid("--join-token-seconds must be 5...86400, got \(join.tokenSeconds)") }
+        }
+        try options.validate()
+    }
+
+    public static func start(
+        options: RelayServerOptions, count: Int, ports: [Int]? = nil, join: JoinAPIOptions? = nil,
+        group: MultiThreadedEventLoopGroup = .singleton, logger: Logger = Logger(label: "tickwire.server")
+    ) async throws -> RelayWorkerGroup {
+        try validate(options, count: count, ports: ports, join: join)
+        let loops = Array(group.makeIterator())
+        let registry = PrometheusCollectorRegistry()
+        var workers: [RelayServerHost] = []
+        do {
+            for index in 0..<count {
+                var workerLogger = logger
+                if count > 1 { workerLogger[metadataKey: "worker"] = "\(index)" }
+                let worker = try await RelayServerHost.start(
+                    options: workerOptions(options, index: index, count: count, ports: ports), group: group,
+                    loop: loops[index % loops.count], logger: workerLogger,
+                    metrics: options.metricsHost == nil ? nil : RelayMetrics(registry: registry, worker: count > 1 ? index : nil),
+                    hostsPlacedRoomsOnly: join != nil)
+                workers.append(worker)
+            }
+        } catch {
+            for worker in workers { try? await worker.shutdown() }
+            throw error
+        }
+        var directory: InMemoryRoomDirectory?
+        var service: JoinService?
+        if let join {
+            let table = PlacementTable(workerCapacities: workers.indices.map { workerOptions(options, index: $0, count: count, ports: ports).maxClients },
+                                       roomCapacity: options.relay.roomCapacity, emptyGrace: join.emptyRoomGraceSeconds)
+            let made = InMemoryRoomDirectory(table: table)
+            directory = made
+            service = JoinService(
+                directory: made,
+                workers: workers.map { worker in JoinService.Worker(addresses: worker.publicAddresses) { try await worker.host(room: $0) } },
+                apiKey: join.apiKey, privateKey: options.privateKey, protocolID: options.protocolID,
+                tokenSeconds: join.tokenSeconds, timeoutSeconds: join.timeoutSeconds)
+        }
+        var adminChannel: (any Channel)?
+        if let host = options.metricsHost {
+            do {
+                adminChannel = try await MetricsEndpoint.start(
+                    host: host, port: options.metricsPort, metrics: workers.first?.metrics, join: service, group: group)
+            } catch {
+                for worker in workers { try? await worker.shutdown() }
+                throw RelayServerOptionsError.invalid("could not serve the admin port on \(host):\(options.metricsPort): \(error); pick another --metrics address")
+            }
+            let port = adminChannel?.localAddress?.port ?? options.metricsPort
+            logger.info("admin at http://\(host):\(port): /metrics\(service != nil ? ", POST /v1/join, GET /v1/rooms" : "")")
+        }
+        let reporter = directory.map { directory in
+            Task { [workers] in await Self.report(workers: workers, to: directory, logger: logger) }
+        }
+        return RelayWorkerGroup(workers: workers, directory: directory, adminChannel: adminChannel, reporter: reporter)
+    }
+
+    /// Once a second: each worker's clients, tick load and members go to the directory, and rooms
+    /// the directory releases stop being hosted.
+    private static func report(workers: [RelayServerHost], to directory: any RoomDirectory, logger: Logger) async {
+        while !Task.isCancelled {
+            let now = Date().timeIntervalSince1970
+            for (index, worker) in workers.enumerated() {
+                guard let report = try? await worker.placementReport() else { continue }
+                await directory.report(worker: index, connected: report.connected, tickLoad: report.tickLoad, members: report.members, now: now)
+            }
+            for (room, worker) in await directory.expire(now: now) where workers.indices.contains(worker) {
+                try? await workers[worker].release(room: room)
+                logger.debug("room released", metadata: ["room": "\(room)", "worker": "\(worker)"])
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Disconnects every client of every worker cleanly, then closes the sockets and the admin port.
+    public func shutdown() async throws {
+        reporter?.cancel()
+        for worker in workers { try await worker.shutdown() }
+        try? await adminChannel?.close()
+    }
+}
