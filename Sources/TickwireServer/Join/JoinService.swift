@@ -168,7 +168,10 @@ struct JoinRequest: Equatable {
         do { fields = try JSONDecoder().decode(Fields.self, from: Data(body)) } catch let DecodingError.typeMismatch(_, context) {
             return .failure(.field(context.codingPath.first?.stringValue ?? "body", "wrong type: \(Self.expected(context.codingPath.first?.stringValue))"))
         } catch let DecodingError.dataCorrupted(context) {
-            return .failure(.field(context.codingPath.first?.stringValue ?? "body", Self.expected(context.codingPath.first?.stringValue)))
+            // The body parsed as JSON above, so what did not convert is a number: client_id is the
+            // only numeric field (corelibs' decoder names no path for an out-of-range number).
+            let field = context.codingPath.first?.stringValue ?? (object["client_id"] != nil ? "client_id" : "body")
+            return .failure(.field(field, "must be \(Self.expected(field))"))
         } catch {
             return .failure(.notJSON)
         }
