@@ -17,6 +17,7 @@ public enum CapacityBench {
         public var swarmCores: String? = "1"
         public var swarmWorkers: Int?
         public var clientAckDelayMs: Double = 0
+        public var workers = 1
         public var executable: String
         public init(executable: String) { self.executable = executable }
     }
@@ -61,6 +62,10 @@ public enum CapacityBench {
         public var swarmRttP99Ms: Double?
         public var swarmStalenessP99Ms: Double?
         public var swarmConnectedAtEnd: Int?
+        public var workers: Int
+        /// Each worker's clients (mean over the window) and CPU µs per client-second.
+        public var workerClients: [Int]
+        public var workerUsPerClientS: [Double]
 
         enum CodingKeys: String, CodingKey {
             case clients, roomSize = "room_size", tickRate = "tick_rate", stateRate = "state_rate", seconds
@@ -77,6 +82,7 @@ public enum CapacityBench {
             case clientsRequested = "clients_requested", clientsAtEnd = "clients_at_end"
             case swarmPassed = "swarm_passed", swarmRttP99Ms = "swarm_rtt_p99_ms", swarmStalenessP99Ms = "swarm_staleness_p99_ms"
             case swarmConnectedAtEnd = "swarm_connected_at_end"
+            case workers, workerClients = "worker_clients", workerUsPerClientS = "worker_us_per_client_s"
         }
 
         public func table() -> String {
@@ -92,6 +98,10 @@ public enum CapacityBench {
                 "relay: tick max \(f(tickMaxMs, 3)) ms, late ticks \(lateTicks), \(f(updatesPerSecond, 0)) wakes a second, datagrams out \(f(meanDatagramOutBytes, 0)) B and in \(f(meanDatagramInBytes, 0)) B on average",
             ]
             if let rss = rssBytesPerClient { lines.append("relay RSS per client: \(f(rss / 1024)) KiB") }
+            if workers > 1 {
+                let each = zip(workerClients, workerUsPerClientS).enumerated().map { i, w in "worker \(i): \(w.0) clients, \(f(w.1)) µs" }
+                lines.append("relay workers (CPU per client-second each): " + each.joined(separator: "; "))
+            }
             if let passed = swarmPassed {
                 lines.append("swarm: checks \(passed ? "passed" : "FAILED"), \(swarmConnectedAtEnd ?? 0) connected at the end, RTT p99 \(f(swarmRttP99Ms ?? 0)) ms, staleness p99 \(f(swarmStalenessP99Ms ?? 0)) ms")
             } else {
@@ -113,7 +123,7 @@ public enum CapacityBench {
                 clients: configuration.clients, roomSize: configuration.roomSize, seconds: configuration.seconds,
                 tickRate: configuration.tickRate, stateRate: configuration.stateRate, eventRate: configuration.eventRate,
                 relayCore: configuration.relayCore, swarmCores: configuration.swarmCores, swarmWorkers: configuration.swarmWorkers,
-                clientAckDelayMs: configuration.clientAckDelayMs, executable: configuration.executable),
+                clientAckDelayMs: configuration.clientAckDelayMs, workers: configuration.workers, executable: configuration.executable),
             log: log)
         guard relay.clients > 0, relay.datagramsOut > 0 else { throw BenchError("no bot connected to the relay; nothing was measured") }
         let netcodeOverhead = Double(CeilingLoop.overheadBytes)
@@ -154,7 +164,9 @@ public enum CapacityBench {
             valid: relay.clientsAtStart == configuration.clients && relay.clientsAtEnd == configuration.clients && relay.swarm?.passed == true,
             clientsRequested: configuration.clients, clientsAtEnd: relay.clientsAtEnd,
             swarmPassed: relay.swarm?.passed, swarmRttP99Ms: relay.swarm?.aggregate.rttMs.p99,
-            swarmStalenessP99Ms: relay.swarm?.aggregate.stalenessMs.p99, swarmConnectedAtEnd: relay.swarm?.aggregate.botsConnectedAtEnd)
+            swarmStalenessP99Ms: relay.swarm?.aggregate.stalenessMs.p99, swarmConnectedAtEnd: relay.swarm?.aggregate.botsConnectedAtEnd,
+            workers: configuration.workers, workerClients: relay.workers.map(\.clients),
+            workerUsPerClientS: relay.workers.map { $0.clients > 0 ? micros($0.cpu) / (Double($0.clients) * relay.seconds) : 0 })
     }
 }
 

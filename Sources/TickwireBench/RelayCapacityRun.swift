@@ -12,6 +12,10 @@ import TickwireTransport
 /// event loop pinned to the relay's core, loaded by a `tickwire swarm` child process pinned to
 /// the other cores. Its loop thread's CPU time, datagrams and tick durations are read over a
 /// window that starts once every bot is connected and has settled.
+///
+/// With `workers` > 1 the relay is `tickwire serve --workers N` in process: worker i on its own
+/// loop pinned to core relayCore + i (mod cores), rooms placed by the join API, which the swarm
+/// asks for every bot's token. Figures are summed over the workers, and given per worker.
 public enum RelayCapacityRun {
     public struct Configuration: Sendable {
         public var clients: Int
@@ -26,8 +30,16 @@ public enum RelayCapacityRun {
         public var swarmCores: String?
         public var swarmWorkers: Int?
         public var clientAckDelayMs: Double = 0
+        /// Relay workers (event loops, one UDP socket each).
+        public var workers = 1
         /// The `tickwire` executable to run the swarm with.
         public var executable: String
+    }
+
+    /// One worker's share of the window.
+    public struct WorkerShare: Sendable {
+        public var clients: Int
+        public var cpu: Duration
     }
 
     public struct Result: Sendable {
@@ -48,6 +60,7 @@ public enum RelayCapacityRun {
         public var swarm: SwarmReport?
         public var swarmExitCode: Int32
         public var pinned: Bool
+        public var workers: [WorkerShare]
     }
 
     public static func run(_ configuration: Configuration, log: @Sendable (String) -> Void) async throws -> Result {
@@ -60,7 +73,7 @@ public enum RelayCapacityRun {
         options.relay.roomCapacity = max(configuration.roomSize, 2)
         var logger = Logger(label: "tickwire.bench.relay")
         logger.logLevel = .error
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workers)
         do {
             let result = try await measure(configuration, options: options, key: key, group: group, logger: logger, log: log)
             try await group.shutdownGracefully()
@@ -75,17 +88,45 @@ public enum RelayCapacityRun {
         _ configuration: Configuration, options: RelayServerOptions, key: [UInt8], group: MultiThreadedEventLoopGroup,
         logger: Logger, log: @Sendable (String) -> Void
     ) async throws -> Result {
-        let host = try await RelayServerHost.start(options: options, group: group, logger: logger)
-        let relayCore = configuration.relayCore
-        let pinned = try await host.onLoopThread { relayCore.map { ThreadResources.pin(toCore: $0) } ?? false }
+        var options = options
+        var join: JoinAPIOptions?
+        let joinKey = SecureRandom.bytes(24).map { String(format: "%02x", $0) }.joined()
+        let keyURL = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-bench-join-\(getpid()).key")
+        defer { try? FileManager.default.removeItem(at: keyURL) }
+        if configuration.workers > 1 {
+            options.metricsHost = "127.0.0.1"
+            options.metricsPort = 0
+            options.maxClients = min(NetcodeServerConfiguration.maxClientsLimit, configuration.clients + 16 * configuration.workers)
+            join = JoinAPIOptions(apiKey: Array(joinKey.utf8))
+            join?.tokenSeconds = 600
+            try Data(joinKey.utf8).write(to: keyURL)
+        }
+        let relay = try await RelayWorkerGroup.start(options: options, count: configuration.workers, join: join, group: group, logger: logger)
+        let hosts = relay.workers
+        let cores = ThreadResources.availableCores()
+        var pinned = true
+        for (index, host) in hosts.enumerated() {
+            let core = configuration.relayCore.map { ($0 + index) % max(cores, 1) }
+            pinned = try await host.onLoopThread { core.map { ThreadResources.pin(toCore: $0) } ?? false } && pinned
+        }
         let residentBefore = ThreadResources.residentBytes()
+        func total(_ read: (RelayServerStats) -> UInt64) async throws -> UInt64 {
+            var sum: UInt64 = 0
+            for host in hosts { sum += read(try await host.stats()) }
+            return sum
+        }
 
         let joinsPerSecond = 250.0
         let swarmSeconds = Double(configuration.clients) / joinsPerSecond + configuration.warmupSeconds + configuration.seconds + 8
         let reportURL = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-bench-swarm-\(getpid()).json")
         defer { try? FileManager.default.removeItem(at: reportURL) }
-        var arguments = [
-            configuration.executable, "swarm", "--server", "127.0.0.1:\(host.localAddress.port ?? 0)",
+        var arguments = [configuration.executable, "swarm"]
+        if let admin = relay.adminChannel?.localAddress?.port, join != nil {
+            arguments += ["--join-api", "http://127.0.0.1:\(admin)", "--join-api-key-file", keyURL.path]
+        } else {
+            arguments += ["--server", "127.0.0.1:\(hosts[0].localAddress.port ?? 0)"]
+        }
+        arguments += [
             "--bots", "\(configuration.clients)", "--bots-per-room", "\(configuration.roomSize)",
             "--seconds", String(format: "%.1f", swarmSeconds), "--joins-per-second", "\(Int(joinsPerSecond))",
             "--state-rate", "\(configuration.stateRate)", "--event-rate", "\(configuration.eventRate)",
@@ -117,7 +158,7 @@ public enum RelayCapacityRun {
         let connectDeadline = ContinuousClock.now + .seconds(Double(configuration.clients) / joinsPerSecond + 20)
         var connected = 0
         while ContinuousClock.now < connectDeadline, process.isRunning {
-            connected = try await host.stats().connectedClients
+            connected = Int(try await total { UInt64($0.connectedClients) })
             if connected >= configuration.clients { break }
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -128,17 +169,34 @@ public enum RelayCapacityRun {
         log("relay: \(connected) of \(configuration.clients) bots connected; settling \(configuration.warmupSeconds) s")
         try await Task.sleep(for: .seconds(configuration.warmupSeconds))
 
-        _ = try await host.takeTickDurations()
-        let cpuStart = try await host.onLoopThread { ThreadResources.cpuTime() }
-        let before = try await host.stats()
+        for host in hosts { _ = try await host.takeTickDurations() }
+        func cpuTimes() async throws -> [Duration] {
+            var times: [Duration] = []
+            for host in hosts { times.append(try await host.onLoopThread { ThreadResources.cpuTime() }) }
+            return times
+        }
+        func snapshot() async throws -> [RelayServerStats] {
+            var all: [RelayServerStats] = []
+            for host in hosts { all.append(try await host.stats()) }
+            return all
+        }
+        let cpuStart = try await cpuTimes()
+        let before = try await snapshot()
         let windowStart = ContinuousClock.now
-        log("relay: measuring \(configuration.seconds) s")
+        log("relay: measuring \(configuration.seconds) s on \(hosts.count) worker\(hosts.count == 1 ? "" : "s")")
         try await Task.sleep(for: .seconds(configuration.seconds))
-        let cpuEnd = try await host.onLoopThread { ThreadResources.cpuTime() }
-        let after = try await host.stats()
-        let ticks = try await host.takeTickDurations()
+        let cpuEnd = try await cpuTimes()
+        let after = try await snapshot()
+        var ticks = DurationHistogram()
+        for host in hosts { ticks.merge(try await host.takeTickDurations()) }
         let window = ContinuousClock.now - windowStart
         let residentAfter = ThreadResources.residentBytes()
+        func sum(_ stats: [RelayServerStats], _ read: (RelayServerStats) -> UInt64) -> UInt64 { stats.reduce(0) { $0 + read($1) } }
+        let connectedBefore = Int(sum(before) { UInt64($0.connectedClients) })
+        let connectedAfter = Int(sum(after) { UInt64($0.connectedClients) })
+        let shares = hosts.indices.map { i in
+            WorkerShare(clients: (before[i].connectedClients + after[i].connectedClients) / 2, cpu: cpuEnd[i] - cpuStart[i])
+        }
 
         log("relay: waiting for the swarm's report")
         let exitDeadline = ContinuousClock.now + .seconds(swarmSeconds + 30)
@@ -146,18 +204,19 @@ public enum RelayCapacityRun {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
         let swarm = (try? Data(contentsOf: reportURL)).flatMap { try? JSONDecoder().decode(SwarmReport.self, from: $0) }
-        try await host.shutdown()
+        try await relay.shutdown()
 
         return Result(
             // Per-client figures divide by the clients actually connected over the window.
-            clients: (before.connectedClients + after.connectedClients) / 2,
-            clientsAtStart: before.connectedClients, clientsAtEnd: after.connectedClients,
+            clients: (connectedBefore + connectedAfter) / 2,
+            clientsAtStart: connectedBefore, clientsAtEnd: connectedAfter,
             seconds: Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18,
-            cpu: cpuEnd - cpuStart,
-            datagramsIn: after.datagramsRead - before.datagramsRead, datagramsOut: after.datagramsWritten - before.datagramsWritten,
-            bytesIn: after.bytesRead - before.bytesRead, bytesOut: after.bytesWritten - before.bytesWritten,
-            ticks: ticks, lateTicks: after.lateTicks - before.lateTicks, updates: after.updates - before.updates,
+            cpu: shares.reduce(Duration.zero) { $0 + $1.cpu },
+            datagramsIn: sum(after, \.datagramsRead) - sum(before, \.datagramsRead),
+            datagramsOut: sum(after, \.datagramsWritten) - sum(before, \.datagramsWritten),
+            bytesIn: sum(after, \.bytesRead) - sum(before, \.bytesRead), bytesOut: sum(after, \.bytesWritten) - sum(before, \.bytesWritten),
+            ticks: ticks, lateTicks: sum(after, \.lateTicks) - sum(before, \.lateTicks), updates: sum(after, \.updates) - sum(before, \.updates),
             residentBytesBefore: residentBefore, residentBytesAfter: residentAfter,
-            swarm: swarm, swarmExitCode: process.terminationStatus, pinned: pinned)
+            swarm: swarm, swarmExitCode: process.terminationStatus, pinned: pinned, workers: shares)
     }
 }

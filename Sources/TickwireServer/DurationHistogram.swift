@@ -21,6 +21,13 @@ public struct DurationHistogram: Sendable {
         if duration > max { max = duration }
     }
 
+    /// Adds every sample of `other` (another worker's ticks).
+    public mutating func merge(_ other: DurationHistogram) {
+        for i in buckets.indices where other.buckets[i] > 0 { buckets[i] &+= other.buckets[i] }
+        count &+= other.count
+        if other.max > max { max = other.max }
+    }
+
     /// The upper edge of the bucket holding quantile `q` (0...1), or the maximum for the last bucket.
     public func quantile(_ q: Double) -> Duration {
         guard count > 0 else { return .zero }

@@ -79,4 +79,31 @@ import TickwireTransport
         await client.disconnect()
         try await workers.shutdown()
     }
+
+    /// Garbage aimed at one worker stays with that worker: the other's room keeps its client, its
+    /// snapshots keep coming, and it reads none of the flood.
+    @Test func aWorkersRoomSurvivesAFloodOnAnotherWorker() async throws {
+        let (workers, api) = try await Self.start()
+        let grant = try await api.join(clientID: 1, room: "calm", group: MultiThreadedEventLoopGroup.singleton)
+        let calm = try #require(workers.workers.firstIndex { $0.publicAddresses.contains(grant.server) })
+        let flooded = workers.workers[1 - calm]
+        let client = try await TickwireClient.connect(token: grant.token)
+        #expect(try await Loopback.eventually { (try await client.stats().snapshots.decoded) > 0 })
+        let calmBefore = try await workers.workers[calm].stats()
+        let snapshotsBefore = try await client.stats().snapshots.decoded
+        let socket = try await RawSocket()
+        var random = SplitMix64(seed: 3)
+        for _ in 0..<20_000 {
+            try await socket.send((0..<64).map { _ in UInt8(truncatingIfNeeded: random.next()) }, to: flooded.publicAddresses[0])
+        }
+        #expect(try await Loopback.eventually { try await flooded.stats().netcode.dropped.total >= 1_000 })
+        let calmAfter = try await workers.workers[calm].stats()
+        #expect(calmAfter.netcode.dropped.total == calmBefore.netcode.dropped.total)
+        #expect(calmAfter.connectedClients == 1)
+        #expect(try await client.state() == .connected)
+        #expect(try await Loopback.eventually { (try await client.stats().snapshots.decoded) > snapshotsBefore + 30 })
+        await client.disconnect()
+        try await socket.channel.close()
+        try await workers.shutdown()
+    }
 }

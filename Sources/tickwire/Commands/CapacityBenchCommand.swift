@@ -36,11 +36,14 @@ struct CapacityBenchCommand: AsyncParsableCommand {
     @Option(help: "The cores the swarm runs on, as taskset takes them (e.g. 1 or 1-3); empty: unpinned.") var swarmCores = "1"
     @Option(help: "Swarm workers (event loops); default: the swarm's own default.") var swarmWorkers: Int?
     @Option(help: "The bots' ack delay in ms (see `swarm --client-ack-delay-ms`).") var clientAckDelayMs = 0.0
+    @Option(help: "Relay workers (1...64): worker i on core --relay-core + i; with more than one, bots get tokens from the join API.")
+    var workers = 1
     @Option(help: "Also write the figures here as JSON.") var json: String?
 
     func validate() throws {
         guard (1...4000).contains(clients) else { throw ValidationError("--clients must be 1...4000, got \(clients)") }
         guard roomSize >= 1 else { throw ValidationError("--room-size must be at least 1, got \(roomSize)") }
+        guard (1...64).contains(workers) else { throw ValidationError("--workers must be 1...64, got \(workers)") }
         guard seconds >= 1, ceilingSeconds >= 1 else { throw ValidationError("--seconds and --ceiling-seconds must be at least 1") }
         guard (0...500).contains(clientAckDelayMs) else { throw ValidationError("--client-ack-delay-ms must be 0...500, got \(clientAckDelayMs)") }
         guard (1...240).contains(tickRate) else { throw ValidationError("--tick-rate must be 1...240, got \(tickRate)") }
@@ -60,6 +63,7 @@ struct CapacityBenchCommand: AsyncParsableCommand {
         configuration.roomSize = roomSize
         configuration.seconds = seconds
         configuration.ceilingSeconds = ceilingSeconds
+        configuration.workers = workers
         configuration.tickRate = tickRate
         configuration.stateRate = stateRate
         configuration.eventRate = eventRate
