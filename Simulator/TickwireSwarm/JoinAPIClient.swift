@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import TickwireProtocol
 
 /// A client of a relay's join API (`POST /v1/join` on its admin port), as a game backend would
@@ -31,19 +32,34 @@ public struct JoinAPIClient: Sendable {
     public let host: String
     public let port: Int
     let key: String
+    /// Set for `https://`: the TLS context (the system's trust roots, or `trustRootsFile`).
+    let tls: NIOSSLContext?
 
-    /// `url` as `http://HOST:PORT` (the relay's admin address); `key` is the bearer key.
-    public init(url: String, key: String) throws(SwarmError) {
+    /// `url` as `http://IP:PORT` or `https://IP:PORT` (the relay's admin address); `key` is the
+    /// bearer key; `trustRootsFile` (PEM) replaces the system's roots for `https`, e.g. to trust a
+    /// self-signed certificate.
+    public init(url: String, key: String, trustRootsFile: String? = nil) throws(SwarmError) {
         var rest = Substring(url)
-        guard rest.hasPrefix("http://") else {
-            throw .invalid("--join-api must be http://HOST:PORT (the relay's admin address, loopback only without TLS), got '\(url)'")
+        let secure = rest.hasPrefix("https://")
+        guard secure || rest.hasPrefix("http://") else {
+            throw .invalid("--join-api must be http://IP:PORT or https://IP:PORT (the relay's admin address), got '\(url)'")
         }
-        rest = rest.dropFirst("http://".count)
+        rest = rest.dropFirst(secure ? "https://".count : "http://".count)
         if rest.hasSuffix("/") { rest = rest.dropLast() }
-        guard let address = NetcodeAddress(parsing: String(rest)) else { throw .invalid("--join-api: '\(url)' has no HOST:PORT") }
+        guard let address = NetcodeAddress(parsing: String(rest)) else { throw .invalid("--join-api: '\(url)' has no IP:PORT") }
         host = address.hostDescription
         port = Int(address.port)
         self.key = key
+        if secure {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if let trustRootsFile { configuration.trustRoots = .file(trustRootsFile) }
+            do { tls = try NIOSSLContext(configuration: configuration) } catch {
+                throw .invalid("--join-api: cannot set up TLS (\(error)); check --join-api-ca")
+            }
+        } else {
+            guard trustRootsFile == nil else { throw .invalid("--join-api-ca is for an https:// join API") }
+            tls = nil
+        }
     }
 
     /// Asks for a seat in `room` for `clientID`: the token and the worker address it names.
@@ -52,7 +68,7 @@ public struct JoinAPIClient: Sendable {
         let request = "POST /v1/join HTTP/1.0\r\nHost: \(host)\r\nAuthorization: Bearer \(key)\r\n"
             + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
         let response: String
-        do { response = try await MetricsScrape.exchange(host: host, port: port, request: request, group: group) } catch {
+        do { response = try await MetricsScrape.exchange(host: host, port: port, request: request, tls: tls, group: group) } catch {
             throw .unreachable("\(error)")
         }
         guard let statusLine = response.split(separator: "\r\n", maxSplits: 1).first,

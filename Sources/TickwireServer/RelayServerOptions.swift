@@ -19,6 +19,10 @@ public struct RelayServerOptions: Sendable {
     /// Where to serve Prometheus metrics (`GET /metrics`); nil: no metrics endpoint.
     public var metricsHost: String?
     public var metricsPort: Int = 9464
+    /// PEM certificate chain and private key files: the admin port serves HTTPS (required for the
+    /// join API on any address but loopback).
+    public var adminTLSCertificateFile: String?
+    public var adminTLSKeyFile: String?
     /// Connection requests decrypted per second per source address, after a burst.
     public var requestsPerSecondPerAddress = NetcodeServerConfiguration.defaultRequestsPerSecondPerAddress
     public var requestBurstPerAddress = NetcodeServerConfiguration.defaultRequestBurstPerAddress

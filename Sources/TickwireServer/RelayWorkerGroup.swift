@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Prometheus
 import TickwirePlacement
 import TickwireProtocol
@@ -69,12 +70,37 @@ public final class RelayWorkerGroup: Sendable {
             guard let host = options.metricsHost else {
                 throw .invalid("the join API is served on the admin port: give --metrics HOST:PORT (e.g. 127.0.0.1:9464)")
             }
-            guard let address = NetcodeAddress(parsing: host, defaultPort: 1), address.isLoopback else {
-                throw .invalid("the join API hands out connect tokens, which carry keys, and is served without TLS here: bind the admin port (--metrics) to 127.0.0.1 or ::1 and put a TLS-terminating proxy in front for other hosts; got \(host)")
+            let loopback = NetcodeAddress(parsing: host, defaultPort: 1)?.isLoopback == true
+            guard loopback || options.adminTLSCertificateFile != nil else {
+                throw .invalid("the join API hands out connect tokens, which carry keys: on \(host) (not loopback) it needs TLS; give --admin-tls-cert and --admin-tls-key, or bind --metrics to 127.0.0.1")
             }
             guard (5...86_400).contains(join.tokenSeconds) else { throw .invalid("--join-token-seconds must be 5...86400, got \(join.tokenSeconds)") }
         }
+        guard (options.adminTLSCertificateFile == nil) == (options.adminTLSKeyFile == nil) else {
+            throw .invalid("give both --admin-tls-cert and --admin-tls-key, or neither")
+        }
+        if options.adminTLSCertificateFile != nil, options.metricsHost == nil {
+            throw .invalid("--admin-tls-cert is for the admin port: give --metrics HOST:PORT too")
+        }
         try options.validate()
+    }
+
+    /// The admin port's TLS context from the PEM files, or nil without them.
+    public static func adminTLS(_ options: RelayServerOptions) throws(RelayServerOptionsError) -> NIOSSLContext? {
+        guard let certificateFile = options.adminTLSCertificateFile, let keyFile = options.adminTLSKeyFile else { return nil }
+        let chain: [NIOSSLCertificate]
+        do { chain = try NIOSSLCertificate.fromPEMFile(certificateFile) } catch {
+            throw .invalid("--admin-tls-cert \(certificateFile): not a readable PEM certificate chain (\(error))")
+        }
+        guard !chain.isEmpty else { throw .invalid("--admin-tls-cert \(certificateFile): no certificate in the file") }
+        let key: NIOSSLPrivateKey
+        do { key = try NIOSSLPrivateKey(file: keyFile, format: .pem) } catch {
+            throw .invalid("--admin-tls-key: not a readable PEM private key (\(error))")
+        }
+        let configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        do { return try NIOSSLContext(configuration: configuration) } catch {
+            throw .invalid("--admin-tls-cert and --admin-tls-key do not make a TLS context (does the key match the certificate?): \(error)")
+        }
     }
 
     public static func start(
@@ -82,6 +108,7 @@ public final class RelayWorkerGroup: Sendable {
         group: MultiThreadedEventLoopGroup = .singleton, logger: Logger = Logger(label: "tickwire.server")
     ) async throws -> RelayWorkerGroup {
         try validate(options, count: count, ports: ports, join: join)
+        let tls = try adminTLS(options)
         let loops = Array(group.makeIterator())
         let registry = PrometheusCollectorRegistry()
         var workers: [RelayServerHost] = []
@@ -117,13 +144,13 @@ public final class RelayWorkerGroup: Sendable {
         if let host = options.metricsHost {
             do {
                 adminChannel = try await MetricsEndpoint.start(
-                    host: host, port: options.metricsPort, metrics: workers.first?.metrics, join: service, group: group)
+                    host: host, port: options.metricsPort, metrics: workers.first?.metrics, join: service, tls: tls, group: group)
             } catch {
                 for worker in workers { try? await worker.shutdown() }
                 throw RelayServerOptionsError.invalid("could not serve the admin port on \(host):\(options.metricsPort): \(error); pick another --metrics address")
             }
             let port = adminChannel?.localAddress?.port ?? options.metricsPort
-            logger.info("admin at http://\(host):\(port): /metrics\(service != nil ? ", POST /v1/join, GET /v1/rooms" : "")")
+            logger.info("admin at \(tls == nil ? "http" : "https")://\(host):\(port): /metrics\(service != nil ? ", POST /v1/join, GET /v1/rooms" : "")")
         }
         let reporter = directory.map { directory in
             Task { [workers] in await Self.report(workers: workers, to: directory, logger: logger) }

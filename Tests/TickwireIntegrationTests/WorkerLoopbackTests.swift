@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOPosix
 import Testing
@@ -104,6 +105,70 @@ import TickwireTransport
         #expect(try await Loopback.eventually { (try await client.stats().snapshots.decoded) > snapshotsBefore + 30 })
         await client.disconnect()
         try await socket.channel.close()
+        try await workers.shutdown()
+    }
+
+    /// A self-signed certificate for 127.0.0.1, for these tests only (made with openssl; its key
+    /// protects nothing).
+    static let testCertificate = """
+-----BEGIN CERTIFICATE-----
+MIIBojCCAUmgAwIBAgIUcZvQN6qBWMVbB1cefcCJHPpRHcIwCgYIKoZIzj0EAwIw
+GDEWMBQGA1UEAwwNdGlja3dpcmUtdGVzdDAgFw0yNjExMjYwMDUxMzlaGA8yMTI2
+MTEwMjAwNTEzOVowGDEWMBQGA1UEAwwNdGlja3dpcmUtdGVzdDBZMBMGByqGSM49
+AgEGCCqGSM49AwEHA0IABF1crP2Ua6u6a70WHQH8iLd3A9oHEI03vFDXrum4RFVE
+7fh7GGPsXwtCd8tgPkfDZQGrS67WFmfbyv+Bjo5jnyWjbzBtMB0GA1UdDgQWBBSe
+0KSxrnQEw9qgYJgv7eGdtWWH+DAfBgNVHSMEGDAWgBSe0KSxrnQEw9qgYJgv7eGd
+tWWH+DAPBgNVHRMBAf8EBTADAQH/MBoGA1UdEQQTMBGHBH8AAAGCCWxvY2FsaG9z
+dDAKBggqhkjOPQQDAgNHADBEAiACn/xGnnTbG0L2r481GE74el0VzBiyF+5uGYm0
+SecnbwIgXSWPqC//2zkiRCebtJa4+8mnF0eGVbnXyiAU+r+6iK0=
+-----END CERTIFICATE-----
+"""
+    static let testKey = """
+-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgDNGBzOWfl7iVzNEh
+b3k/+TjYb6GTmg4T33xXJ9O5HmyhRANCAARdXKz9lGurumu9Fh0B/Ii3dwPaBxCN
+N7xQ167puERVRO34exhj7F8LQnfLYD5Hw2UBq0uu1hZn28r/gY6OY58l
+-----END PRIVATE KEY-----
+"""
+
+    /// The join API beyond loopback needs TLS: without a certificate the process refuses to start
+    /// it; with one, tokens are only handed out over HTTPS (checked against the certificate).
+    @Test func theJoinAPIServesTokensOverTLS() async throws {
+        var options = RelayServerOptions(privateKey: Loopback.key)
+        options.bindHost = "127.0.0.1"
+        options.bindPort = 0
+        options.maxClients = 4
+        options.metricsHost = "0.0.0.0"
+        options.metricsPort = 0
+        let join = JoinAPIOptions(apiKey: Array(Self.apiKey.utf8))
+        #expect(throws: RelayServerOptionsError.self) { try RelayWorkerGroup.validate(options, count: 2, ports: nil, join: join) }
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("admin.crt").path
+        let key = directory.appendingPathComponent("admin.key").path
+        try Self.testCertificate.write(toFile: certificate, atomically: true, encoding: .utf8)
+        try Self.testKey.write(toFile: key, atomically: true, encoding: .utf8)
+        options.metricsHost = "127.0.0.1"
+        options.adminTLSCertificateFile = certificate
+        options.adminTLSKeyFile = key
+        var logger = Logger(label: "test.workers.tls")
+        logger.logLevel = .warning
+        let workers = try await RelayWorkerGroup.start(options: options, count: 2, join: join, logger: logger)
+        let port = try #require(workers.adminChannel?.localAddress?.port)
+
+        let api = try JoinAPIClient(url: "https://127.0.0.1:\(port)", key: Self.apiKey, trustRootsFile: certificate)
+        let grant = try await api.join(clientID: 9, room: "secure", group: MultiThreadedEventLoopGroup.singleton)
+        let client = try await TickwireClient.connect(token: grant.token)
+        #expect(try await client.state() == .connected)
+        // Plain HTTP to the TLS port gets no token; nor does a client that does not trust the certificate.
+        let plain = try JoinAPIClient(url: "http://127.0.0.1:\(port)", key: Self.apiKey)
+        await #expect(throws: JoinAPIClient.Failure.self) { _ = try await plain.join(clientID: 10, room: "secure", group: MultiThreadedEventLoopGroup.singleton) }
+        if let untrusting = try? JoinAPIClient(url: "https://127.0.0.1:\(port)", key: Self.apiKey) {  // needs the system's roots
+            await #expect(throws: JoinAPIClient.Failure.self) { _ = try await untrusting.join(clientID: 11, room: "secure", group: MultiThreadedEventLoopGroup.singleton) }
+        }
+        await client.disconnect()
         try await workers.shutdown()
     }
 }

@@ -1,17 +1,20 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// The admin HTTP/1.1 endpoint: `GET /metrics` (Prometheus text format) and, when a join API is
 /// configured, `POST /v1/join` and `GET /v1/rooms` (see `JoinService`). Requests are bounded:
-/// bodies to `JoinService.maxBodyBytes`, and a connection idle for 10 s is closed.
+/// bodies to `JoinService.maxBodyBytes`, and a connection idle for 10 s is closed. With `tls`,
+/// every connection is HTTPS.
 public enum MetricsEndpoint {
     public static func start(host: String, port: Int, metrics: RelayMetrics?, join: JoinService? = nil,
-                             group: any EventLoopGroup) async throws -> any Channel {
+                             tls: NIOSSLContext? = nil, group: any EventLoopGroup) async throws -> any Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(10)))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(AdminHandler(metrics: metrics, join: join))
@@ -34,6 +37,11 @@ private final class AdminHandler: ChannelInboundHandler {
     init(metrics: RelayMetrics?, join: JoinService?) {
         self.metrics = metrics
         self.join = join
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A failed TLS handshake or a malformed request: this connection ends, the endpoint stays.
+        context.close(promise: nil)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -20,6 +20,9 @@ struct ServeCommand: AsyncParsableCommand {
     var ports: String?
     @Option(help: "File holding the join API's bearer key; enables POST /v1/join and GET /v1/rooms on the admin port (--metrics).")
     var joinApiKeyFile: String?
+    @Option(help: "PEM certificate chain for the admin port: it then serves HTTPS (the join API needs it beyond loopback).")
+    var adminTlsCert: String?
+    @Option(help: "PEM private key of --admin-tls-cert.") var adminTlsKey: String?
     @Option(help: "Lifetime of tokens the join API mints, and of the seat each reserves, in seconds (5...86400).")
     var joinTokenSeconds: UInt64 = 30
     @Flag(help: "Bind [::] dual-stack (IPv6 and IPv4) instead of --bind.") var ipv6 = false
@@ -64,6 +67,8 @@ struct ServeCommand: AsyncParsableCommand {
             guard let a = NetcodeAddress(parsing: text) else { throw ValidationError.address("--public-address", text) }
             return a
         }
+        options.adminTLSCertificateFile = adminTlsCert
+        options.adminTLSKeyFile = adminTlsKey
         let portList: [Int]? = try ports.map { text in
             try text.split(separator: ",").map { part in
                 guard let port = Int(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--ports: '\(part)' is not a port number (1...65535)") }

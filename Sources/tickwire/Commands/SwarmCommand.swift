@@ -25,6 +25,8 @@ struct SwarmCommand: AsyncParsableCommand {
     @Option(help: "The relay's address (a token address it accepts), e.g. 127.0.0.1:40000; not with --join-api.") var server: String?
     @Option(help: "Get tokens from the relay's join API at this admin address, e.g. http://127.0.0.1:9464.") var joinApi: String?
     @Option(help: "File holding the join API's bearer key (with --join-api).") var joinApiKeyFile: String?
+    @Option(help: "PEM trust roots for an https:// join API (e.g. its self-signed certificate); default: the system's.")
+    var joinApiCa: String?
     @Option(help: "Protocol id (decimal or 0x hex); must match the relay.") var protocolID = ProtocolID(RelayServerOptions.defaultProtocolID)
     @Option(help: "Number of bots (1...4000); with --find-capacity, the most to try.") var bots: Int = 100
     @Option(help: "Bots per room.") var botsPerRoom: Int = 10
@@ -81,7 +83,7 @@ struct SwarmCommand: AsyncParsableCommand {
             do { key = try String(contentsOfFile: joinApiKeyFile, encoding: .utf8) } catch {
                 throw ValidationError("--join-api-key-file: cannot read '\(joinApiKeyFile)': \(error.localizedDescription)")
             }
-            do { joinClient = try JoinAPIClient(url: joinApi, key: key.trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
+            do { joinClient = try JoinAPIClient(url: joinApi, key: key.trimmingCharacters(in: .whitespacesAndNewlines), trustRootsFile: joinApiCa) } catch {
                 throw ValidationError(error.description)
             }
         }
