@@ -97,6 +97,9 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw CLIError("cannot bind \(options.bindHost):\(port): \(error) (is another server on this port? try --port)")
         }
+        if workers > 1 && join == nil {
+            logger.notice("\(workers) workers and no join API: each worker admits the rooms its tokens name, so the address a token names picks the worker (add --join-api-key-file to have rooms placed)")
+        }
         let signal = await SignalWaiter.wait()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
         try await host.shutdown()
