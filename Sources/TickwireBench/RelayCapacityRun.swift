@@ -110,11 +110,12 @@ public enum RelayCapacityRun {
             pinned = try await host.onLoopThread { core.map { ThreadResources.pin(toCore: $0) } ?? false } && pinned
         }
         let residentBefore = ThreadResources.residentBytes()
-        func total(_ read: (RelayServerStats) -> UInt64) async throws -> UInt64 {
-            var sum: UInt64 = 0
-            for host in hosts { sum += read(try await host.stats()) }
-            return sum
+        func snapshot() async throws -> [RelayServerStats] {
+            var all: [RelayServerStats] = []
+            for host in hosts { all.append(try await host.stats()) }
+            return all
         }
+        func sum(_ stats: [RelayServerStats], _ read: (RelayServerStats) -> UInt64) -> UInt64 { stats.reduce(0) { $0 + read($1) } }
 
         let joinsPerSecond = 250.0
         let swarmSeconds = Double(configuration.clients) / joinsPerSecond + configuration.warmupSeconds + configuration.seconds + 8
@@ -158,7 +159,7 @@ public enum RelayCapacityRun {
         let connectDeadline = ContinuousClock.now + .seconds(Double(configuration.clients) / joinsPerSecond + 20)
         var connected = 0
         while ContinuousClock.now < connectDeadline, process.isRunning {
-            connected = Int(try await total { UInt64($0.connectedClients) })
+            connected = Int(sum(try await snapshot()) { UInt64($0.connectedClients) })
             if connected >= configuration.clients { break }
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -175,11 +176,6 @@ public enum RelayCapacityRun {
             for host in hosts { times.append(try await host.onLoopThread { ThreadResources.cpuTime() }) }
             return times
         }
-        func snapshot() async throws -> [RelayServerStats] {
-            var all: [RelayServerStats] = []
-            for host in hosts { all.append(try await host.stats()) }
-            return all
-        }
         let cpuStart = try await cpuTimes()
         let before = try await snapshot()
         let windowStart = ContinuousClock.now
@@ -191,7 +187,6 @@ public enum RelayCapacityRun {
         for host in hosts { ticks.merge(try await host.takeTickDurations()) }
         let window = ContinuousClock.now - windowStart
         let residentAfter = ThreadResources.residentBytes()
-        func sum(_ stats: [RelayServerStats], _ read: (RelayServerStats) -> UInt64) -> UInt64 { stats.reduce(0) { $0 + read($1) } }
         let connectedBefore = Int(sum(before) { UInt64($0.connectedClients) })
         let connectedAfter = Int(sum(after) { UInt64($0.connectedClients) })
         let shares = hosts.indices.map { i in

@@ -59,28 +59,32 @@ public struct PlacementTable: Sendable {
         self.emptyGrace = emptyGrace
     }
 
-    /// Seats reserved on `worker` by clients not yet connected.
-    func pendingSeats(on worker: Int) -> Int {
-        rooms.values.reduce(0) { sum, room in
-            room.worker == worker ? sum + room.reservations.keys.count(where: { !room.members.contains($0) }) : sum
-        }
+    /// Seats reserved by clients not yet connected, per worker: one pass over the rooms.
+    func pendingSeatsByWorker() -> [Int] {
+        var pending = [Int](repeating: 0, count: workers.count)
+        for room in rooms.values { pending[room.worker] += room.reservations.keys.count(where: { !room.members.contains($0) }) }
+        return pending
     }
 
-    /// Free slots of `worker`: capacity less connected clients and pending reservations.
-    public func freeSlots(of worker: Int) -> Int {
-        workers[worker].capacity - workers[worker].connected - pendingSeats(on: worker)
+    /// Free slots of every worker: capacity less connected clients and pending reservations.
+    public func freeSlots() -> [Int] {
+        zip(workers, pendingSeatsByWorker()).map { worker, pending in worker.capacity - worker.connected - pending }
     }
+
+    /// Free slots of `worker`.
+    public func freeSlots(of worker: Int) -> Int { freeSlots()[worker] }
 
     /// Reserves a seat in `room` for `clientID` until `expiresAt`, placing the room first if it is
     /// new. A client that already holds a seat there (a member, or a reservation) gets it again,
     /// with the later expiry.
     public mutating func reserve(room name: String, clientID: UInt64, expiresAt: Double, now: Double) -> Result<Placement, Refusal> {
         dropExpiredReservations(now: now)
+        let free = freeSlots()
         if var room = rooms[name] {
             let holdsSeat = room.members.contains(clientID) || room.reservations[clientID] != nil
             if !holdsSeat {
                 guard room.seatsTaken < roomCapacity else { return .failure(.roomFull) }
-                guard freeSlots(of: room.worker) > 0 else { return .failure(.noCapacity) }
+                guard free[room.worker] > 0 else { return .failure(.noCapacity) }
             }
             room.reservations[clientID] = max(room.reservations[clientID] ?? 0, expiresAt)
             room.emptySince = nil
@@ -88,10 +92,8 @@ public struct PlacementTable: Sendable {
             return .success(Placement(worker: room.worker, newRoom: false))
         }
         var best: (worker: Int, score: Double)?
-        for index in workers.indices {
-            let free = freeSlots(of: index)
-            guard free > 0 else { continue }
-            let score = Double(free) / Double(workers[index].capacity) * (1 - min(max(workers[index].tickLoad, 0), 0.99))
+        for index in workers.indices where free[index] > 0 {
+            let score = Double(free[index]) / Double(workers[index].capacity) * (1 - min(max(workers[index].tickLoad, 0), 0.99))
             if best.map({ score > $0.score }) ?? true { best = (index, score) }
         }
         guard let chosen = best?.worker else { return .failure(.noCapacity) }

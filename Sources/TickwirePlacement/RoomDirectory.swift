@@ -55,9 +55,10 @@ public actor InMemoryRoomDirectory: RoomDirectory {
     }
 
     public func workers() -> [WorkerSummary] {
-        table.workers.indices.map { i in
+        let free = table.freeSlots()
+        return table.workers.indices.map { i in
             WorkerSummary(worker: i, capacity: table.workers[i].capacity, connected: table.workers[i].connected,
-                          freeSlots: table.freeSlots(of: i), tickLoad: table.workers[i].tickLoad)
+                          freeSlots: free[i], tickLoad: table.workers[i].tickLoad)
         }
     }
 }

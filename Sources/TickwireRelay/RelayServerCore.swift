@@ -142,7 +142,7 @@ public struct RelayServerCore {
 
     /// Admits clients to `room` from now on (and switches to hosting only placed rooms).
     public mutating func host(room: String) {
-        if hostedRooms == nil { hostedRooms = [] }
+        hostPlacedRoomsOnly()
         hostedRooms!.insert(room)
     }
 

@@ -110,6 +110,7 @@ public final class RelayWorkerGroup: Sendable {
         try validate(options, count: count, ports: ports, join: join)
         let tls = try adminTLS(options)
         let loops = Array(group.makeIterator())
+        let perWorker = (0..<count).map { workerOptions(options, index: $0, count: count, ports: ports) }
         let registry = PrometheusCollectorRegistry()
         var workers: [RelayServerHost] = []
         do {
@@ -117,7 +118,7 @@ public final class RelayWorkerGroup: Sendable {
                 var workerLogger = logger
                 if count > 1 { workerLogger[metadataKey: "worker"] = "\(index)" }
                 let worker = try await RelayServerHost.start(
-                    options: workerOptions(options, index: index, count: count, ports: ports), group: group,
+                    options: perWorker[index], group: group,
                     loop: loops[index % loops.count], logger: workerLogger,
                     metrics: options.metricsHost == nil ? nil : RelayMetrics(registry: registry, worker: count > 1 ? index : nil),
                     hostsPlacedRoomsOnly: join != nil)
@@ -130,7 +131,7 @@ public final class RelayWorkerGroup: Sendable {
         var directory: InMemoryRoomDirectory?
         var service: JoinService?
         if let join {
-            let table = PlacementTable(workerCapacities: workers.indices.map { workerOptions(options, index: $0, count: count, ports: ports).maxClients },
+            let table = PlacementTable(workerCapacities: perWorker.map(\.maxClients),
                                        roomCapacity: options.relay.roomCapacity, emptyGrace: join.emptyRoomGraceSeconds)
             let made = InMemoryRoomDirectory(table: table)
             directory = made

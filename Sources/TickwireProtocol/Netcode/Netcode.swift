@@ -17,7 +17,7 @@ public enum Netcode {
     public static let connectionRequestBytes = 1078
     public static let replayWindowSize = 256
     public static let packetSendInterval: Duration = .milliseconds(100)
-    static let packetSendIntervalNanoseconds: UInt64 = 100_000_000
+    static let packetSendIntervalNanoseconds = packetSendInterval.nonNegativeNanoseconds
     public static let disconnectPacketCount = 10
     public static let serverGlobalSequenceStart: UInt64 = 1 << 63
     /// The reference implementation's compile-time limit; Tickwire allows more (see `NetcodeServerConfiguration`).

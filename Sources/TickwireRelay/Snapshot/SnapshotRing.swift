@@ -1,4 +1,4 @@
-/// The last `size` snapshots by tick (slot = tick mod size), as the encoder and decoder keep them.
+/// The last `size` snapshots by tick (slot = tick mod size), as the client's decoder keeps them.
 struct SnapshotRing: Sendable {
     private var views: [SnapshotView]
     private var ticks: [Int64]
