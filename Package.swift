@@ -68,6 +68,7 @@ let package = Package(
                 "TickwireProtocol", "TickwireRelay", "TickwireReliability", "TickwireTransport", "TickwireCrypto",
                 "TickwirePlacement",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

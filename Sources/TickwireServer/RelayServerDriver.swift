@@ -32,6 +32,10 @@ final class RelayServerDriver: DatagramEndpoint {
     private(set) var updates: UInt64 = 0
     private weak var eventLoop: (any EventLoop)?
     private var stopped = false
+    /// Beats at every tick, for the health check (read from other threads).
+    let heartbeat = TickHeartbeat()
+    /// Debug hook: no update runs before this instant (a stuck tick loop, for health tests).
+    var stalledUntil: TickwireInstant?
     /// Request-drop lines (debug level) are capped so a flood cannot flood the log.
     private var dropLog = LogRateLimiter(linesPerSecond: 10)
 
@@ -68,6 +72,13 @@ final class RelayServerDriver: DatagramEndpoint {
 
     func flush() { writer?.write(&core.outbound) }
 
+    private func scheduleStalled(until: TickwireInstant, on eventLoop: any EventLoop) {
+        scheduledWake = until
+        scheduled = eventLoop.assumeIsolated().scheduleTask(deadline: clock.deadline(until)) { [self] in
+            scheduleNextUpdate(on: eventLoop)
+        }
+    }
+
     /// Wakes at `wakeTime()`. The tick deadlines come from the core's schedule (start + n ×
     /// period), so nothing accumulates.
     func scheduleNextUpdate(on eventLoop: any EventLoop) {
@@ -76,6 +87,10 @@ final class RelayServerDriver: DatagramEndpoint {
         let wake = wakeTime()
         scheduledWake = wake
         scheduled = eventLoop.assumeIsolated().scheduleTask(deadline: clock.deadline(wake)) { [self] in
+            if let until = stalledUntil {
+                guard clock.now() >= until else { return scheduleStalled(until: until, on: eventLoop) }
+                stalledUntil = nil
+            }
             let ticksBefore = core.counters.ticks
             let started = ContinuousClock.now
             lastUpdate = clock.now()
@@ -89,6 +104,7 @@ final class RelayServerDriver: DatagramEndpoint {
                 maxTickDuration = max(maxTickDuration, took)
                 tickDurations.record(took)
                 metrics?.recordTick(took)
+                heartbeat.beat(lastUpdate)
             }
             if let metrics, clock.now() - lastMetricsPush >= .seconds(1) {
                 lastMetricsPush = clock.now()

@@ -15,9 +15,19 @@ public final class RelayServerHost: Sendable {
     /// The Prometheus registry and the HTTP channel serving it, when metrics are on.
     public let metrics: RelayMetrics?
     public let metricsChannel: (any Channel)?
+    /// When the tick loop last ticked (readable from any thread, for `/healthz`).
+    public let heartbeat: TickHeartbeat
+    public let tickRate: Int
+    private let clock: MonotonicClock
+
+    /// How long ago the tick loop last ticked (nil: not yet). Any thread.
+    public var timeSinceLastTick: Duration? { heartbeat.lastTick.map { clock.now() - $0 } }
 
     private init(channel: any Channel, publicAddresses: [NetcodeAddress], driver: NIOLoopBound<RelayServerDriver>,
-                 metrics: RelayMetrics?, metricsChannel: (any Channel)?) {
+                 metrics: RelayMetrics?, metricsChannel: (any Channel)?, heartbeat: TickHeartbeat, tickRate: Int, clock: MonotonicClock) {
+        self.heartbeat = heartbeat
+        self.clock = clock
+        self.tickRate = tickRate
         self.metrics = metrics
         self.metricsChannel = metricsChannel
         self.channel = channel
@@ -48,12 +58,13 @@ public final class RelayServerHost: Sendable {
         configuration.requestsPerSecondPerAddress = options.requestsPerSecondPerAddress
         configuration.requestBurstPerAddress = options.requestBurstPerAddress
         let provisional = configuration
-        let (driver, handler) = try await loop.submit {
+        let (driver, handler, heartbeat) = try await loop.submit {
             let core = try RelayServerCore(
                 netcode: try NetcodeServer(configuration: provisional, unixTimeAtInstantZero: clock.unixTimeAtOrigin),
                 configuration: options.relay)
             let driver = RelayServerDriver(core: core, clock: clock, updateInterval: options.updateInterval, logger: logger)
-            return (NIOLoopBound(driver, eventLoop: loop), NIOLoopBound(DatagramEndpointHandler(endpoint: driver), eventLoop: loop))
+            return (NIOLoopBound(driver, eventLoop: loop), NIOLoopBound(DatagramEndpointHandler(endpoint: driver), eventLoop: loop),
+                    driver.heartbeat)
         }.get()
         let socket = try await UDPBinding.bind(host: options.bindHost, port: options.bindPort, on: loop, handler: handler)
         let channel = socket.channel
@@ -95,7 +106,7 @@ public final class RelayServerHost: Sendable {
             logger.info("metrics at http://\(options.metricsHost!):\(metricsChannel.localAddress?.port ?? options.metricsPort)/metrics")
         }
         return RelayServerHost(channel: channel, publicAddresses: publicAddresses, driver: driver,
-                               metrics: metrics, metricsChannel: metricsChannel)
+                               metrics: metrics, metricsChannel: metricsChannel, heartbeat: heartbeat, tickRate: options.relay.tickRate, clock: clock)
     }
 
     public func stats() async throws -> RelayServerStats {
@@ -114,6 +125,21 @@ public final class RelayServerHost: Sendable {
     /// Runs `body` on the relay's event loop thread (to read its CPU time or pin it, in benchmarks).
     public func onLoopThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async throws -> T {
         try await channel.eventLoop.submit(body).get()
+    }
+
+    /// Stops admitting new clients (they are denied as if the server were full); connected
+    /// clients stay. For draining.
+    public func stopAdmitting() async throws {
+        try await channel.eventLoop.submit { self.driver.value.core.netcode.admitsNewClients = false }.get()
+    }
+
+    /// Debug hook: the tick loop runs no update for `duration` (as if stuck), without blocking
+    /// the event loop. For health-check tests.
+    public func debugStallTicks(for duration: Duration) async throws {
+        try await channel.eventLoop.submit {
+            let driver = self.driver.value
+            driver.stalledUntil = driver.clock.now() + duration
+        }.get()
     }
 
     /// Admits clients to `room` from now on (placement put it on this worker).

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -31,12 +32,69 @@ public final class RelayWorkerGroup: Sendable {
     public let directory: (any RoomDirectory)?
     public let adminChannel: (any Channel)?
     private let reporter: Task<Void, Never>?
+    private let drainingFlag: NIOLockedValueBox<Bool>
+    private let logger: Logger
 
-    private init(workers: [RelayServerHost], directory: (any RoomDirectory)?, adminChannel: (any Channel)?, reporter: Task<Void, Never>?) {
+    private init(workers: [RelayServerHost], directory: (any RoomDirectory)?, adminChannel: (any Channel)?, reporter: Task<Void, Never>?,
+                 draining: NIOLockedValueBox<Bool>, logger: Logger) {
         self.workers = workers
         self.directory = directory
         self.adminChannel = adminChannel
         self.reporter = reporter
+        self.drainingFlag = draining
+        self.logger = logger
+    }
+
+    public var isDraining: Bool { drainingFlag.withLockedValue { $0 } }
+
+    /// `/healthz`: nil while every worker's tick loop has ticked recently, else which one has not.
+    public static func healthProblem(_ workers: [RelayServerHost]) -> String? {
+        TickHealth.problem(ages: workers.map(\.timeSinceLastTick), tickRate: workers.first?.tickRate ?? 60)
+    }
+
+    /// Drains: refuses new clients and joins (`/readyz` 503), keeps ticking the rooms until every
+    /// client has left or `timeout` passes, or `skip` returns (a second signal). Returns the
+    /// clients still connected (the caller then shuts down, which disconnects them cleanly).
+    public func drain(timeout: Duration, skip: @escaping @Sendable () async -> Void = { while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) } }) async -> Int {
+        drainingFlag.withLockedValue { $0 = true }
+        for worker in workers { try? await worker.stopAdmitting() }
+        var remaining = await connectedClients()
+        logger.notice("draining: refusing new clients and joins", metadata: ["clients": "\(remaining)", "timeout_s": "\(timeout.secondsDouble)"])
+        let end = ContinuousClock.now + timeout
+        let skipped = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await skip(); return true }
+            group.addTask { [self] in
+                var lastLogged = ContinuousClock.now
+                while ContinuousClock.now < end, !Task.isCancelled {
+                    let left = await connectedClients()
+                    if left == 0 { return false }
+                    if ContinuousClock.now - lastLogged >= .seconds(5) {
+                        lastLogged = ContinuousClock.now
+                        logger.notice("draining", metadata: ["clients": "\(left)"])
+                    }
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        remaining = await connectedClients()
+        if skipped {
+            logger.notice("drain skipped by a second signal", metadata: ["clients": "\(remaining)"])
+        } else if remaining == 0 {
+            logger.notice("drain complete: every client left")
+        } else {
+            logger.notice("drain timed out", metadata: ["clients": "\(remaining)"])
+        }
+        return remaining
+    }
+
+    private func connectedClients() async -> Int {
+        var total = 0
+        for worker in workers { total += (try? await worker.stats().connectedClients) ?? 0 }
+        return total
     }
 
     /// The options of worker `index` of `count`: its port (`ports[index]`, or the base port plus
@@ -128,6 +186,7 @@ public final class RelayWorkerGroup: Sendable {
             for worker in workers { try? await worker.shutdown() }
             throw error
         }
+        let draining = NIOLockedValueBox(false)
         var directory: InMemoryRoomDirectory?
         var service: JoinService?
         if let join {
@@ -139,24 +198,30 @@ public final class RelayWorkerGroup: Sendable {
                 directory: made,
                 workers: workers.map { worker in JoinService.Worker(addresses: worker.publicAddresses) { try await worker.host(room: $0) } },
                 apiKey: join.apiKey, privateKey: options.privateKey, protocolID: options.protocolID,
-                tokenSeconds: join.tokenSeconds, timeoutSeconds: join.timeoutSeconds)
+                tokenSeconds: join.tokenSeconds, timeoutSeconds: join.timeoutSeconds,
+                draining: { draining.withLockedValue { $0 } })
         }
         var adminChannel: (any Channel)?
         if let host = options.metricsHost {
             do {
                 adminChannel = try await MetricsEndpoint.start(
-                    host: host, port: options.metricsPort, metrics: workers.first?.metrics, join: service, tls: tls, group: group)
+                    host: host, port: options.metricsPort, metrics: workers.first?.metrics, join: service,
+                    status: MetricsEndpoint.Status(
+                        health: { [workers] in healthProblem(workers) },
+                        readiness: { draining.withLockedValue { $0 } ? "draining" : nil }),
+                    tls: tls, group: group)
             } catch {
                 for worker in workers { try? await worker.shutdown() }
                 throw RelayServerOptionsError.invalid("could not serve the admin port on \(host):\(options.metricsPort): \(error); pick another --metrics address")
             }
             let port = adminChannel?.localAddress?.port ?? options.metricsPort
-            logger.info("admin at \(tls == nil ? "http" : "https")://\(host):\(port): /metrics\(service != nil ? ", POST /v1/join, GET /v1/rooms" : "")")
+            logger.info("admin at \(tls == nil ? "http" : "https")://\(host):\(port): /metrics, /healthz, /readyz\(service != nil ? ", POST /v1/join, GET /v1/rooms" : "")")
         }
         let reporter = directory.map { directory in
             Task { [workers] in await Self.report(workers: workers, to: directory, logger: logger) }
         }
-        return RelayWorkerGroup(workers: workers, directory: directory, adminChannel: adminChannel, reporter: reporter)
+        return RelayWorkerGroup(workers: workers, directory: directory, adminChannel: adminChannel, reporter: reporter,
+                                draining: draining, logger: logger)
     }
 
     /// Once a second: each worker's clients, tick load and members go to the directory, and rooms

@@ -48,10 +48,14 @@ public struct JoinService: Sendable {
     let tokenSeconds: UInt64
     let timeoutSeconds: Int32
     let wallClock: @Sendable () -> Double
+    /// True while the process drains: joins are refused with 503 `draining`.
+    let draining: @Sendable () -> Bool
 
     public init(directory: any RoomDirectory, workers: [Worker], apiKey: [UInt8], privateKey: [UInt8], protocolID: UInt64,
                 tokenSeconds: UInt64 = 30, timeoutSeconds: Int32 = 5,
-                wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+                wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+                draining: @escaping @Sendable () -> Bool = { false }) {
+        self.draining = draining
         self.directory = directory
         self.workers = workers
         self.apiKey = apiKey
@@ -76,6 +80,7 @@ public struct JoinService: Sendable {
     public func join(body: [UInt8], authorization: String?) async -> Answer {
         guard authorized(authorization) else { return .error(401, "unauthorized", "send Authorization: Bearer <the join API key>") }
         guard body.count <= Self.maxBodyBytes else { return .error(413, "body_too_large", "at most \(Self.maxBodyBytes) bytes") }
+        guard !draining() else { return .error(503, "draining", "this relay is shutting down; ask another") }
         let request: JoinRequest
         switch JoinRequest.parse(body) {
         case .success(let parsed): request = parsed

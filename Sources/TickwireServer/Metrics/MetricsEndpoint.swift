@@ -8,7 +8,18 @@ import NIOSSL
 /// bodies to `JoinService.maxBodyBytes`, and a connection idle for 10 s is closed. With `tls`,
 /// every connection is HTTPS.
 public enum MetricsEndpoint {
-    public static func start(host: String, port: Int, metrics: RelayMetrics?, join: JoinService? = nil,
+    /// What `/healthz` and `/readyz` report: nil for OK, else the reason (503).
+    public struct Status: Sendable {
+        public var health: @Sendable () -> String?
+        public var readiness: @Sendable () -> String?
+
+        public init(health: @escaping @Sendable () -> String?, readiness: @escaping @Sendable () -> String?) {
+            self.health = health
+            self.readiness = readiness
+        }
+    }
+
+    public static func start(host: String, port: Int, metrics: RelayMetrics?, join: JoinService? = nil, status: Status? = nil,
                              tls: NIOSSLContext? = nil, group: any EventLoopGroup) async throws -> any Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -17,7 +28,7 @@ public enum MetricsEndpoint {
                     if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(10)))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(AdminHandler(metrics: metrics, join: join))
+                    try channel.pipeline.syncOperations.addHandler(AdminHandler(metrics: metrics, join: join, status: status))
                 }
             }
             .bind(host: host, port: port).get()
@@ -30,13 +41,15 @@ private final class AdminHandler: ChannelInboundHandler {
 
     let metrics: RelayMetrics?
     let join: JoinService?
+    let status: MetricsEndpoint.Status?
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var tooLarge = false
 
-    init(metrics: RelayMetrics?, join: JoinService?) {
+    init(metrics: RelayMetrics?, join: JoinService?, status: MetricsEndpoint.Status?) {
         self.metrics = metrics
         self.join = join
+        self.status = status
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -69,6 +82,10 @@ private final class AdminHandler: ChannelInboundHandler {
         switch (head.method, path) {
         case (.GET, "/metrics") where metrics != nil:
             respond(context, status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics!.exposition(), keepAlive: keepAlive)
+        case (.GET, "/healthz") where status != nil, (.GET, "/readyz") where status != nil:
+            let problem = path == "/healthz" ? status!.health() : status!.readiness()
+            respond(context, status: problem == nil ? 200 : 503, contentType: "text/plain",
+                    body: Array((problem.map { "unavailable: \($0)" } ?? "ok") .utf8) + [0x0A], keepAlive: keepAlive)
         case (.POST, "/v1/join") where join != nil, (.GET, "/v1/rooms") where join != nil:
             if tooLarge {
                 respond(context, status: 413, contentType: "application/json",
@@ -87,7 +104,8 @@ private final class AdminHandler: ChannelInboundHandler {
                 handler.respond(context, status: answer.status, contentType: "application/json", body: answer.body, keepAlive: keepAlive)
             }
         default:
-            let known = (metrics != nil ? ["GET /metrics"] : []) + (join != nil ? ["POST /v1/join", "GET /v1/rooms"] : [])
+            let known = (metrics != nil ? ["GET /metrics"] : []) + (status != nil ? ["GET /healthz", "GET /readyz"] : [])
+                + (join != nil ? ["POST /v1/join", "GET /v1/rooms"] : [])
             respond(context, status: 404, contentType: "text/plain",
                     body: Array("not found: try \(known.joined(separator: ", "))\n".utf8), keepAlive: keepAlive)
         }

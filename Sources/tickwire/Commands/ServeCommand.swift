@@ -20,6 +20,8 @@ struct ServeCommand: AsyncParsableCommand {
     var ports: String?
     @Option(help: "File holding the join API's bearer key; enables POST /v1/join and GET /v1/rooms on the admin port (--metrics).")
     var joinApiKeyFile: String?
+    @Option(help: "On SIGTERM/SIGINT, how long to keep ticking rooms while clients leave before disconnecting them, in seconds (0...3600); a second signal skips the wait.")
+    var drainTimeout: Double = 30
     @Option(help: "PEM certificate chain for the admin port: it then serves HTTPS (the join API needs it beyond loopback).")
     var adminTlsCert: String?
     @Option(help: "PEM private key of --admin-tls-cert.") var adminTlsKey: String?
@@ -69,6 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         options.adminTLSCertificateFile = adminTlsCert
         options.adminTLSKeyFile = adminTlsKey
+        guard (0...3600).contains(drainTimeout) else { throw ValidationError("--drain-timeout must be 0...3600 seconds, got \(drainTimeout)") }
         let portList: [Int]? = try ports.map { text in
             try text.split(separator: ",").map { part in
                 guard let port = Int(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--ports: '\(part)' is not a port number (1...65535)") }
@@ -89,6 +92,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         let logger = Logger(label: "tickwire.serve")
+        // Listening from before the relay starts, so no signal falls between two waits.
+        let signals = SignalListener()
         let host: RelayWorkerGroup
         do {
             host = try await RelayWorkerGroup.start(options: options, count: workers, ports: portList, join: join, logger: logger)
@@ -100,8 +105,10 @@ struct ServeCommand: AsyncParsableCommand {
         if workers > 1 && join == nil {
             logger.notice("\(workers) workers and no join API: each worker admits the rooms its tokens name, so the address a token names picks the worker (add --join-api-key-file to have rooms placed)")
         }
-        let signal = await SignalWaiter.wait()
-        logger.info("shutting down", metadata: ["signal": "\(signal)"])
+        let signal = await signals.next()
+        logger.notice("signal received: draining (a second signal skips the wait)", metadata: ["signal": "\(signal.map(String.init) ?? "?")"])
+        let left = await host.drain(timeout: .milliseconds(Int64(drainTimeout * 1000))) { _ = await signals.next() }
+        logger.notice("disconnecting the remaining clients", metadata: ["clients": "\(left)"])
         try await host.shutdown()
         for (index, worker) in host.workers.enumerated() {
             guard let stats = try? await worker.stats() else { continue }

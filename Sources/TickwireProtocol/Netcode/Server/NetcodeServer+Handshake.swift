@@ -47,7 +47,7 @@ extension NetcodeServer {
         }
         guard tokenHistory.findOrAdd(mac, address: address) else { return ignore(token, address, .connectTokenReused) }
 
-        if connectedClientCount >= configuration.maxClients {
+        if !admitsNewClients || connectedClientCount >= configuration.maxClients {
             sendDenied(to: address, key: token.serverToClientKey)
             events.append(.connectionDenied(clientID: token.clientID, address: address))
             return
@@ -87,7 +87,7 @@ extension NetcodeServer {
             ChallengeToken.decrypt($0, sequence: sequence, key: configuration.challengeKey)
         }) else { return drop(.challengeTokenInvalid) }
         guard clientByID[challenge.clientID] == nil else { return drop(.clientIDAlreadyConnected) }
-        guard connectedClientCount < configuration.maxClients,
+        guard admitsNewClients, connectedClientCount < configuration.maxClients,
             let index = slots.firstIndex(where: { !$0.connected })
         else {
             sendDenied(to: address, key: mapping.sendKey)

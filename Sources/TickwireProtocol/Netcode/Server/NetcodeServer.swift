@@ -73,6 +73,9 @@ public struct NetcodeServer {
     public var unixTimeAtInstantZero: UInt64
 
     var slots: [Slot]
+    /// False while draining: new connection requests are denied as if the server were full;
+    /// connected clients stay.
+    public var admitsNewClients = true
     var clientByAddress: [NetcodeAddress: Int] = [:]
     var clientByID: [UInt64: Int] = [:]
     var mappings: EncryptionMappings
