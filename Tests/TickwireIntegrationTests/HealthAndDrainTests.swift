@@ -53,7 +53,7 @@ import TickwireSwarm
         let lateGrant = try await api.join(clientID: 3, room: "a", group: group)
 
         let drained = Task { await workers.drain(timeout: .seconds(3)) }
-        #expect(try await Loopback.eventually { workers.isDraining })
+        #expect(await Loopback.eventually { workers.isDraining })
         #expect(try await Loopback.eventually { try await get(workers, "/readyz").contains("503 Service Unavailable") })
         do {
             _ = try await api.join(clientID: 4, room: "a", group: group)
