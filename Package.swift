@@ -160,6 +160,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "TickwireCLITests",
+            dependencies: ["tickwire"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "TickwirePlacementTests",
             dependencies: ["TickwirePlacement"],
             swiftSettings: strictSettings

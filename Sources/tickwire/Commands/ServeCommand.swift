@@ -45,7 +45,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         CLILogging.bootstrap(level: logLevel)
-        var options = RelayServerOptions(privateKey: try key.resolve())
+        let resolvedKey = try key.resolved()
+        var options = RelayServerOptions(privateKey: resolvedKey.key)
         options.bindHost = ipv6 ? "::" : bind
         options.bindPort = port
         options.protocolID = protocolID.value
@@ -92,6 +93,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         let logger = Logger(label: "tickwire.serve")
+        logger.notice("\(resolvedKey.description)")
         // Listening from before the relay starts, so no signal falls between two waits.
         let signals = SignalListener()
         let host: RelayWorkerGroup

@@ -1,29 +1,52 @@
 import ArgumentParser
 import Foundation
 
-/// The private key, from a flag, an environment variable or a file (in that order).
+/// The private key, from a flag (`--key` or `--key-file`), else the environment variable: flags
+/// come first. When both give a key, the one used and the one ignored are said, never silently.
 struct KeyOptions: ParsableArguments {
     static let environmentVariable = "TICKWIRE_PRIVATE_KEY"
 
     @Option(name: .customLong("key"), help: "Private key as 64 hex characters (or set \(KeyOptions.environmentVariable)).")
     var keyHex: String?
 
-    @Option(name: .customLong("key-file"), help: "File holding the private key as 64 hex characters.")
+    @Option(name: .customLong("key-file"), help: "File holding the private key as 64 hex characters (wins over \(KeyOptions.environmentVariable)).")
     var keyFile: String?
 
-    func resolve() throws -> [UInt8] {
-        if let keyHex { return try Self.parse(keyHex, source: "--key") }
-        if let env = ProcessInfo.processInfo.environment[Self.environmentVariable], !env.isEmpty {
-            return try Self.parse(env, source: Self.environmentVariable)
+    /// The key, where it came from, and the sources that also gave one and were ignored.
+    struct Resolved {
+        var key: [UInt8]
+        var source: String
+        var ignored: [String]
+
+        /// The start-up line: which source the key came from (never the key).
+        var description: String {
+            "private key from \(source)" + (ignored.isEmpty ? "" : "; also given by \(ignored.joined(separator: ", ")), ignored (flags come before the environment)")
         }
+    }
+
+    func resolved(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Resolved {
+        if keyHex != nil && keyFile != nil { throw CLIError("give --key or --key-file, not both") }
+        let fromEnvironment = environment[Self.environmentVariable].flatMap { $0.isEmpty ? nil : $0 }
+        let ignored = fromEnvironment == nil ? [] : [Self.environmentVariable]
+        if let keyHex { return Resolved(key: try Self.parse(keyHex, source: "--key"), source: "--key", ignored: ignored) }
         if let keyFile {
             guard let text = try? String(contentsOfFile: keyFile, encoding: .utf8) else {
-                throw CLIError("cannot read key file '\(keyFile)'")
+                throw CLIError("--key-file: cannot read '\(keyFile)'")
             }
-            return try Self.parse(text, source: keyFile)
+            return Resolved(key: try Self.parse(text, source: "--key-file \(keyFile)"), source: "--key-file \(keyFile)", ignored: ignored)
+        }
+        if let fromEnvironment {
+            return Resolved(key: try Self.parse(fromEnvironment, source: Self.environmentVariable), source: Self.environmentVariable, ignored: [])
         }
         throw CLIError(
             "no private key: pass --key HEX, --key-file PATH or set \(Self.environmentVariable); make one with `tickwire keygen`")
+    }
+
+    /// The key; when a flag overrode the environment, says so on standard error.
+    func resolve() throws -> [UInt8] {
+        let resolved = try resolved()
+        if !resolved.ignored.isEmpty { FileHandle.standardError.write(Data("tickwire: \(resolved.description)\n".utf8)) }
+        return resolved.key
     }
 
     static func parse(_ text: String, source: String) throws -> [UInt8] {
