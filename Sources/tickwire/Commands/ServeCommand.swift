@@ -41,10 +41,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The admin port: Prometheus metrics at HOST:PORT/metrics (and the join API with --join-api-key-file), e.g. 127.0.0.1:9464 (off unless given).")
     var metrics: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: Logger.Level = .info
+    @Option(help: "Log format: text, or json (one object per line: timestamp, level, label, message, source, metadata).")
+    var logFormat: LogFormat = .text
     @OptionGroup(title: "Abuse limits") var limits: LimitOptions
 
     func run() async throws {
-        CLILogging.bootstrap(level: logLevel)
+        CLILogging.bootstrap(level: logLevel, format: logFormat)
         let resolvedKey = try key.resolved()
         var options = RelayServerOptions(privateKey: resolvedKey.key)
         options.bindHost = ipv6 ? "::" : bind

@@ -3,12 +3,24 @@ import Logging
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
+/// How log lines look: `text` (swift-log's stream handler, the default) or `json` (one object a line).
+enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
 enum CLILogging {
-    static func bootstrap(level: Logger.Level) {
+    static func bootstrap(level: Logger.Level, format: LogFormat = .text) {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
     }
 }
