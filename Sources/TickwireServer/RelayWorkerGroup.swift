@@ -53,38 +53,28 @@ public final class RelayWorkerGroup: Sendable {
     }
 
     /// Drains: refuses new clients and joins (`/readyz` 503), keeps ticking the rooms until every
-    /// client has left or `timeout` passes, or `skip` returns (a second signal). Returns the
-    /// clients still connected (the caller then shuts down, which disconnects them cleanly).
-    public func drain(timeout: Duration, skip: @escaping @Sendable () async -> Void = { while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) } }) async -> Int {
+    /// client has left or `timeout` passes, or the calling task is cancelled (a second signal).
+    /// Returns the clients still connected (the caller then shuts down, which disconnects them
+    /// cleanly).
+    public func drain(timeout: Duration) async -> Int {
         drainingFlag.withLockedValue { $0 = true }
         for worker in workers { try? await worker.stopAdmitting() }
         var remaining = await connectedClients()
         logger.notice("draining: refusing new clients and joins", metadata: ["clients": "\(remaining)", "timeout_s": "\(timeout.secondsDouble)"])
         let end = ContinuousClock.now + timeout
-        let skipped = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await skip(); return true }
-            group.addTask { [self] in
-                var lastLogged = ContinuousClock.now
-                while ContinuousClock.now < end, !Task.isCancelled {
-                    let left = await connectedClients()
-                    if left == 0 { return false }
-                    if ContinuousClock.now - lastLogged >= .seconds(5) {
-                        lastLogged = ContinuousClock.now
-                        logger.notice("draining", metadata: ["clients": "\(left)"])
-                    }
-                    try? await Task.sleep(for: .milliseconds(100))
-                }
-                return false
+        var lastLogged = ContinuousClock.now
+        while remaining > 0, ContinuousClock.now < end, !Task.isCancelled {
+            if ContinuousClock.now - lastLogged >= .seconds(5) {
+                lastLogged = ContinuousClock.now
+                logger.notice("draining", metadata: ["clients": "\(remaining)"])
             }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
+            try? await Task.sleep(for: .milliseconds(100))
+            remaining = await connectedClients()
         }
-        remaining = await connectedClients()
-        if skipped {
-            logger.notice("drain skipped by a second signal", metadata: ["clients": "\(remaining)"])
-        } else if remaining == 0 {
+        if remaining == 0 {
             logger.notice("drain complete: every client left")
+        } else if Task.isCancelled {
+            logger.notice("drain cut short (a second signal)", metadata: ["clients": "\(remaining)"])
         } else {
             logger.notice("drain timed out", metadata: ["clients": "\(remaining)"])
         }

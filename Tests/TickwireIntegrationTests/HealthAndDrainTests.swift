@@ -1,5 +1,6 @@
 import Logging
 import NIOPosix
+import ServiceLifecycle
 import Testing
 import TickwireClient
 import TickwireProtocol
@@ -80,5 +81,26 @@ import TickwireSwarm
         await client.disconnect()
         #expect(await drained.value == 0)
         try await workers.shutdown()
+    }
+
+    /// Under swift-service-lifecycle: the group's graceful shutdown starts the drain; cancelling
+    /// the group (what a second signal does) cuts it short, and the clients are still
+    /// disconnected cleanly.
+    @Test func aSecondSignalCutsTheDrainShort() async throws {
+        let (workers, api) = try await WorkerLoopbackTests.start()
+        let client = try await TickwireClient.connect(token: try await api.join(clientID: 1, room: "a", group: MultiThreadedEventLoopGroup.singleton).token)
+        var logger = Logger(label: "test.service")
+        logger.logLevel = .warning
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: RelayService(workers: workers, drainTimeout: .seconds(60), logger: logger))], logger: logger))
+        let running = Task { try await group.run() }
+        let started = ContinuousClock.now
+        await group.triggerGracefulShutdown()
+        #expect(try await Loopback.eventually { workers.isDraining })
+        #expect(try await client.state() == .connected)  // the drain waits for it
+        running.cancel()
+        _ = try? await running.value
+        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(try await Loopback.eventually(within: .seconds(2)) { try await client.state() == .disconnected })
     }
 }

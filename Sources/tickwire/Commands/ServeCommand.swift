@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import NIOCore
+import ServiceLifecycle
+import UnixSignals
 import TickwireProtocol
 import TickwireRelay
 import TickwireServer
@@ -96,8 +98,6 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "tickwire.serve")
         logger.notice("\(resolvedKey.description)")
-        // Listening from before the relay starts, so no signal falls between two waits.
-        let signals = SignalListener()
         let host: RelayWorkerGroup
         do {
             host = try await RelayWorkerGroup.start(options: options, count: workers, ports: portList, join: join, logger: logger)
@@ -109,11 +109,13 @@ struct ServeCommand: AsyncParsableCommand {
         if workers > 1 && join == nil {
             logger.notice("\(workers) workers and no join API: each worker admits the rooms its tokens name, so the address a token names picks the worker (add --join-api-key-file to have rooms placed)")
         }
-        let signal = await signals.next()
-        logger.notice("signal received: draining (a second signal skips the wait)", metadata: ["signal": "\(signal.map(String.init) ?? "?")"])
-        let left = await host.drain(timeout: .milliseconds(Int64(drainTimeout * 1000))) { _ = await signals.next() }
-        logger.notice("disconnecting the remaining clients", metadata: ["clients": "\(left)"])
-        try await host.shutdown()
+        // swift-service-lifecycle: the first SIGTERM/SIGINT shuts down gracefully (the drain); a
+        // second one cuts the drain short.
+        let service = RelayService(
+            workers: host, drainTimeout: .milliseconds(Int64(drainTimeout * 1000)), skipSignals: [.sigterm, .sigint], logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: service, serviceName: "relay")], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do { try await group.run() } catch is CancellationError {}
         for (index, worker) in host.workers.enumerated() {
             guard let stats = try? await worker.stats() else { continue }
             logger.info("stopped", metadata: [
