@@ -166,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TickwireCLITests",
-            dependencies: ["tickwire"],
+            dependencies: ["tickwire", "TickwireClient", "TickwireSwarm", "TickwireProtocol"],
             swiftSettings: strictSettings
         ),
         .testTarget(
