@@ -17,14 +17,17 @@ struct ScenarioCommand: ParsableCommand {
         @Option(help: "Seed for every random choice; the same seed gives the same run.") var seed: UInt64 = 1
         @Option(help: "Where to write the JSON report (default: <file name>.report.json in the current directory).")
         var report: String?
-        @Flag(help: "Print a line per simulated second.") var progress = false
+        @Flag(help: "Print a line per simulated second (on a terminal a live line shows anyway).") var progress = false
 
         func run() throws {
             let scenario: Scenario
             do { scenario = try Scenario.load(path: file) } catch { throw CLIError("\(error)") }
             print("scenario: \(scenario.name) (seed \(seed), \(scenario.durationSeconds) s of virtual time)")
             let started = ContinuousClock.now
-            let result = try ScenarioRunner.run(scenario, seed: seed, progress: progress ? { print($0) } : nil)
+            let live = TerminalProgress()
+            let result = try ScenarioRunner.run(
+                scenario, seed: seed, progress: progress ? { print($0) } : live.enabled ? { live.show($0) } : nil)
+            live.finish()
             let took = ContinuousClock.now - started
             print(result.table())
             let path = report ?? (URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent + ".report.json")

@@ -122,6 +122,8 @@ struct SwarmCommand: AsyncParsableCommand {
 
     private func run(_ configuration: SwarmConfiguration, address: NetcodeAddress, group: MultiThreadedEventLoopGroup) async throws {
         let result: SwarmReport
+        // The per-second line, on a terminal only.
+        let live = TerminalProgress()
         if findCapacity {
             print("finding capacity against \(address): from \(rampStart) bots, +\(rampStep) every \(stepSeconds) s, up to \(bots)")
             var metricsAddress: (host: String, port: Int)?
@@ -132,10 +134,9 @@ struct SwarmCommand: AsyncParsableCommand {
             let found = try await SwarmRunner.findCapacity(
                 configuration, start: rampStart, step: rampStep, stepSeconds: stepSeconds, threshold: threshold,
                 maxRTTP99: maxRttP99, serverMetrics: metricsAddress, group: group) { progress in
-                print(progress.line)
-                fflush(nil)
+                live.show(progress.line)
             }
-            print("")
+            live.finish()
             print("bots  connected  snapshot delivery  rtt p99 ms  late ticks  held")
             for step in found.steps {
                 let late = step.serverLateTickShare.map { String(format: "%9.1f%%", $0 * 100) } ?? "      n/a"
@@ -149,10 +150,9 @@ struct SwarmCommand: AsyncParsableCommand {
             let target = configuration.joinAPI.map { "the relay of join API \($0.host):\($0.port)" } ?? "\(address)"
             print("swarm: \(bots) bots in rooms of \(botsPerRoom) against \(target) for \(seconds) s on \(workers) worker\(workers == 1 ? "" : "s")")
             result = try await SwarmRunner.run(configuration, group: group) { progress in
-                print(progress.line)
-                fflush(nil)
+                live.show(progress.line)
             }
-            print("")
+            live.finish()
             print(result.table())
         }
         do { try result.json().write(to: URL(fileURLWithPath: report)) } catch {
