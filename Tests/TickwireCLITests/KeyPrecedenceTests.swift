@@ -23,7 +23,7 @@ import Testing
         let environment = [KeyOptions.environmentVariable: Self.environmentKey]
         let resolved = try options(["--key", Self.flagKey]).resolved(environment: environment)
         #expect(resolved.key == [UInt8](repeating: 0x11, count: 32))
-        #expect(resolved.description == "private key from --key; also given by TICKWIRE_PRIVATE_KEY, ignored (flags come before the environment)")
+        #expect(resolved.description == "private key from --key; also given by TICKWIRE_PRIVATE_KEY, ignored (flags come before the environment, which comes before the config file)")
         #expect(!resolved.description.contains(Self.flagKey) && !resolved.description.contains(Self.environmentKey))
     }
 

@@ -14,83 +14,127 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run a relay server until SIGINT/SIGTERM, then disconnect every client cleanly.")
 
     @OptionGroup var key: KeyOptions
-    @Option(help: "Address to bind.") var bind: String = "0.0.0.0"
-    @Option(help: "UDP port of worker 0; worker i listens on PORT+i.") var port: Int = 40000
+    @Option(help: "A configuration file (.yaml, .yml or .json) with any of these options by name, e.g. `max-clients: 512`. Flags win over TICKWIRE_* environment variables, which win over the file.")
+    var config: String?
+    @Flag(help: "Print the effective configuration, each value with its source (never the key), and exit.")
+    var printConfig = false
+    @Option(help: "Address to bind (default 0.0.0.0).") var bind: String?
+    @Option(help: "UDP port of worker 0 (0...65535, default 40000); worker i listens on PORT+i.") var port: Int?
     @Option(help: "Relay workers, each with its own UDP socket and event loop (1...64). Default: the number of cores.")
-    var workers: Int = System.coreCount
+    var workers: Int?
     @Option(help: "The workers' UDP ports, comma-separated, one per worker (instead of --port + i).")
     var ports: String?
     @Option(help: "File holding the join API's bearer key; enables POST /v1/join and GET /v1/rooms on the admin port (--metrics).")
     var joinApiKeyFile: String?
-    @Option(help: "On SIGTERM/SIGINT, how long to keep ticking rooms while clients leave before disconnecting them, in seconds (0...3600); a second signal skips the wait.")
-    var drainTimeout: Double = 30
+    @Option(help: "On SIGTERM/SIGINT, how long to keep ticking rooms while clients leave before disconnecting them, in seconds (0...3600, default 30); a second signal skips the wait.")
+    var drainTimeout: Double?
     @Option(help: "PEM certificate chain for the admin port: it then serves HTTPS (the join API needs it beyond loopback).")
     var adminTlsCert: String?
     @Option(help: "PEM private key of --admin-tls-cert.") var adminTlsKey: String?
-    @Option(help: "Lifetime of tokens the join API mints, and of the seat each reserves, in seconds (5...86400).")
-    var joinTokenSeconds: UInt64 = 30
+    @Option(help: "Lifetime of tokens the join API mints, and of the seat each reserves, in seconds (5...86400, default 30).")
+    var joinTokenSeconds: Int?
     @Flag(help: "Bind [::] dual-stack (IPv6 and IPv4) instead of --bind.") var ipv6 = false
     @Option(name: .customLong("public-address"),
             help: "Address tokens name for worker 0 (repeatable); worker i is the same host at port+i. Default: the bind address, or 127.0.0.1:PORT for a wildcard bind.")
     var publicAddresses: [String] = []
-    @Option(help: "Protocol id (decimal or 0x hex); must match the tokens.") var protocolID = ProtocolID(RelayServerOptions.defaultProtocolID)
-    @Option(help: "Client slots of the process (1...4096), split across the workers.") var maxClients: Int = 256
-    @Option(help: "Snapshots per second sent to every client (1...240).") var tickRate: Int = 60
-    @Option(help: "Clients per room; the next one is denied with 'room full' (1...4096).") var roomCapacity: Int = 64
-    @Option(help: "Largest entity state a client may send, in bytes (1...1024).") var stateSize: Int = 64
+    @Option(help: "Protocol id (decimal or 0x hex; default 0x\(String(RelayServerOptions.defaultProtocolID, radix: 16))); must match the tokens.")
+    var protocolID: String?
+    @Option(help: "Client slots of the process (1...4096, default 256), split across the workers.") var maxClients: Int?
+    @Option(help: "Snapshots per second sent to every client (1...240, default 60).") var tickRate: Int?
+    @Option(help: "Clients per room (1...4096, default 64); the next one is denied with 'room full'.") var roomCapacity: Int?
+    @Option(help: "Largest entity state a client may send, in bytes (1...1024, default 64).") var stateSize: Int?
     @Option(help: "How long an ack may wait for a snapshot or event to ride on, in ms (0...500). Default: one tick period plus 4 ms.")
     var ackDelayMs: Double?
     @Option(help: "The admin port: Prometheus metrics at HOST:PORT/metrics (and the join API with --join-api-key-file), e.g. 127.0.0.1:9464 (off unless given).")
     var metrics: String?
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: Logger.Level = .info
-    @Option(help: "Log format: text, or json (one object per line: timestamp, level, label, message, source, metadata).")
-    var logFormat: LogFormat = .text
+    @Option(help: "Log level: trace, debug, info (default), notice, warning, error, critical.") var logLevel: String?
+    @Option(help: "Log format: text (default), or json (one object per line: timestamp, level, label, message, source, metadata).")
+    var logFormat: String?
     @OptionGroup(title: "Abuse limits") var limits: LimitOptions
 
+    /// The options given on the command line, by name, as text.
+    var givenFlags: [String: [String]] {
+        var flags = limits.given
+        func put(_ name: String, _ value: (some CustomStringConvertible)?) { if let value { flags[name] = [value.description] } }
+        put("key", key.keyHex)
+        put("key-file", key.keyFile)
+        put("bind", bind)
+        put("port", port)
+        put("workers", workers)
+        put("ports", ports)
+        put("join-api-key-file", joinApiKeyFile)
+        put("drain-timeout", drainTimeout)
+        put("admin-tls-cert", adminTlsCert)
+        put("admin-tls-key", adminTlsKey)
+        put("join-token-seconds", joinTokenSeconds)
+        if ipv6 { flags["ipv6"] = ["true"] }
+        if !publicAddresses.isEmpty { flags["public-address"] = publicAddresses }
+        put("protocol-id", protocolID)
+        put("max-clients", maxClients)
+        put("tick-rate", tickRate)
+        put("room-capacity", roomCapacity)
+        put("state-size", stateSize)
+        put("ack-delay-ms", ackDelayMs)
+        put("metrics", metrics)
+        put("log-level", logLevel)
+        put("log-format", logFormat)
+        return flags
+    }
+
     func run() async throws {
-        CLILogging.bootstrap(level: logLevel, format: logFormat)
-        let resolvedKey = try key.resolved()
+        let environment = ProcessInfo.processInfo.environment
+        let settings = try await ServeSettings(
+            flags: givenFlags, environment: environment, configFile: config ?? environment["TICKWIRE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 })
+        if printConfig {
+            print(settings.printed())
+            return
+        }
+        let level = try settings.parsed("log-level", "one of trace, debug, info, notice, warning, error, critical") { Logger.Level(rawValue: $0) } ?? .info
+        let format = try settings.parsed("log-format", "text or json") { LogFormat(rawValue: $0) } ?? .text
+        CLILogging.bootstrap(level: level, format: format)
+        let resolvedKey = try ServeKey.resolve(settings)
         var options = RelayServerOptions(privateKey: resolvedKey.key)
-        options.bindHost = ipv6 ? "::" : bind
+        options.bindHost = try settings.bool("ipv6") ? "::" : (settings.string("bind") ?? "0.0.0.0")
+        let port = try settings.int("port", in: 0...65535) ?? 40000
         options.bindPort = port
-        options.protocolID = protocolID.value
-        options.maxClients = maxClients
-        options.relay.tickRate = tickRate
-        options.relay.roomCapacity = roomCapacity
-        options.relay.maxStateSize = stateSize
-        if let ackDelayMs {
-            guard (0...500).contains(ackDelayMs) else { throw ValidationError("--ack-delay-ms must be 0...500, got \(ackDelayMs)") }
+        options.protocolID = try settings.parsed("protocol-id", "a protocol id in decimal or 0x hex") { ProtocolID(argument: $0)?.value }
+            ?? RelayServerOptions.defaultProtocolID
+        options.maxClients = try settings.int("max-clients", in: 1...4096) ?? 256
+        options.relay.tickRate = try settings.int("tick-rate", in: 1...240) ?? 60
+        options.relay.roomCapacity = try settings.int("room-capacity", in: 1...4096) ?? 64
+        options.relay.maxStateSize = try settings.int("state-size", in: 1...1024) ?? 64
+        if let ackDelayMs = try settings.double("ack-delay-ms", in: 0...500) {
             options.relay.ackDelay = .microseconds(Int64(ackDelayMs * 1000))
         }
-        limits.apply(to: &options.relay.limits)
-        options.requestsPerSecondPerAddress = limits.requestsPerAddress
-        options.requestBurstPerAddress = limits.requestBurst
-        if let metrics {
-            guard let address = NetcodeAddress(parsing: metrics) else { throw ValidationError.address("--metrics", metrics) }
+        try LimitOptions.apply(settings, to: &options.relay.limits)
+        options.requestsPerSecondPerAddress = try settings.double("requests-per-address", in: 0.001...1e9) ?? options.requestsPerSecondPerAddress
+        options.requestBurstPerAddress = try settings.double("request-burst", in: 1...1e9) ?? options.requestBurstPerAddress
+        if let address = try settings.parsed("metrics", "HOST:PORT, e.g. 127.0.0.1:9464", { NetcodeAddress(parsing: $0) }) {
             options.metricsHost = address.hostDescription
             options.metricsPort = Int(address.port)
         }
-        options.publicAddresses = try publicAddresses.map { text in
-            guard let a = NetcodeAddress(parsing: text) else { throw ValidationError.address("--public-address", text) }
+        options.publicAddresses = try settings.list("public-address").map { text in
+            guard let a = NetcodeAddress(parsing: text) else {
+                throw ValidationError("\(settings.source("public-address")!): public-address must be IP:PORT, got '\(text)'")
+            }
             return a
         }
-        options.adminTLSCertificateFile = adminTlsCert
-        options.adminTLSKeyFile = adminTlsKey
-        guard (0...3600).contains(drainTimeout) else { throw ValidationError("--drain-timeout must be 0...3600 seconds, got \(drainTimeout)") }
-        let portList: [Int]? = try ports.map { text in
-            try text.split(separator: ",").map { part in
-                guard let port = Int(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--ports: '\(part)' is not a port number (1...65535)") }
-                return port
-            }
+        options.adminTLSCertificateFile = settings.string("admin-tls-cert")
+        options.adminTLSKeyFile = settings.string("admin-tls-key")
+        let drainTimeout = try settings.double("drain-timeout", in: 0...3600) ?? 30
+        let workers = try settings.int("workers", in: 1...64) ?? System.coreCount
+        let portList: [Int]? = try settings.parsed("ports", "comma-separated port numbers (1...65535)") { text in
+            let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            return parts.contains(nil) ? nil : parts.map { $0! }
         }
         var join: JoinAPIOptions?
-        if let joinApiKeyFile {
+        if let joinApiKeyFile = settings.string("join-api-key-file") {
             let key: String
             do { key = try String(contentsOfFile: joinApiKeyFile, encoding: .utf8) } catch {
-                throw ValidationError("--join-api-key-file: cannot read '\(joinApiKeyFile)': \(error.localizedDescription)")
+                throw ValidationError("\(settings.source("join-api-key-file")!): join-api-key-file: cannot read '\(joinApiKeyFile)': \(error.localizedDescription)")
             }
             var made = JoinAPIOptions(apiKey: Array(key.trimmingCharacters(in: .whitespacesAndNewlines).utf8))
-            made.tokenSeconds = joinTokenSeconds
+            made.tokenSeconds = UInt64(try settings.int("join-token-seconds", in: 5...86_400) ?? 30)
             join = made
         }
         do { try RelayWorkerGroup.validate(options, count: workers, ports: portList, join: join) } catch {
@@ -98,6 +142,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "tickwire.serve")
         logger.notice("\(resolvedKey.description)")
+        if let config = settings.configFile { logger.info("configuration file \(config) read (flags > TICKWIRE_* environment > file > defaults)") }
         let host: RelayWorkerGroup
         do {
             host = try await RelayWorkerGroup.start(options: options, count: workers, ports: portList, join: join, logger: logger)

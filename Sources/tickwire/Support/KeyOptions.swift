@@ -20,7 +20,7 @@ struct KeyOptions: ParsableArguments {
 
         /// The start-up line: which source the key came from (never the key).
         var description: String {
-            "private key from \(source)" + (ignored.isEmpty ? "" : "; also given by \(ignored.joined(separator: ", ")), ignored (flags come before the environment)")
+            "private key from \(source)" + (ignored.isEmpty ? "" : "; also given by \(ignored.joined(separator: ", ")), ignored (flags come before the environment, which comes before the config file)")
         }
     }
 
