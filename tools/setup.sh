@@ -23,3 +23,18 @@ if ! dpkg -s libsodium-dev >/dev/null 2>&1; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libsodium-dev >/dev/null
 fi
+
+# Headless Chromium renders the HTML reports in the test suite (tools/test.sh calls this).
+ensure_chromium() {
+    if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then return 0; fi
+    echo "tickwire: installing chromium with apt-get (the test suite renders the HTML report with it)" >&2
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+            echo "tickwire: chromium is missing and this is not root; run: apt-get install chromium" >&2
+            return 1
+        fi
+    fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+}

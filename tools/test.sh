@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/setup.sh
+ensure_chromium
 swift build --build-tests
 swift test "$@"

@@ -14,6 +14,18 @@ public struct SwarmProgress: Sendable {
     /// Snapshots decoded per connected bot per second over the last interval.
     public var snapshotsPerBotSecond: Double
 
+    public init(elapsedSeconds: Double, botsStarted: Int, botsConnected: Int, packetsPerSecond: Double, lossPercent: Double,
+                rttP50: Double, rttP99: Double, snapshotsPerBotSecond: Double) {
+        self.elapsedSeconds = elapsedSeconds
+        self.botsStarted = botsStarted
+        self.botsConnected = botsConnected
+        self.packetsPerSecond = packetsPerSecond
+        self.lossPercent = lossPercent
+        self.rttP50 = rttP50
+        self.rttP99 = rttP99
+        self.snapshotsPerBotSecond = snapshotsPerBotSecond
+    }
+
     public var line: String {
         String(format: "t=%5.1fs  bots %d/%d connected  %.0f pkt/s  loss %.2f%%  rtt p50 %.1f p99 %.1f ms  snapshots %.1f/s per bot",
                elapsedSeconds, botsConnected, botsStarted, packetsPerSecond, lossPercent, rttP50, rttP99, snapshotsPerBotSecond)

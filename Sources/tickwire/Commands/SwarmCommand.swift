@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import TickwireTransport
@@ -48,6 +49,8 @@ struct SwarmCommand: AsyncParsableCommand {
     @Option(help: "Mean burst length in packets for --burst-loss.") var meanBurst: Double = 5
     @Option(help: "Seed for the bots' paths and the impairment.") var seed: UInt64 = 1
     @Option(help: "Write the JSON report here.") var report: String = "swarm-report.json"
+    @Option(help: "Also write a self-contained HTML page here: the checks, second-by-second charts (inline SVG) and latency percentiles.")
+    var html: String?
     @Option(help: ArgumentHelp(
         "Add one hostile client to room-1, joining --hostile-join-seconds in.",
         discussion: "The bots' checks then show whether the relay kept the room safe; the report says what happened to the hostile client."))
@@ -122,8 +125,9 @@ struct SwarmCommand: AsyncParsableCommand {
 
     private func run(_ configuration: SwarmConfiguration, address: NetcodeAddress, group: MultiThreadedEventLoopGroup) async throws {
         let result: SwarmReport
-        // The per-second line, on a terminal only.
+        // The per-second line, on a terminal only; the windows also feed --html.
         let live = TerminalProgress()
+        let windows = NIOLockedValueBox<[SwarmProgress]>([])
         if findCapacity {
             print("finding capacity against \(address): from \(rampStart) bots, +\(rampStep) every \(stepSeconds) s, up to \(bots)")
             var metricsAddress: (host: String, port: Int)?
@@ -134,6 +138,7 @@ struct SwarmCommand: AsyncParsableCommand {
             let found = try await SwarmRunner.findCapacity(
                 configuration, start: rampStart, step: rampStep, stepSeconds: stepSeconds, threshold: threshold,
                 maxRTTP99: maxRttP99, serverMetrics: metricsAddress, group: group) { progress in
+                windows.withLockedValue { $0.append(progress) }
                 live.show(progress.line)
             }
             live.finish()
@@ -150,6 +155,7 @@ struct SwarmCommand: AsyncParsableCommand {
             let target = configuration.joinAPI.map { "the relay of join API \($0.host):\($0.port)" } ?? "\(address)"
             print("swarm: \(bots) bots in rooms of \(botsPerRoom) against \(target) for \(seconds) s on \(workers) worker\(workers == 1 ? "" : "s")")
             result = try await SwarmRunner.run(configuration, group: group) { progress in
+                windows.withLockedValue { $0.append(progress) }
                 live.show(progress.line)
             }
             live.finish()
@@ -159,6 +165,13 @@ struct SwarmCommand: AsyncParsableCommand {
             throw CLIError("cannot write the report to \(report): \(error.localizedDescription)")
         }
         print("report: \(report)")
+        if let html {
+            let page = SwarmHTMLReport.render(result, windows: windows.withLockedValue { $0 })
+            do { try page.write(toFile: html, atomically: true, encoding: .utf8) } catch {
+                throw CLIError("cannot write the HTML report to \(html): \(error.localizedDescription)")
+            }
+            print("html: \(html)")
+        }
         if !findCapacity && !result.passed { throw ExitCode(1) }
     }
 }

@@ -1,0 +1,122 @@
+import Foundation
+import TickwireSimulation
+
+/// One self-contained HTML page for a swarm run: the checks, the run's second-by-second figures
+/// as inline SVG charts (bots connected, RTT p50/p99, snapshot rate, loss, packet rate) and the
+/// latency percentiles. No scripts, styles or images are fetched: it opens offline.
+public enum SwarmHTMLReport {
+    public struct Series {
+        public var label: String
+        public var color: String
+        public var points: [(x: Double, y: Double)]
+    }
+
+    public static func render(_ report: SwarmReport, windows: [SwarmProgress]) -> String {
+        let x = windows.map(\.elapsedSeconds)
+        func series(_ label: String, _ color: String, _ value: (SwarmProgress) -> Double) -> Series {
+            Series(label: label, color: color, points: Array(zip(x, windows.map(value))))
+        }
+        let charts = [
+            chart("Bots connected", unit: "bots", [series("started", "#a0aec0") { Double($0.botsStarted) },
+                                                    series("connected", "#2b6cb0") { Double($0.botsConnected) }]),
+            chart("Round-trip time", unit: "ms", [series("p50", "#2f855a") { $0.rttP50 }, series("p99", "#c05621") { $0.rttP99 }]),
+            chart("Snapshots per bot per second", unit: "/s", [series("received", "#6b46c1") { $0.snapshotsPerBotSecond }],
+                  reference: Double(report.tickRate), referenceLabel: "tick rate"),
+            chart("Packet loss (links' estimate)", unit: "%", [series("loss", "#c53030") { $0.lossPercent }]),
+            chart("Datagrams per second, all bots", unit: "/s", [series("in + out", "#2c7a7b") { $0.packetsPerSecond }]),
+        ]
+        let a = report.aggregate
+        let latencyRows = [
+            ("connect", a.connectTimeMs), ("RTT", a.rttMs), ("snapshot gap", a.snapshotInterArrivalMs),
+            ("staleness", a.stalenessMs), ("event latency", a.eventLatencyMs),
+        ].map { name, p in
+            "<tr><td>\(escape(name))</td><td>\(f(p.p50))</td><td>\(f(p.p90))</td><td>\(f(p.p99))</td><td>\(f(p.max))</td><td>\(p.count)</td></tr>"
+        }.joined(separator: "\n")
+        let checkRows = report.checks.map { check in
+            "<tr class=\"\(check.passed ? "pass" : "fail")\"><td>\(escape(check.name))</td><td>\(check.passed ? "pass" : "FAIL")</td>"
+                + "<td>\(escape(check.expected))</td><td>\(escape(check.measured))</td></tr>"
+        }.joined(separator: "\n")
+        let disconnects = a.disconnects.isEmpty ? "none" : a.disconnects.sorted { $0.key < $1.key }.map { "\(escape($0.key)) \($0.value)" }.joined(separator: ", ")
+        return """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(escape(report.name)): swarm report</title>
+        <style>
+        body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #1a202c; max-width: 1400px; }
+        h1 { font-size: 20px; margin: 0 0 4px; } .verdict { font-weight: 600; } .pass { color: #276749; } .fail { color: #c53030; }
+        table { border-collapse: collapse; margin: 8px 0 20px; } td, th { padding: 3px 10px; border-bottom: 1px solid #e2e8f0; text-align: left; }
+        .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 16px; }
+        figure { margin: 0; border: 1px solid #e2e8f0; border-radius: 6px; padding: 8px; } figcaption { font-weight: 600; margin-bottom: 4px; }
+        svg text { font: 11px system-ui, sans-serif; fill: #4a5568; }
+        </style></head><body>
+        <h1>\(escape(report.name))</h1>
+        <p>\(escape(report.mode)), \(f(report.durationSeconds)) s at \(report.tickRate) Hz, seed \(report.seed):
+        <span class="verdict \(report.passed ? "pass" : "fail")">\(report.passed ? "all checks passed" : "checks FAILED")</span>.
+        \(a.botsJoined) bots joined, \(a.botsConnectedAtEnd) connected at the end; disconnects: \(disconnects).
+        Events: \(a.eventsSent) sent, \(a.eventsReceived) received, \(a.missingEvents) missing.</p>
+        <table><tr><th>check</th><th>result</th><th>expected</th><th>measured</th></tr>
+        \(checkRows)
+        </table>
+        <div class="charts">
+        \(charts.joined(separator: "\n"))
+        </div>
+        <h2>Latency over the run (ms)</h2>
+        <table><tr><th></th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>samples</th></tr>
+        \(latencyRows)
+        </table>
+        </body></html>
+
+        """
+    }
+
+    /// A line chart as inline SVG: one polyline per series, y from 0 to the largest value.
+    static func chart(_ title: String, unit: String, _ series: [Series], reference: Double? = nil, referenceLabel: String = "") -> String {
+        let (width, height, left, bottom, top, right) = (460.0, 190.0, 48.0, 24.0, 10.0, 10.0)
+        let xs = series.flatMap { $0.points.map(\.x) }
+        let ys = series.flatMap { $0.points.map(\.y) } + (reference.map { [$0] } ?? [])
+        let xMax = max(xs.max() ?? 1, 1)
+        let yMax = niceCeiling(max(ys.filter(\.isFinite).max() ?? 1, 1))
+        func px(_ x: Double) -> Double { left + x / xMax * (width - left - right) }
+        func py(_ y: Double) -> Double { height - bottom - min(max(y, 0), yMax) / yMax * (height - bottom - top) }
+        var parts: [String] = []
+        for step in 0...4 {
+            let y = yMax * Double(step) / 4
+            parts.append("<line x1=\"\(f(left))\" y1=\"\(f(py(y)))\" x2=\"\(f(width - right))\" y2=\"\(f(py(y)))\" stroke=\"#edf2f7\"/>")
+            parts.append("<text x=\"\(f(left - 4))\" y=\"\(f(py(y) + 4))\" text-anchor=\"end\">\(label(y))</text>")
+        }
+        parts.append("<text x=\"\(f(left))\" y=\"\(f(height - 6))\">0 s</text>")
+        parts.append("<text x=\"\(f(width - right))\" y=\"\(f(height - 6))\" text-anchor=\"end\">\(label(xMax)) s</text>")
+        if let reference {
+            parts.append("<line x1=\"\(f(left))\" y1=\"\(f(py(reference)))\" x2=\"\(f(width - right))\" y2=\"\(f(py(reference)))\" stroke=\"#a0aec0\" stroke-dasharray=\"4 3\"/>")
+            parts.append("<text x=\"\(f(width - right))\" y=\"\(f(py(reference) - 4))\" text-anchor=\"end\">\(escape(referenceLabel)) \(label(reference))</text>")
+        }
+        for s in series where !s.points.isEmpty {
+            let points = s.points.map { "\(f(px($0.x))),\(f(py($0.y.isFinite ? $0.y : 0)))" }.joined(separator: " ")
+            parts.append("<polyline fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.8\" points=\"\(points)\"/>")
+        }
+        let legend = series.map { "<span style=\"color:\($0.color)\">■ \(escape($0.label))</span>" }.joined(separator: " ")
+        return """
+        <figure><figcaption>\(escape(title)) (\(escape(unit))) \(legend)</figcaption>
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \(f(width)) \(f(height))" width="100%" role="img" aria-label="\(escape(title))">
+        \(parts.joined(separator: "\n"))
+        </svg></figure>
+        """
+    }
+
+    /// 1, 2 or 5 times a power of ten, at least `value`.
+    static func niceCeiling(_ value: Double) -> Double {
+        let power = pow(10, floor(log10(value)))
+        for step in [1.0, 2, 5, 10] where step * power >= value { return step * power }
+        return 10 * power
+    }
+
+    static func label(_ value: Double) -> String {
+        value >= 100 || value == value.rounded() ? String(Int(value.rounded())) : String(format: "%.1f", value)
+    }
+
+    static func f(_ value: Double) -> String { String(format: "%.1f", value) }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import TickwireSimulation
+@testable import TickwireSwarm
+
+/// The swarm's HTML page: self-contained (nothing fetched), a chart per series, the checks.
+@Suite struct SwarmHTMLReportTests {
+    static func sample() throws -> (SwarmReport, [SwarmProgress]) {
+        let json = """
+        {"name":"swarm <test>","seed":7,"mode":"swarm","durationSeconds":10,"tickRate":60,"passed":false,
+         "checks":[{"name":"bots connected","expected":"8","measured":"7","passed":false}],
+         "aggregate":{"botsJoined":8,"botsConnectedAtEnd":7,
+           "connectTimeMs":{"count":8,"p50":40,"p90":45,"p99":50,"max":51},
+           "rttMs":{"count":80,"p50":10,"p90":12,"p99":14,"max":15},
+           "snapshotInterArrivalMs":{"count":4000,"p50":16,"p90":17,"p99":30,"max":40},
+           "stalenessMs":{"count":4000,"p50":40,"p90":60,"p99":90,"max":120},
+           "eventLatencyMs":{"count":100,"p50":20,"p90":25,"p99":33,"max":35},
+           "eventsSent":100,"eventsReceived":700,"missingEvents":0,"duplicateEvents":0,"outOfOrderEvents":0,
+           "resends":0,"bytesIn":1000,"bytesOut":500,"disconnects":{"timed_out":1},
+           "serverTicks":600,"serverLateTicks":0,"serverSkippedTicks":0},
+         "bots":[]}
+        """
+        let report = try JSONDecoder().decode(SwarmReport.self, from: Data(json.utf8))
+        let windows = (1...10).map { second in
+            SwarmProgress(elapsedSeconds: Double(second), botsStarted: 8, botsConnected: second < 10 ? 8 : 7,
+                          packetsPerSecond: 5000 + Double(second), lossPercent: 0.5, rttP50: 10, rttP99: 14 + Double(second),
+                          snapshotsPerBotSecond: 59.8)
+        }
+        return (report, windows)
+    }
+
+    @Test func thePageIsSelfContainedWithAChartPerSeries() throws {
+        let (report, windows) = try Self.sample()
+        let page = SwarmHTMLReport.render(report, windows: windows)
+        #expect(page.hasPrefix("<!DOCTYPE html>") && page.contains("</html>"))
+        #expect(page.components(separatedBy: "<svg").count - 1 == 5)
+        #expect(page.components(separatedBy: "<polyline").count - 1 == 7)  // bots ×2, RTT ×2, snapshots, loss, packets
+        // Nothing to fetch: no external scripts, styles, images or links; the only URL is SVG's namespace.
+        for pattern in ["<script", "<link", "<img", "src=", "@import", "url("] { #expect(!page.contains(pattern), "\(pattern)") }
+        let urls = page.matches(of: /https?:\/\/[^"\s]+/).map { String($0.output) }
+        #expect(Set(urls) == ["http://www.w3.org/2000/svg"])
+        // Text is escaped; the failed check and the figures are there.
+        #expect(page.contains("swarm &lt;test&gt;") && !page.contains("swarm <test>"))
+        #expect(page.contains("checks FAILED") && page.contains("<td>FAIL</td>"))
+        #expect(page.contains("timed_out 1"))
+        #expect(page.contains("<td>staleness</td><td>40.0</td><td>60.0</td><td>90.0</td>"))
+    }
+
+    @Test func axesStartAtZeroAndEndAtARoundNumber() {
+        #expect(SwarmHTMLReport.niceCeiling(0.7) == 1)
+        #expect(SwarmHTMLReport.niceCeiling(14) == 20)
+        #expect(SwarmHTMLReport.niceCeiling(60) == 100)
+        #expect(SwarmHTMLReport.niceCeiling(5001) == 10000)
+    }
+
+    /// Headless Chromium renders the page (offline, from a file): the screenshot is the size
+    /// asked for and carries the charts (a blank page compresses to a few KiB). `tools/test.sh`
+    /// installs Chromium when it is missing.
+    @Test func chromiumRendersThePage() throws {
+        let browser = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let path = try #require(browser, "headless Chromium is needed: tools/test.sh installs it (apt-get install chromium)")
+        let (report, windows) = try Self.sample()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-html-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let page = directory.appendingPathComponent("report.html")
+        let shot = directory.appendingPathComponent("report.png")
+        try SwarmHTMLReport.render(report, windows: windows).write(to: page, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+                             "--user-data-dir=\(directory.appendingPathComponent("profile").path)",
+                             "--window-size=1280,1400", "--screenshot=\(shot.path)", page.absoluteString]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { process.terminate() }
+        let png = try Data(contentsOf: shot)
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        // IHDR: width and height, big-endian, at bytes 16..<24.
+        let width = png[16..<20].reduce(0) { $0 << 8 | Int($1) }, height = png[20..<24].reduce(0) { $0 << 8 | Int($1) }
+        #expect(width == 1280 && height == 1400)
+        #expect(png.count > 40_000, "the screenshot is \(png.count) bytes: the charts did not render")
+    }
+}
