@@ -26,6 +26,13 @@ public struct SwarmProgress: Sendable {
         self.snapshotsPerBotSecond = snapshotsPerBotSecond
     }
 
+    /// The figures the HTML report charts.
+    public var second: RunSecond {
+        RunSecond(elapsedSeconds: elapsedSeconds, botsStarted: botsStarted, botsConnected: botsConnected,
+                  packetsPerSecond: packetsPerSecond, lossPercent: lossPercent, rttP50: rttP50, rttP99: rttP99,
+                  snapshotsPerBotSecond: snapshotsPerBotSecond)
+    }
+
     public var line: String {
         String(format: "t=%5.1fs  bots %d/%d connected  %.0f pkt/s  loss %.2f%%  rtt p50 %.1f p99 %.1f ms  snapshots %.1f/s per bot",
                elapsedSeconds, botsConnected, botsStarted, packetsPerSecond, lossPercent, rttP50, rttP99, snapshotsPerBotSecond)

@@ -6,7 +6,11 @@ import TickwireReliability
 /// Runs a scenario in virtual time: the relay and every bot in one process on `VirtualRelay`.
 /// Everything random comes from the seed, so a seed reproduces a run exactly.
 public enum ScenarioRunner {
-    public static func run(_ scenario: Scenario, seed: UInt64, progress: ((String) -> Void)? = nil) throws -> SwarmReport {
+    /// Runs `scenario` in virtual time. `progress` gets a line per simulated second; `seconds`,
+    /// the figures of each simulated second (for the HTML report).
+    public static func run(
+        _ scenario: Scenario, seed: UInt64, progress: ((String) -> Void)? = nil, seconds: ((RunSecond) -> Void)? = nil
+    ) throws -> SwarmReport {
         let joins = scenario.phases.compactMap { phase in phase.join.map { (phase.at, $0) } }
         let total = joins.reduce(0) { $0 + $1.1.bots }
         var configuration = RelayConfiguration()
@@ -52,6 +56,7 @@ public enum ScenarioRunner {
         let timeout = defaults?.timeoutSeconds ?? 5
         let drainAt = scenario.durationSeconds - (scenario.drainSeconds ?? 3)
         var next = 0
+        var window = SecondWindow()
         var lastProgress = 0
         while relay.now.seconds < scenario.durationSeconds {
             while next < actions.count, actions[next].at <= relay.now.seconds {
@@ -84,9 +89,10 @@ public enum ScenarioRunner {
                 let i = Int(client.clientID) - 1
                 if bots.indices.contains(i) { bots[i]?.step(&client.core, now: now) }
             }
-            if let progress, Int(relay.now.seconds) > lastProgress {
+            if Int(relay.now.seconds) > lastProgress {
                 lastProgress = Int(relay.now.seconds)
-                progress("t=\(lastProgress)s bots connected \(bots.count(where: { $0?.isJoined == true }))/\(total)")
+                progress?("t=\(lastProgress)s bots connected \(bots.count(where: { $0?.isJoined == true }))/\(total)")
+                if let seconds { seconds(window.close(at: relay.now, relay: relay, bots: bots, clientOf: clientOf)) }
             }
         }
 
@@ -110,5 +116,43 @@ public enum ScenarioRunner {
         case leave(BotSelector)
         case link(BotSelector, Scenario.Direction, ImpairmentProfile)
         case down(BotSelector, Scenario.Direction, Bool)
+    }
+}
+
+/// The figures of one simulated second: packets and snapshots since the last one, and the
+/// connected bots' links as they are now.
+struct SecondWindow {
+    private var lastPackets: UInt64 = 0
+    private var lastSnapshots: UInt64 = 0
+    private var lastAt: TickwireInstant?
+
+    mutating func close(at now: TickwireInstant, relay: VirtualRelay, bots: [Bot?], clientOf: [Int?]) -> RunSecond {
+        var packets: UInt64 = 0, snapshots: UInt64 = 0
+        var rtts: [Double] = [], loss = 0.0
+        var connected = 0
+        for n in bots.indices {
+            guard let i = clientOf[n] else { continue }
+            let core = relay.clients[i].core
+            packets &+= core.netcode.counters.packetsSent &+ core.netcode.counters.packetsReceived
+            snapshots &+= core.decoder.counters.decoded
+            guard bots[n]?.isJoined == true else { continue }
+            connected += 1
+            let stats = core.channels.stats
+            rtts.append(stats.rttMilliseconds)
+            loss += stats.packetLossPercent
+        }
+        let span = lastAt.map { now.seconds(since: $0) } ?? now.seconds
+        defer {
+            lastPackets = packets
+            lastSnapshots = snapshots
+            lastAt = now
+        }
+        rtts.sort()
+        func quantile(_ q: Double) -> Double { rtts.isEmpty ? 0 : rtts[min(rtts.count - 1, Int(Double(rtts.count) * q))] }
+        return RunSecond(
+            elapsedSeconds: now.seconds, botsStarted: bots.count(where: { $0 != nil }), botsConnected: connected,
+            packetsPerSecond: span > 0 ? Double(packets &- lastPackets) / span : 0,
+            lossPercent: connected > 0 ? loss / Double(connected) : 0, rttP50: quantile(0.5), rttP99: quantile(0.99),
+            snapshotsPerBotSecond: span > 0 && connected > 0 ? Double(snapshots &- lastSnapshots) / span / Double(connected) : 0)
     }
 }

@@ -166,7 +166,7 @@ struct SwarmCommand: AsyncParsableCommand {
         }
         print("report: \(report)")
         if let html {
-            let page = SwarmHTMLReport.render(result, windows: windows.withLockedValue { $0 })
+            let page = HTMLReport.render(result, seconds: windows.withLockedValue { $0 }.map(\.second))
             do { try page.write(toFile: html, atomically: true, encoding: .utf8) } catch {
                 throw CLIError("cannot write the HTML report to \(html): \(error.localizedDescription)")
             }

@@ -1,11 +1,10 @@
 import Foundation
 import Testing
-import TickwireSimulation
-@testable import TickwireSwarm
+@testable import TickwireSimulation
 
-/// The swarm's HTML page: self-contained (nothing fetched), a chart per series, the checks.
-@Suite struct SwarmHTMLReportTests {
-    static func sample() throws -> (SwarmReport, [SwarmProgress]) {
+/// The HTML report page: self-contained (nothing fetched), a chart per series, the checks.
+@Suite struct HTMLReportTests {
+    static func sample() throws -> (SwarmReport, [RunSecond]) {
         let json = """
         {"name":"swarm <test>","seed":7,"mode":"swarm","durationSeconds":10,"tickRate":60,"passed":false,
          "checks":[{"name":"bots connected","expected":"8","measured":"7","passed":false}],
@@ -22,7 +21,7 @@ import TickwireSimulation
         """
         let report = try JSONDecoder().decode(SwarmReport.self, from: Data(json.utf8))
         let windows = (1...10).map { second in
-            SwarmProgress(elapsedSeconds: Double(second), botsStarted: 8, botsConnected: second < 10 ? 8 : 7,
+            RunSecond(elapsedSeconds: Double(second), botsStarted: 8, botsConnected: second < 10 ? 8 : 7,
                           packetsPerSecond: 5000 + Double(second), lossPercent: 0.5, rttP50: 10, rttP99: 14 + Double(second),
                           snapshotsPerBotSecond: 59.8)
         }
@@ -31,7 +30,7 @@ import TickwireSimulation
 
     @Test func thePageIsSelfContainedWithAChartPerSeries() throws {
         let (report, windows) = try Self.sample()
-        let page = SwarmHTMLReport.render(report, windows: windows)
+        let page = HTMLReport.render(report, seconds: windows)
         #expect(page.hasPrefix("<!DOCTYPE html>") && page.contains("</html>"))
         #expect(page.components(separatedBy: "<svg").count - 1 == 5)
         #expect(page.components(separatedBy: "<polyline").count - 1 == 7)  // bots ×2, RTT ×2, snapshots, loss, packets
@@ -47,10 +46,10 @@ import TickwireSimulation
     }
 
     @Test func axesStartAtZeroAndEndAtARoundNumber() {
-        #expect(SwarmHTMLReport.niceCeiling(0.7) == 1)
-        #expect(SwarmHTMLReport.niceCeiling(14) == 20)
-        #expect(SwarmHTMLReport.niceCeiling(60) == 100)
-        #expect(SwarmHTMLReport.niceCeiling(5001) == 10000)
+        #expect(HTMLReport.niceCeiling(0.7) == 1)
+        #expect(HTMLReport.niceCeiling(14) == 20)
+        #expect(HTMLReport.niceCeiling(60) == 100)
+        #expect(HTMLReport.niceCeiling(5001) == 10000)
     }
 
     /// Headless Chromium renders the page (offline, from a file): the screenshot is the size
@@ -65,7 +64,7 @@ import TickwireSimulation
         defer { try? FileManager.default.removeItem(at: directory) }
         let page = directory.appendingPathComponent("report.html")
         let shot = directory.appendingPathComponent("report.png")
-        try SwarmHTMLReport.render(report, windows: windows).write(to: page, atomically: true, encoding: .utf8)
+        try HTMLReport.render(report, seconds: windows).write(to: page, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
@@ -83,5 +82,21 @@ import TickwireSimulation
         let width = png[16..<20].reduce(0) { $0 << 8 | Int($1) }, height = png[20..<24].reduce(0) { $0 << 8 | Int($1) }
         #expect(width == 1280 && height == 1400)
         #expect(png.count > 40_000, "the screenshot is \(png.count) bytes: the charts did not render")
+    }
+
+    /// A scenario's simulated seconds for its page: one per second, and asking for them does not
+    /// change the run (same seed, same report).
+    @Test func aScenarioRecordsEachSimulatedSecondWithoutChangingTheRun() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        let scenario = try Scenario.load(path: root.appendingPathComponent("TickwireSimulationTests/Scenarios/outage-3s.json").path)
+        var seconds: [RunSecond] = []
+        let watched = try ScenarioRunner.run(scenario, seed: 3, seconds: { seconds.append($0) })
+        let plain = try ScenarioRunner.run(scenario, seed: 3)
+        #expect(try watched.json() == plain.json())
+        #expect(seconds.count == Int(scenario.durationSeconds))
+        #expect(seconds.map(\.elapsedSeconds) == (1...seconds.count).map(Double.init))
+        #expect(seconds.last.map { $0.botsConnected == $0.botsStarted && $0.snapshotsPerBotSecond > 50 } == true)
+        let page = HTMLReport.render(watched, seconds: seconds)
+        #expect(page.contains("scenario report") && page.components(separatedBy: "<polyline").count - 1 == 7)
     }
 }

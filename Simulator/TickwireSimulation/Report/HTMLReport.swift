@@ -1,19 +1,45 @@
 import Foundation
-import TickwireSimulation
 
-/// One self-contained HTML page for a swarm run: the checks, the run's second-by-second figures
-/// as inline SVG charts (bots connected, RTT p50/p99, snapshot rate, loss, packet rate) and the
-/// latency percentiles. No scripts, styles or images are fetched: it opens offline.
-public enum SwarmHTMLReport {
+/// One second of a run, as the HTML report charts it (a swarm's progress window, or a scenario's
+/// simulated second).
+public struct RunSecond: Sendable, Equatable {
+    public var elapsedSeconds: Double
+    public var botsStarted: Int
+    public var botsConnected: Int
+    /// Datagrams in and out per second, all bots together.
+    public var packetsPerSecond: Double
+    public var lossPercent: Double
+    public var rttP50: Double
+    public var rttP99: Double
+    public var snapshotsPerBotSecond: Double
+
+    public init(elapsedSeconds: Double, botsStarted: Int, botsConnected: Int, packetsPerSecond: Double, lossPercent: Double,
+                rttP50: Double, rttP99: Double, snapshotsPerBotSecond: Double) {
+        self.elapsedSeconds = elapsedSeconds
+        self.botsStarted = botsStarted
+        self.botsConnected = botsConnected
+        self.packetsPerSecond = packetsPerSecond
+        self.lossPercent = lossPercent
+        self.rttP50 = rttP50
+        self.rttP99 = rttP99
+        self.snapshotsPerBotSecond = snapshotsPerBotSecond
+    }
+}
+
+/// One self-contained HTML page for a swarm or scenario run: the checks, the run's
+/// second-by-second figures as inline SVG charts (bots connected, RTT p50/p99, snapshot rate,
+/// loss, packet rate) and the latency percentiles. No scripts, styles or images are fetched: it
+/// opens offline.
+public enum HTMLReport {
     public struct Series {
         public var label: String
         public var color: String
         public var points: [(x: Double, y: Double)]
     }
 
-    public static func render(_ report: SwarmReport, windows: [SwarmProgress]) -> String {
+    public static func render(_ report: SwarmReport, seconds windows: [RunSecond]) -> String {
         let x = windows.map(\.elapsedSeconds)
-        func series(_ label: String, _ color: String, _ value: (SwarmProgress) -> Double) -> Series {
+        func series(_ label: String, _ color: String, _ value: (RunSecond) -> Double) -> Series {
             Series(label: label, color: color, points: Array(zip(x, windows.map(value))))
         }
         let charts = [
@@ -39,7 +65,7 @@ public enum SwarmHTMLReport {
         let disconnects = a.disconnects.isEmpty ? "none" : a.disconnects.sorted { $0.key < $1.key }.map { "\(escape($0.key)) \($0.value)" }.joined(separator: ", ")
         return """
         <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>\(escape(report.name)): swarm report</title>
+        <html lang="en"><head><meta charset="utf-8"><title>\(escape(report.name)): \(report.mode == "virtual" ? "scenario" : "swarm") report</title>
         <style>
         body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #1a202c; max-width: 1400px; }
         h1 { font-size: 20px; margin: 0 0 4px; } .verdict { font-weight: 600; } .pass { color: #276749; } .fail { color: #c53030; }
