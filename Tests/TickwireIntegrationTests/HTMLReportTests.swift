@@ -52,30 +52,46 @@ import Testing
         #expect(HTMLReport.niceCeiling(5001) == 10000)
     }
 
-    /// Headless Chromium renders the page (offline, from a file): the screenshot is the size
-    /// asked for and carries the charts (a blank page compresses to a few KiB). `tools/test.sh`
-    /// installs Chromium when it is missing.
-    @Test func chromiumRendersThePage() throws {
+    /// Headless Chromium loads the page (offline, from a file): the DOM it builds has every
+    /// chart with one point per second (or per capacity step) and its axis labels, and the
+    /// screenshot is the size asked for and carries the charts (a blank page compresses to a few
+    /// KiB). `tools/test.sh` installs Chromium when it is missing.
+    @Test func chromiumRendersThePageWithItsData() throws {
         let browser = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
         let path = try #require(browser, "headless Chromium is needed: tools/test.sh installs it (apt-get install chromium)")
         let (report, windows) = try Self.sample()
+        let steps = [(400, 0.999, 37.0, 0.0, true), (500, 1.0, 47.0, 0.001, true), (600, 0.998, 54.0, 0.002, true), (700, 0.97, 370.0, 0.08, false)]
+            .map { CapacityPoint(bots: $0.0, delivery: $0.1, rttP99: $0.2, lateTickShare: $0.3, held: $0.4) }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-html-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let page = directory.appendingPathComponent("report.html")
+        try HTMLReport.render(report, seconds: windows, capacity: (steps, 600)).write(to: page, atomically: true, encoding: .utf8)
+
+        func chromium(_ arguments: [String]) throws -> Data {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+                                 "--user-data-dir=\(directory.appendingPathComponent("profile").path)"] + arguments + [page.absoluteString]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return data
+        }
+        // The DOM as the browser built it.
+        let dom = String(decoding: try chromium(["--dump-dom"]), as: UTF8.self)
+        let pointCounts = dom.matches(of: /<polyline[^>]*points="([^"]*)"/).map { $0.output.1.split(separator: " ").count }
+        #expect(pointCounts == [4, 4, 4, 10, 10, 10, 10, 10, 10, 10], "\(pointCounts)")
+        for text in ["0 s", "10 s", "0 bots", "700 bots", "capacity 600", "tick rate 60", "Capacity: RTT p99"] {
+            #expect(dom.contains(">\(text)<") || dom.contains(text), "axis or label '\(text)' in the DOM")
+        }
+        #expect(dom.components(separatedBy: "<svg").count - 1 == 8)
+
         let shot = directory.appendingPathComponent("report.png")
-        try HTMLReport.render(report, seconds: windows).write(to: page, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-                             "--user-data-dir=\(directory.appendingPathComponent("profile").path)",
-                             "--window-size=1280,1400", "--screenshot=\(shot.path)", page.absoluteString]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(60)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { process.terminate() }
+        _ = try chromium(["--window-size=1280,1400", "--screenshot=\(shot.path)"])
         let png = try Data(contentsOf: shot)
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
         // IHDR: width and height, big-endian, at bytes 16..<24.

@@ -26,6 +26,25 @@ public struct RunSecond: Sendable, Equatable {
     }
 }
 
+/// One step of a capacity search, as the HTML report's capacity curve shows it.
+public struct CapacityPoint: Sendable, Equatable {
+    public var bots: Int
+    /// Snapshots received over snapshots sent (1 = every tick's snapshot arrived).
+    public var delivery: Double
+    public var rttP99: Double
+    /// Share of the relay's ticks that ran late, when its metrics were read.
+    public var lateTickShare: Double?
+    public var held: Bool
+
+    public init(bots: Int, delivery: Double, rttP99: Double, lateTickShare: Double?, held: Bool) {
+        self.bots = bots
+        self.delivery = delivery
+        self.rttP99 = rttP99
+        self.lateTickShare = lateTickShare
+        self.held = held
+    }
+}
+
 /// One self-contained HTML page for a swarm or scenario run: the checks, the run's
 /// second-by-second figures as inline SVG charts (bots connected, RTT p50/p99, snapshot rate,
 /// loss, packet rate) and the latency percentiles. No scripts, styles or images are fetched: it
@@ -37,7 +56,8 @@ public enum HTMLReport {
         public var points: [(x: Double, y: Double)]
     }
 
-    public static func render(_ report: SwarmReport, seconds windows: [RunSecond]) -> String {
+    /// The page; `capacity`, for a capacity search, adds its curve with the capacity marked.
+    public static func render(_ report: SwarmReport, seconds windows: [RunSecond], capacity: (steps: [CapacityPoint], capacity: Int)? = nil) -> String {
         let x = windows.map(\.elapsedSeconds)
         func series(_ label: String, _ color: String, _ value: (RunSecond) -> Double) -> Series {
             Series(label: label, color: color, points: Array(zip(x, windows.map(value))))
@@ -51,6 +71,21 @@ public enum HTMLReport {
             chart("Packet loss (links' estimate)", unit: "%", [series("loss", "#c53030") { $0.lossPercent }]),
             chart("Datagrams per second, all bots", unit: "/s", [series("in + out", "#2c7a7b") { $0.packetsPerSecond }]),
         ]
+        var capacityCharts: [String] = []
+        if let capacity, !capacity.steps.isEmpty {
+            func curve(_ label: String, _ color: String, _ value: (CapacityPoint) -> Double?) -> Series {
+                Series(label: label, color: color, points: capacity.steps.compactMap { step in value(step).map { (Double(step.bots), $0) } })
+            }
+            let mark = Double(capacity.capacity)
+            capacityCharts = [
+                chart("Capacity: snapshot delivery", unit: "%", [curve("delivered", "#6b46c1") { $0.delivery * 100 }],
+                      xUnit: "bots", marker: mark, markerLabel: "capacity \(capacity.capacity)"),
+                chart("Capacity: RTT p99", unit: "ms", [curve("p99", "#c05621") { $0.rttP99 }],
+                      xUnit: "bots", marker: mark, markerLabel: "capacity \(capacity.capacity)"),
+                chart("Capacity: relay's late ticks", unit: "%", [curve("late", "#c53030") { $0.lateTickShare.map { $0 * 100 } }],
+                      xUnit: "bots", marker: mark, markerLabel: "capacity \(capacity.capacity)"),
+            ]
+        }
         let a = report.aggregate
         let latencyRows = [
             ("connect", a.connectTimeMs), ("RTT", a.rttMs), ("snapshot gap", a.snapshotInterArrivalMs),
@@ -83,7 +118,7 @@ public enum HTMLReport {
         \(checkRows)
         </table>
         <div class="charts">
-        \(charts.joined(separator: "\n"))
+        \((capacityCharts + charts).joined(separator: "\n"))
         </div>
         <h2>Latency over the run (ms)</h2>
         <table><tr><th></th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>samples</th></tr>
@@ -95,11 +130,14 @@ public enum HTMLReport {
     }
 
     /// A line chart as inline SVG: one polyline per series, y from 0 to the largest value.
-    static func chart(_ title: String, unit: String, _ series: [Series], reference: Double? = nil, referenceLabel: String = "") -> String {
+    static func chart(
+        _ title: String, unit: String, _ series: [Series], reference: Double? = nil, referenceLabel: String = "",
+        xUnit: String = "s", marker: Double? = nil, markerLabel: String = ""
+    ) -> String {
         let (width, height, left, bottom, top, right) = (460.0, 190.0, 48.0, 24.0, 10.0, 10.0)
         let xs = series.flatMap { $0.points.map(\.x) }
         let ys = series.flatMap { $0.points.map(\.y) } + (reference.map { [$0] } ?? [])
-        let xMax = max(xs.max() ?? 1, 1)
+        let xMax = max(xs.max() ?? 1, marker ?? 1, 1)
         let yMax = niceCeiling(max(ys.filter(\.isFinite).max() ?? 1, 1))
         func px(_ x: Double) -> Double { left + x / xMax * (width - left - right) }
         func py(_ y: Double) -> Double { height - bottom - min(max(y, 0), yMax) / yMax * (height - bottom - top) }
@@ -109,8 +147,12 @@ public enum HTMLReport {
             parts.append("<line x1=\"\(f(left))\" y1=\"\(f(py(y)))\" x2=\"\(f(width - right))\" y2=\"\(f(py(y)))\" stroke=\"#edf2f7\"/>")
             parts.append("<text x=\"\(f(left - 4))\" y=\"\(f(py(y) + 4))\" text-anchor=\"end\">\(label(y))</text>")
         }
-        parts.append("<text x=\"\(f(left))\" y=\"\(f(height - 6))\">0 s</text>")
-        parts.append("<text x=\"\(f(width - right))\" y=\"\(f(height - 6))\" text-anchor=\"end\">\(label(xMax)) s</text>")
+        parts.append("<text x=\"\(f(left))\" y=\"\(f(height - 6))\">0 \(escape(xUnit))</text>")
+        parts.append("<text x=\"\(f(width - right))\" y=\"\(f(height - 6))\" text-anchor=\"end\">\(label(xMax)) \(escape(xUnit))</text>")
+        if let marker {
+            parts.append("<line x1=\"\(f(px(marker)))\" y1=\"\(f(top))\" x2=\"\(f(px(marker)))\" y2=\"\(f(height - bottom))\" stroke=\"#2f855a\" stroke-dasharray=\"4 3\"/>")
+            parts.append("<text class=\"marker\" x=\"\(f(px(marker) + 4))\" y=\"\(f(top + 10))\">\(escape(markerLabel))</text>")
+        }
         if let reference {
             parts.append("<line x1=\"\(f(left))\" y1=\"\(f(py(reference)))\" x2=\"\(f(width - right))\" y2=\"\(f(py(reference)))\" stroke=\"#a0aec0\" stroke-dasharray=\"4 3\"/>")
             parts.append("<text x=\"\(f(width - right))\" y=\"\(f(py(reference) - 4))\" text-anchor=\"end\">\(escape(referenceLabel)) \(label(reference))</text>")

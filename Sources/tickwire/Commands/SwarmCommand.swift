@@ -125,6 +125,7 @@ struct SwarmCommand: AsyncParsableCommand {
 
     private func run(_ configuration: SwarmConfiguration, address: NetcodeAddress, group: MultiThreadedEventLoopGroup) async throws {
         let result: SwarmReport
+        var capacityCurve: (steps: [CapacityPoint], capacity: Int)?
         // The per-second line, on a terminal only; the windows also feed --html.
         let live = TerminalProgress()
         let windows = NIOLockedValueBox<[SwarmProgress]>([])
@@ -151,6 +152,9 @@ struct SwarmCommand: AsyncParsableCommand {
             print("capacity: \(found.capacity) bots sustained at \(found.report.tickRate) Hz "
                 + "(snapshot delivery >= \(1 - threshold), rtt p99 <= \(maxRttP99) ms\(serverMetrics == nil ? "" : ", late ticks <= \(threshold * 100)%"))")
             result = found.report
+            capacityCurve = (found.steps.map {
+                CapacityPoint(bots: $0.bots, delivery: $0.snapshotDelivery, rttP99: $0.rttP99, lateTickShare: $0.serverLateTickShare, held: $0.held)
+            }, found.capacity)
         } else {
             let target = configuration.joinAPI.map { "the relay of join API \($0.host):\($0.port)" } ?? "\(address)"
             print("swarm: \(bots) bots in rooms of \(botsPerRoom) against \(target) for \(seconds) s on \(workers) worker\(workers == 1 ? "" : "s")")
@@ -166,7 +170,7 @@ struct SwarmCommand: AsyncParsableCommand {
         }
         print("report: \(report)")
         if let html {
-            let page = HTMLReport.render(result, seconds: windows.withLockedValue { $0 }.map(\.second))
+            let page = HTMLReport.render(result, seconds: windows.withLockedValue { $0 }.map(\.second), capacity: capacityCurve)
             do { try page.write(toFile: html, atomically: true, encoding: .utf8) } catch {
                 throw CLIError("cannot write the HTML report to \(html): \(error.localizedDescription)")
             }
