@@ -11,30 +11,27 @@ if ! command -v swift >/dev/null 2>&1; then
     exit 1
 fi
 
-if ! dpkg -s libsodium-dev >/dev/null 2>&1; then
-    echo "tickwire: installing libsodium-dev with apt-get" >&2
-    SUDO=""
+# Installs a Debian package with apt-get (sudo when not root), saying why.
+apt_install() {
+    local package=$1 why=$2
+    echo "tickwire: installing $package with apt-get ($why)" >&2
+    local sudo=""
     if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-            echo "tickwire: libsodium-dev is missing and this is not root; run: apt-get install libsodium-dev" >&2
-            exit 1
+        if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+            echo "tickwire: $package is missing and this is not root; run: apt-get install $package" >&2
+            return 1
         fi
     fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libsodium-dev >/dev/null
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$package" >/dev/null
+}
+
+if ! dpkg -s libsodium-dev >/dev/null 2>&1; then
+    apt_install libsodium-dev "the crypto library" || exit 1
 fi
 
 # Headless Chromium renders the HTML reports in the test suite (tools/test.sh calls this).
 ensure_chromium() {
     if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then return 0; fi
-    echo "tickwire: installing chromium with apt-get (the test suite renders the HTML report with it)" >&2
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-            echo "tickwire: chromium is missing and this is not root; run: apt-get install chromium" >&2
-            return 1
-        fi
-    fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    apt_install chromium "the test suite renders the HTML report with it"
 }

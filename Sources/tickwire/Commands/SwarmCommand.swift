@@ -170,7 +170,7 @@ struct SwarmCommand: AsyncParsableCommand {
         }
         print("report: \(report)")
         if let html {
-            let page = HTMLReport.render(result, seconds: windows.withLockedValue { $0 }.map(\.second), capacity: capacityCurve)
+            let page = HTMLReport.render(result, seconds: windows.withLockedValue { $0 }, capacity: capacityCurve)
             do { try page.write(toFile: html, atomically: true, encoding: .utf8) } catch {
                 throw CLIError("cannot write the HTML report to \(html): \(error.localizedDescription)")
             }
