@@ -3,6 +3,7 @@ import Configuration
 import Foundation
 import NIOCore
 import SystemPackage
+import TickwireServer
 
 /// `tickwire serve`'s configuration: every option from, in this order, the command line, the
 /// environment (`TICKWIRE_` + the option's name in upper snake case, e.g. `TICKWIRE_MAX_CLIENTS`),
@@ -55,7 +56,7 @@ struct ServeSettings {
         Setting(name: "workers", kind: .int, defaultText: "\(System.coreCount)"),
         Setting(name: "ipv6", kind: .bool, defaultText: "false"),
         Setting(name: "public-address", kind: .stringList, defaultText: nil),
-        Setting(name: "protocol-id", kind: .string, defaultText: "0x" + String(RelayServerOptionsDefaults.protocolID, radix: 16)),
+        Setting(name: "protocol-id", kind: .string, defaultText: "0x" + String(RelayServerOptions.defaultProtocolID, radix: 16)),
         Setting(name: "max-clients", kind: .int, defaultText: "256"),
         Setting(name: "tick-rate", kind: .int, defaultText: "60"),
         Setting(name: "room-capacity", kind: .int, defaultText: "64"),
@@ -226,9 +227,4 @@ struct ServeSettings {
         }
         return lines.joined(separator: "\n")
     }
-}
-
-/// The defaults `ServeSettings` names that live in other modules.
-enum RelayServerOptionsDefaults {
-    static let protocolID: UInt64 = 0x6572_6977_6b63_6974
 }
