@@ -32,6 +32,9 @@ final class SwarmEngine {
     let clock: MonotonicClock
     /// How many slots have started connecting.
     var started = 0
+    /// The bots' staleness and event latency of the current second, merged for the progress window.
+    var windowStaleness = WindowHistogram()
+    var windowEvents = WindowHistogram()
     private var hostileBegun = false
     /// The swarm-wide number of this engine's first bot (engines of several workers share one numbering).
     var slotOffset = 0

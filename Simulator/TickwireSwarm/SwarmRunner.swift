@@ -269,7 +269,11 @@ extension SwarmEngine {
         var rtt = LatencyRecorder()
         var loss = 0.0
         var connected = 0
-        for i in 0..<started where cores[i].welcome != nil && bots[i]?.ended == nil {
+        windowStaleness.reset()
+        windowEvents.reset()
+        for i in 0..<started {
+            bots[i]?.takeRecent(staleness: &windowStaleness, events: &windowEvents)
+            guard cores[i].welcome != nil && bots[i]?.ended == nil else { continue }
             connected += 1
             rtt.record(milliseconds: cores[i].channels.stats.rttMilliseconds)
             loss += cores[i].channels.stats.packetLossPercent
@@ -277,6 +281,6 @@ extension SwarmEngine {
         return SwarmProgress(
             elapsedSeconds: elapsed, botsStarted: started, botsConnected: connected, packetsPerSecond: 0,
             lossPercent: connected > 0 ? loss / Double(connected) : 0, rttP50: rtt.percentile(50), rttP99: rtt.percentile(99),
-            snapshotsPerBotSecond: 0)
+            snapshotsPerBotSecond: 0, stalenessP99: windowStaleness.quantile(0.99), eventLatencyP99: windowEvents.quantile(0.99))
     }
 }

@@ -116,7 +116,7 @@ final class ProgressMerger: Sendable {
 
 extension SwarmProgress {
     /// Several workers' windows for the same second as one: counts add up, rates and RTT p50 are
-    /// weighted by connected bots, RTT p99 is the worst worker's.
+    /// weighted by connected bots, the p99s are the worst worker's.
     static func merged(_ windows: [SwarmProgress]) -> SwarmProgress {
         guard var total = windows.first else {
             return SwarmProgress(elapsedSeconds: 0, botsStarted: 0, botsConnected: 0, packetsPerSecond: 0, lossPercent: 0,
@@ -134,6 +134,8 @@ extension SwarmProgress {
         total.lossPercent = weighted(\.lossPercent)
         total.rttP50 = weighted(\.rttP50)
         total.rttP99 = windows.map(\.rttP99).max() ?? 0
+        total.stalenessP99 = windows.map(\.stalenessP99).max() ?? 0
+        total.eventLatencyP99 = windows.map(\.eventLatencyP99).max() ?? 0
         total.snapshotsPerBotSecond = weighted(\.snapshotsPerBotSecond)
         return total
     }

@@ -20,10 +20,11 @@ import Testing
          "bots":[]}
         """
         let report = try JSONDecoder().decode(SwarmReport.self, from: Data(json.utf8))
-        let windows = (1...10).map { second in
-            RunSecond(elapsedSeconds: Double(second), botsStarted: 8, botsConnected: second < 10 ? 8 : 7,
-                          packetsPerSecond: 5000 + Double(second), lossPercent: 0.5, rttP50: 10, rttP99: 14 + Double(second),
-                          snapshotsPerBotSecond: 59.8)
+        let windows = (1...10).map { (second: Int) -> RunSecond in
+            let t = Double(second)
+            return RunSecond(elapsedSeconds: t, botsStarted: 8, botsConnected: second < 10 ? 8 : 7,
+                             packetsPerSecond: 5000 + t, lossPercent: 0.5, rttP50: 10, rttP99: 14 + t,
+                             snapshotsPerBotSecond: 59.8, stalenessP99: 80 + t, eventLatencyP99: 30)
         }
         return (report, windows)
     }
@@ -32,8 +33,8 @@ import Testing
         let (report, windows) = try Self.sample()
         let page = HTMLReport.render(report, seconds: windows)
         #expect(page.hasPrefix("<!DOCTYPE html>") && page.contains("</html>"))
-        #expect(page.components(separatedBy: "<svg").count - 1 == 5)
-        #expect(page.components(separatedBy: "<polyline").count - 1 == 7)  // bots ×2, RTT ×2, snapshots, loss, packets
+        #expect(page.components(separatedBy: "<svg").count - 1 == 6)
+        #expect(page.components(separatedBy: "<polyline").count - 1 == 9)  // bots ×2, RTT ×2, staleness, events, snapshots, loss, packets
         // Nothing to fetch: no external scripts, styles, images or links; the only URL is SVG's namespace.
         for pattern in ["<script", "<link", "<img", "src=", "@import", "url("] { #expect(!page.contains(pattern), "\(pattern)") }
         let urls = page.matches(of: /https?:\/\/[^"\s]+/).map { String($0.output) }
@@ -84,11 +85,11 @@ import Testing
         // The DOM as the browser built it.
         let dom = String(decoding: try chromium(["--dump-dom"]), as: UTF8.self)
         let pointCounts = dom.matches(of: /<polyline[^>]*points="([^"]*)"/).map { $0.output.1.split(separator: " ").count }
-        #expect(pointCounts == [4, 4, 4, 10, 10, 10, 10, 10, 10, 10], "\(pointCounts)")
+        #expect(pointCounts == [4, 4, 4] + Array(repeating: 10, count: 9), "\(pointCounts)")
         for text in ["0 s", "10 s", "0 bots", "700 bots", "capacity 600", "tick rate 60", "Capacity: RTT p99"] {
             #expect(dom.contains(">\(text)<") || dom.contains(text), "axis or label '\(text)' in the DOM")
         }
-        #expect(dom.components(separatedBy: "<svg").count - 1 == 8)
+        #expect(dom.components(separatedBy: "<svg").count - 1 == 9)
 
         let shot = directory.appendingPathComponent("report.png")
         _ = try chromium(["--window-size=1280,1400", "--screenshot=\(shot.path)"])
@@ -112,7 +113,12 @@ import Testing
         #expect(seconds.count == Int(scenario.durationSeconds))
         #expect(seconds.map(\.elapsedSeconds) == (1...seconds.count).map(Double.init))
         #expect(seconds.last.map { $0.botsConnected == $0.botsStarted && $0.snapshotsPerBotSecond > 50 } == true)
+        // Staleness rises in the outage's seconds and settles after it.
+        #expect(seconds.map(\.stalenessP99).max()! > 3 * seconds.last!.stalenessP99)
+        #expect(seconds.last!.stalenessP99 > 0)
+        // Events flow until the drain before the end.
+        #expect(seconds.filter { $0.eventLatencyP99 > 0 }.count >= Int(scenario.durationSeconds) / 2)
         let page = HTMLReport.render(watched, seconds: seconds)
-        #expect(page.contains("scenario report") && page.components(separatedBy: "<polyline").count - 1 == 7)
+        #expect(page.contains("scenario report") && page.components(separatedBy: "<polyline").count - 1 == 9)
     }
 }

@@ -49,6 +49,9 @@ public struct Bot: Sendable {
     public private(set) var implausibleTimestamps: UInt64 = 0
     public private(set) var eventLatency = LatencyRecorder()
     public private(set) var staleness = LatencyRecorder()
+    /// The same two since the last `takeRecent`, for per-second series.
+    private var recentEventLatency = WindowHistogram()
+    private var recentStaleness = WindowHistogram()
     public private(set) var snapshotInterArrival = LatencyRecorder()
     public private(set) var rtt = LatencyRecorder()
     private var lastSnapshotTick: UInt32?
@@ -72,6 +75,15 @@ public struct Bot: Sendable {
 
     public var isJoined: Bool { joinedAt != nil && ended == nil }
     public var connectTime: Duration? { joinedAt.map { $0 - startedAt } }
+
+    /// Adds the staleness and event latency samples since the last call to `staleness` and
+    /// `events`, and starts a new window.
+    public mutating func takeRecent(staleness: inout WindowHistogram, events: inout WindowHistogram) {
+        staleness.merge(recentStaleness)
+        events.merge(recentEventLatency)
+        recentStaleness.reset()
+        recentEventLatency.reset()
+    }
 
     /// The bot could not even start connecting (e.g. its backend refused a token).
     public mutating func fail(_ reason: String, now: TickwireInstant) {
@@ -126,7 +138,10 @@ public struct Bot: Sendable {
             let sequence = payload.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }.littleEndian
             let sentAt = payload.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt64.self) }.littleEndian
             eventsReceived += 1
-            if let age = age(of: sentAt, now: now) { eventLatency.record(milliseconds: age) }
+            if let age = age(of: sentAt, now: now) {
+                eventLatency.record(milliseconds: age)
+                recentEventLatency.record(milliseconds: age)
+            }
             if let seen = heardFrom[from] {
                 if sequence <= seen.last { duplicateEvents += 1; return }
                 if sequence != seen.last + 1 { outOfOrderEvents += 1 }
@@ -145,7 +160,10 @@ public struct Bot: Sendable {
         snapshot.forEachEntity { _, _, state in
             guard state.count >= 8 else { return }
             let sentAt = state.loadUnaligned(as: UInt64.self).littleEndian
-            if let age = age(of: sentAt, now: now) { staleness.record(milliseconds: age) }
+            if let age = age(of: sentAt, now: now) {
+                staleness.record(milliseconds: age)
+                recentStaleness.record(milliseconds: age)
+            }
         }
     }
 

@@ -12,9 +12,14 @@ public struct RunSecond: Sendable, Equatable {
     public var rttP50: Double
     public var rttP99: Double
     public var snapshotsPerBotSecond: Double
+    /// p99 over the second of how old the entity states the bots saw were, and of event latency (ms).
+    public var stalenessP99: Double
+    public var eventLatencyP99: Double
 
     public init(elapsedSeconds: Double, botsStarted: Int, botsConnected: Int, packetsPerSecond: Double, lossPercent: Double,
-                rttP50: Double, rttP99: Double, snapshotsPerBotSecond: Double) {
+                rttP50: Double, rttP99: Double, snapshotsPerBotSecond: Double, stalenessP99: Double = 0, eventLatencyP99: Double = 0) {
+        self.stalenessP99 = stalenessP99
+        self.eventLatencyP99 = eventLatencyP99
         self.elapsedSeconds = elapsedSeconds
         self.botsStarted = botsStarted
         self.botsConnected = botsConnected
@@ -46,8 +51,8 @@ public struct CapacityPoint: Sendable, Equatable {
 }
 
 /// One self-contained HTML page for a swarm or scenario run: the checks, the run's
-/// second-by-second figures as inline SVG charts (bots connected, RTT p50/p99, snapshot rate,
-/// loss, packet rate) and the latency percentiles. No scripts, styles or images are fetched: it
+/// second-by-second figures as inline SVG charts (bots connected, RTT p50/p99, staleness and
+/// event latency p99, snapshot rate, loss, packet rate) and the latency percentiles. No scripts, styles or images are fetched: it
 /// opens offline.
 public enum HTMLReport {
     public struct Series {
@@ -66,6 +71,8 @@ public enum HTMLReport {
             chart("Bots connected", unit: "bots", [series("started", "#a0aec0") { Double($0.botsStarted) },
                                                     series("connected", "#2b6cb0") { Double($0.botsConnected) }]),
             chart("Round-trip time", unit: "ms", [series("p50", "#2f855a") { $0.rttP50 }, series("p99", "#c05621") { $0.rttP99 }]),
+            chart("Staleness and event latency, p99 per second", unit: "ms",
+                  [series("staleness p99", "#b7791f") { $0.stalenessP99 }, series("event latency p99", "#3182ce") { $0.eventLatencyP99 }]),
             chart("Snapshots per bot per second", unit: "/s", [series("received", "#6b46c1") { $0.snapshotsPerBotSecond }],
                   reference: Double(report.tickRate), referenceLabel: "tick rate"),
             chart("Packet loss (links' estimate)", unit: "%", [series("loss", "#c53030") { $0.lossPercent }]),

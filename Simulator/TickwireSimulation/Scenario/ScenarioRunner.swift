@@ -92,7 +92,7 @@ public enum ScenarioRunner {
             if Int(relay.now.seconds) > lastProgress {
                 lastProgress = Int(relay.now.seconds)
                 progress?("t=\(lastProgress)s bots connected \(bots.count(where: { $0?.isJoined == true }))/\(total)")
-                if let seconds { seconds(window.close(at: relay.now, relay: relay, bots: bots, clientOf: clientOf)) }
+                if let seconds { seconds(window.close(at: relay.now, relay: relay, bots: &bots, clientOf: clientOf)) }
             }
         }
 
@@ -125,8 +125,12 @@ struct SecondWindow {
     private var lastPackets: UInt64 = 0
     private var lastSnapshots: UInt64 = 0
     private var lastAt: TickwireInstant?
+    private var staleness = WindowHistogram()
+    private var events = WindowHistogram()
 
-    mutating func close(at now: TickwireInstant, relay: VirtualRelay, bots: [Bot?], clientOf: [Int?]) -> RunSecond {
+    mutating func close(at now: TickwireInstant, relay: VirtualRelay, bots: inout [Bot?], clientOf: [Int?]) -> RunSecond {
+        staleness.reset()
+        events.reset()
         var packets: UInt64 = 0, snapshots: UInt64 = 0
         var rtts: [Double] = [], loss = 0.0
         var connected = 0
@@ -135,6 +139,7 @@ struct SecondWindow {
             let core = relay.clients[i].core
             packets &+= core.netcode.counters.packetsSent &+ core.netcode.counters.packetsReceived
             snapshots &+= core.decoder.counters.decoded
+            bots[n]?.takeRecent(staleness: &staleness, events: &events)
             guard bots[n]?.isJoined == true else { continue }
             connected += 1
             let stats = core.channels.stats
@@ -153,6 +158,7 @@ struct SecondWindow {
             elapsedSeconds: now.seconds, botsStarted: bots.count(where: { $0 != nil }), botsConnected: connected,
             packetsPerSecond: span > 0 ? Double(packets &- lastPackets) / span : 0,
             lossPercent: connected > 0 ? loss / Double(connected) : 0, rttP50: quantile(0.5), rttP99: quantile(0.99),
-            snapshotsPerBotSecond: span > 0 && connected > 0 ? Double(snapshots &- lastSnapshots) / span / Double(connected) : 0)
+            snapshotsPerBotSecond: span > 0 && connected > 0 ? Double(snapshots &- lastSnapshots) / span / Double(connected) : 0,
+            stalenessP99: staleness.quantile(0.99), eventLatencyP99: events.quantile(0.99))
     }
 }
