@@ -16,6 +16,12 @@ public enum MetricsScrape {
         return values
     }
 
+    /// The sum of a metric's series (every worker's, when labelled), nil when absent.
+    public static func total(_ values: [String: Double], _ name: String) -> Double? {
+        let series = values.filter { $0.key == name || $0.key.hasPrefix(name + "{") }
+        return series.isEmpty ? nil : series.values.reduce(0, +)
+    }
+
     /// A one-shot HTTP/1.0 GET; returns the whole response, status line and headers included.
     public static func get(host: String, port: Int, path: String, group: any EventLoopGroup) async throws -> String {
         try await exchange(host: host, port: port, request: "GET \(path) HTTP/1.0\r\nHost: \(host)\r\n\r\n", group: group)

@@ -45,12 +45,8 @@ public enum SwarmRunner {
                   let values = try? await MetricsScrape.fetch(host: serverMetrics.host, port: serverMetrics.port, group: group)
             else { return nil }
             // Summed over the relay's workers (series labelled worker="i") when it runs several.
-            func total(_ name: String) -> Double? {
-                let series = values.filter { $0.key == name || $0.key.hasPrefix(name + "{") }
-                return series.isEmpty ? nil : series.values.reduce(0, +)
-            }
-            guard let ticks = total("tickwire_ticks_total") else { return nil }
-            return (ticks, total("tickwire_late_ticks_total") ?? 0)
+            guard let ticks = MetricsScrape.total(values, "tickwire_ticks_total") else { return nil }
+            return (ticks, MetricsScrape.total(values, "tickwire_late_ticks_total") ?? 0)
         }
         while true {
             // The new bots join during the first part of the step; measure its second half only.

@@ -46,6 +46,19 @@ import Testing
         #expect(page.contains("<td>staleness</td><td>40.0</td><td>60.0</td><td>90.0</td>"))
     }
 
+    /// With the relay's metrics read during the run, its tick time (against the tick period) and
+    /// late ticks join the charts.
+    @Test func theRelaysFiguresAreChartedWhenGiven() throws {
+        let (report, windows) = try Self.sample()
+        let relay = (1...6).map { RelaySecond(elapsedSeconds: Double($0), meanTickMs: 1.5 + Double($0) / 10, lateTicks: $0 == 4 ? 2 : 0) }
+        let page = HTMLReport.render(report, seconds: windows, relay: relay)
+        #expect(page.components(separatedBy: "<svg").count - 1 == 8)
+        #expect(page.contains("Relay: mean tick time, send included") && page.contains("Relay: late ticks per second"))
+        #expect(page.contains("tick period 16.7"))
+        let counts = page.matches(of: /<polyline[^>]*points="([^"]*)"/).map { $0.output.1.split(separator: " ").count }
+        #expect(counts.suffix(2) == [6, 6])
+    }
+
     @Test func axesStartAtZeroAndEndAtARoundNumber() {
         #expect(HTMLReport.niceCeiling(0.7) == 1)
         #expect(HTMLReport.niceCeiling(14) == 20)

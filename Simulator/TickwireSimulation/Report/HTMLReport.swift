@@ -31,6 +31,21 @@ public struct RunSecond: Sendable, Equatable {
     }
 }
 
+/// The relay's own figures for one second, read from its metrics endpoint during a swarm.
+public struct RelaySecond: Sendable, Equatable {
+    public var elapsedSeconds: Double
+    /// Mean tick duration over the second, send included (ms).
+    public var meanTickMs: Double
+    /// Ticks that ran late in the second, all workers together.
+    public var lateTicks: Double
+
+    public init(elapsedSeconds: Double, meanTickMs: Double, lateTicks: Double) {
+        self.elapsedSeconds = elapsedSeconds
+        self.meanTickMs = meanTickMs
+        self.lateTicks = lateTicks
+    }
+}
+
 /// One step of a capacity search, as the HTML report's capacity curve shows it.
 public struct CapacityPoint: Sendable, Equatable {
     public var bots: Int
@@ -62,7 +77,10 @@ public enum HTMLReport {
     }
 
     /// The page; `capacity`, for a capacity search, adds its curve with the capacity marked.
-    public static func render(_ report: SwarmReport, seconds windows: [RunSecond], capacity: (steps: [CapacityPoint], capacity: Int)? = nil) -> String {
+    public static func render(
+        _ report: SwarmReport, seconds windows: [RunSecond], capacity: (steps: [CapacityPoint], capacity: Int)? = nil,
+        relay: [RelaySecond] = []
+    ) -> String {
         let x = windows.map(\.elapsedSeconds)
         func series(_ label: String, _ color: String, _ value: (RunSecond) -> Double) -> Series {
             Series(label: label, color: color, points: Array(zip(x, windows.map(value))))
@@ -78,6 +96,16 @@ public enum HTMLReport {
             chart("Packet loss (links' estimate)", unit: "%", [series("loss", "#c53030") { $0.lossPercent }]),
             chart("Datagrams per second, all bots", unit: "/s", [series("in + out", "#2c7a7b") { $0.packetsPerSecond }]),
         ]
+        var relayCharts: [String] = []
+        if !relay.isEmpty {
+            relayCharts = [
+                chart("Relay: mean tick time, send included", unit: "ms",
+                      [Series(label: "tick", color: "#2c5282", points: relay.map { ($0.elapsedSeconds, $0.meanTickMs) })],
+                      reference: 1000 / Double(max(1, report.tickRate)), referenceLabel: "tick period"),
+                chart("Relay: late ticks per second", unit: "/s",
+                      [Series(label: "late", color: "#c53030", points: relay.map { ($0.elapsedSeconds, $0.lateTicks) })]),
+            ]
+        }
         var capacityCharts: [String] = []
         if let capacity, !capacity.steps.isEmpty {
             func curve(_ label: String, _ color: String, _ value: (CapacityPoint) -> Double?) -> Series {
@@ -125,7 +153,7 @@ public enum HTMLReport {
         \(checkRows)
         </table>
         <div class="charts">
-        \((capacityCharts + charts).joined(separator: "\n"))
+        \((capacityCharts + charts + relayCharts).joined(separator: "\n"))
         </div>
         <h2>Latency over the run (ms)</h2>
         <table><tr><th></th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>samples</th></tr>

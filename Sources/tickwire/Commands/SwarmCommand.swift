@@ -64,7 +64,7 @@ struct SwarmCommand: AsyncParsableCommand {
     @Option(help: "Capacity search: tolerated share of snapshots not delivered, and of server ticks run late (0...1).")
     var threshold: Double = 0.05
     @Option(help: "Capacity search: the highest RTT p99 in ms a step may show and still hold.") var maxRttP99: Double = 100
-    @Option(help: "Capacity search: the relay's metrics address (its --metrics), to count its late ticks, e.g. 127.0.0.1:9464.")
+    @Option(help: "The relay's metrics address (its --metrics), e.g. 127.0.0.1:9464: the capacity search counts its late ticks, and --html charts its tick time and late ticks.")
     var serverMetrics: String?
 
     func validate() throws {
@@ -126,6 +126,7 @@ struct SwarmCommand: AsyncParsableCommand {
     private func run(_ configuration: SwarmConfiguration, address: NetcodeAddress, group: MultiThreadedEventLoopGroup) async throws {
         let result: SwarmReport
         var capacityCurve: (steps: [CapacityPoint], capacity: Int)?
+        var relaySeconds: [RelaySecond] = []
         // The per-second line, on a terminal only; the windows also feed --html.
         let live = TerminalProgress()
         let windows = NIOLockedValueBox<[SwarmProgress]>([])
@@ -158,11 +159,19 @@ struct SwarmCommand: AsyncParsableCommand {
         } else {
             let target = configuration.joinAPI.map { "the relay of join API \($0.host):\($0.port)" } ?? "\(address)"
             print("swarm: \(bots) bots in rooms of \(botsPerRoom) against \(target) for \(seconds) s on \(workers) worker\(workers == 1 ? "" : "s")")
+            // With --server-metrics and --html, read the relay's tick figures once a second meanwhile.
+            let relayWatch = try serverMetrics.flatMap { text -> Task<[RelaySecond], Never>? in
+                guard html != nil else { return nil }
+                guard let parsed = NetcodeAddress(parsing: text) else { throw ValidationError.address("--server-metrics", text) }
+                return Task { await Self.watchRelay(host: parsed.hostDescription, port: Int(parsed.port), group: group) }
+            }
             result = try await SwarmRunner.run(configuration, group: group) { progress in
                 windows.withLockedValue { $0.append(progress) }
                 live.show(progress.line)
             }
             live.finish()
+            relayWatch?.cancel()
+            relaySeconds = await relayWatch?.value ?? []
             print(result.table())
         }
         do { try result.json().write(to: URL(fileURLWithPath: report)) } catch {
@@ -170,13 +179,38 @@ struct SwarmCommand: AsyncParsableCommand {
         }
         print("report: \(report)")
         if let html {
-            let page = HTMLReport.render(result, seconds: windows.withLockedValue { $0 }, capacity: capacityCurve)
+            let page = HTMLReport.render(result, seconds: windows.withLockedValue { $0 }, capacity: capacityCurve, relay: relaySeconds)
             do { try page.write(toFile: html, atomically: true, encoding: .utf8) } catch {
                 throw CLIError("cannot write the HTML report to \(html): \(error.localizedDescription)")
             }
             print("html: \(html)")
         }
         if !findCapacity && !result.passed { throw ExitCode(1) }
+    }
+}
+
+extension SwarmCommand {
+    /// The relay's mean tick time and late ticks, once a second from its metrics, until cancelled.
+    static func watchRelay(host: String, port: Int, group: any EventLoopGroup) async -> [RelaySecond] {
+        var seconds: [RelaySecond] = []
+        let start = ContinuousClock.now
+        var last: (sum: Double, count: Double, late: Double)?
+        while !Task.isCancelled {
+            if let values = try? await MetricsScrape.fetch(host: host, port: port, group: group),
+               let sum = MetricsScrape.total(values, "tickwire_tick_duration_seconds_sum"),
+               let count = MetricsScrape.total(values, "tickwire_tick_duration_seconds_count") {
+                let late = MetricsScrape.total(values, "tickwire_late_ticks_total") ?? 0
+                if let last, count > last.count {
+                    let elapsed = ContinuousClock.now - start
+                    seconds.append(RelaySecond(
+                        elapsedSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                        meanTickMs: (sum - last.sum) / (count - last.count) * 1000, lateTicks: late - last.late))
+                }
+                last = (sum, count, late)
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+        return seconds
     }
 }
 
