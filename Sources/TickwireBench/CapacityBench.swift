@@ -116,7 +116,9 @@ public enum CapacityBench {
         }
     }
 
-    public static func run(_ configuration: Configuration, log: @escaping @Sendable (String) -> Void) async throws -> Report {
+    public static func run(
+        _ configuration: Configuration, log: @escaping @Sendable (String) -> Void, progress: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws -> Report {
         log("phase 2 (relay) first, so the ceiling can use the relay's own datagram sizes")
         let relay = try await RelayCapacityRun.run(
             RelayCapacityRun.Configuration(
@@ -124,7 +126,7 @@ public enum CapacityBench {
                 tickRate: configuration.tickRate, stateRate: configuration.stateRate, eventRate: configuration.eventRate,
                 relayCore: configuration.relayCore, swarmCores: configuration.swarmCores, swarmWorkers: configuration.swarmWorkers,
                 clientAckDelayMs: configuration.clientAckDelayMs, workers: configuration.workers, executable: configuration.executable),
-            log: log)
+            log: log, progress: progress)
         guard relay.clients > 0, relay.datagramsOut > 0 else { throw BenchError("no bot connected to the relay; nothing was measured") }
         let netcodeOverhead = Double(CeilingLoop.overheadBytes)
         let meanOut = Double(relay.bytesOut) / Double(relay.datagramsOut)

@@ -63,7 +63,10 @@ public enum RelayCapacityRun {
         public var workers: [WorkerShare]
     }
 
-    public static func run(_ configuration: Configuration, log: @Sendable (String) -> Void) async throws -> Result {
+    /// `log` gets the phases; `progress`, a line to show in place while waiting (connections, the measured seconds).
+    public static func run(
+        _ configuration: Configuration, log: @Sendable (String) -> Void, progress: @Sendable (String) -> Void = { _ in }
+    ) async throws -> Result {
         let key = SecureRandom.bytes(32)
         var options = RelayServerOptions(privateKey: key)
         options.bindHost = "127.0.0.1"
@@ -75,7 +78,7 @@ public enum RelayCapacityRun {
         logger.logLevel = .error
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workers)
         do {
-            let result = try await measure(configuration, options: options, key: key, group: group, logger: logger, log: log)
+            let result = try await measure(configuration, options: options, key: key, group: group, logger: logger, log: log, progress: progress)
             try await group.shutdownGracefully()
             return result
         } catch {
@@ -86,7 +89,7 @@ public enum RelayCapacityRun {
 
     private static func measure(
         _ configuration: Configuration, options: RelayServerOptions, key: [UInt8], group: MultiThreadedEventLoopGroup,
-        logger: Logger, log: @Sendable (String) -> Void
+        logger: Logger, log: @Sendable (String) -> Void, progress: @Sendable (String) -> Void
     ) async throws -> Result {
         var options = options
         var join: JoinAPIOptions?
@@ -160,6 +163,7 @@ public enum RelayCapacityRun {
         var connected = 0
         while ContinuousClock.now < connectDeadline, process.isRunning {
             connected = Int(sum(try await snapshot()) { UInt64($0.connectedClients) })
+            progress("relay: \(connected) of \(configuration.clients) bots connected")
             if connected >= configuration.clients { break }
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -180,7 +184,12 @@ public enum RelayCapacityRun {
         let before = try await snapshot()
         let windowStart = ContinuousClock.now
         log("relay: measuring \(configuration.seconds) s on \(hosts.count) worker\(hosts.count == 1 ? "" : "s")")
-        try await Task.sleep(for: .seconds(configuration.seconds))
+        let measureEnd = ContinuousClock.now + .seconds(configuration.seconds)
+        while ContinuousClock.now < measureEnd {
+            let left = measureEnd - ContinuousClock.now
+            progress(String(format: "relay: measuring, %.0f of %.0f s left", left.secondsDouble, configuration.seconds))
+            try await Task.sleep(for: min(left, .seconds(1)))
+        }
         let cpuEnd = try await cpuTimes()
         let after = try await snapshot()
         var ticks = DurationHistogram()

@@ -71,10 +71,14 @@ struct CapacityBenchCommand: AsyncParsableCommand {
         configuration.swarmCores = swarmCores.isEmpty ? nil : swarmCores
         configuration.swarmWorkers = swarmWorkers
         configuration.clientAckDelayMs = clientAckDelayMs
-        let report = try await CapacityBench.run(configuration) { line in
+        // Phases as lines; the waits as one live line, on a terminal only.
+        let live = TerminalProgress()
+        let report = try await CapacityBench.run(configuration, log: { line in
+            live.finish()
             print(line)
             fflush(nil)
-        }
+        }, progress: { live.show($0) })
+        live.finish()
         print("")
         print(report.table())
         if let json {
