@@ -133,5 +133,11 @@ import Testing
         #expect(seconds.filter { $0.eventLatencyP99 > 0 }.count >= Int(scenario.durationSeconds) / 2)
         let page = HTMLReport.render(watched, seconds: seconds)
         #expect(page.contains("scenario report") && page.components(separatedBy: "<polyline").count - 1 == 9)
+        // The run-long histograms: every sample in a bar.
+        let staleness = try #require(watched.aggregate.stalenessHistogram)
+        #expect(staleness.count == watched.aggregate.stalenessMs.count)
+        #expect(page.contains("Staleness over the run") && page.contains("Event latency over the run"))
+        #expect(page.components(separatedBy: "<rect").count - 1 == staleness.buckets.count(where: { $0 > 0 })
+            + (watched.aggregate.eventLatencyHistogram?.buckets.count(where: { $0 > 0 }) ?? 0))
     }
 }

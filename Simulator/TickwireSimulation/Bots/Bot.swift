@@ -49,6 +49,9 @@ public struct Bot: Sendable {
     public private(set) var implausibleTimestamps: UInt64 = 0
     public private(set) var eventLatency = LatencyRecorder()
     public private(set) var staleness = LatencyRecorder()
+    /// The same two over the whole run in coarse buckets, for the report's histograms.
+    public private(set) var eventLatencyBuckets = WindowHistogram()
+    public private(set) var stalenessBuckets = WindowHistogram()
     /// The same two since the last `takeRecent`, for per-second series.
     private var recentEventLatency = WindowHistogram()
     private var recentStaleness = WindowHistogram()
@@ -140,6 +143,7 @@ public struct Bot: Sendable {
             eventsReceived += 1
             if let age = age(of: sentAt, now: now) {
                 eventLatency.record(milliseconds: age)
+                eventLatencyBuckets.record(milliseconds: age)
                 recentEventLatency.record(milliseconds: age)
             }
             if let seen = heardFrom[from] {
@@ -162,6 +166,7 @@ public struct Bot: Sendable {
             let sentAt = state.loadUnaligned(as: UInt64.self).littleEndian
             if let age = age(of: sentAt, now: now) {
                 staleness.record(milliseconds: age)
+                stalenessBuckets.record(milliseconds: age)
                 recentStaleness.record(milliseconds: age)
             }
         }

@@ -2,14 +2,14 @@ import Foundation
 
 /// Millisecond samples of the last window (a second of a run) in 100 logarithmic buckets from
 /// 0.1 ms to about 90 s (five buckets per factor of two, so an edge is within 15% of any value):
-/// small enough to keep per bot and merge across bots every second. For the per-second series of
-/// the HTML report; the run-long figures come from `LatencyRecorder`.
-public struct WindowHistogram: Sendable, Equatable {
+/// small enough to keep per bot and merge across bots every second. For the HTML report's
+/// per-second series and histograms; the run-long percentiles come from `LatencyRecorder`.
+public struct WindowHistogram: Sendable, Equatable, Codable {
     public static let bucketCount = 100
     private static let first = 0.1
     private static let perDoubling = 5.0
 
-    private var buckets: [UInt32]
+    public private(set) var buckets: [UInt32]
     public private(set) var count: UInt64 = 0
 
     public init() { buckets = [UInt32](repeating: 0, count: Self.bucketCount) }
@@ -21,7 +21,7 @@ public struct WindowHistogram: Sendable, Equatable {
     }
 
     /// The upper edge of bucket `index`, in ms.
-    static func upperEdge(_ index: Int) -> Double { first * exp2(Double(index) / perDoubling) }
+    public static func upperEdge(_ index: Int) -> Double { first * exp2(Double(index) / perDoubling) }
 
     public mutating func record(milliseconds: Double) {
         buckets[Self.bucket(milliseconds)] &+= 1

@@ -65,7 +65,9 @@ extension SwarmReport {
             outOfOrderEvents: perBot.reduce(0) { $0 + $1.outOfOrderEvents },
             resends: outcomes.reduce(0) { $0 + $1.resends },
             bytesIn: outcomes.reduce(0) { $0 + $1.bytesIn }, bytesOut: outcomes.reduce(0) { $0 + $1.bytesOut },
-            disconnects: disconnects, serverTicks: server.ticks, serverLateTicks: server.late, serverSkippedTicks: server.skipped)
+            disconnects: disconnects, serverTicks: server.ticks, serverLateTicks: server.late, serverSkippedTicks: server.skipped,
+            stalenessHistogram: outcomes.reduce(into: WindowHistogram()) { $0.merge($1.bot.stalenessBuckets) },
+            eventLatencyHistogram: outcomes.reduce(into: WindowHistogram()) { $0.merge($1.bot.eventLatencyBuckets) })
         return (aggregate, perBot)
     }
 

@@ -156,6 +156,10 @@ public enum HTMLReport {
         \((capacityCharts + charts + relayCharts).joined(separator: "\n"))
         </div>
         <h2>Latency over the run (ms)</h2>
+        <div class="charts">
+        \([("Staleness over the run", a.stalenessHistogram), ("Event latency over the run", a.eventLatencyHistogram)]
+            .compactMap { title, h in h.flatMap { $0.count > 0 ? histogram(title, $0) : nil } }.joined(separator: "\n"))
+        </div>
         <table><tr><th></th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>samples</th></tr>
         \(latencyRows)
         </table>
@@ -199,6 +203,36 @@ public enum HTMLReport {
         let legend = series.map { "<span style=\"color:\($0.color)\">■ \(escape($0.label))</span>" }.joined(separator: " ")
         return """
         <figure><figcaption>\(escape(title)) (\(escape(unit))) \(legend)</figcaption>
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \(f(width)) \(f(height))" width="100%" role="img" aria-label="\(escape(title))">
+        \(parts.joined(separator: "\n"))
+        </svg></figure>
+        """
+    }
+
+    /// A histogram as inline SVG bars, one per bucket from the first to the last non-empty one
+    /// (logarithmic in ms, as `WindowHistogram` buckets them).
+    static func histogram(_ title: String, _ h: WindowHistogram) -> String {
+        let (width, height, left, bottom, top, right) = (460.0, 190.0, 48.0, 24.0, 10.0, 10.0)
+        let used = h.buckets.indices.filter { h.buckets[$0] > 0 }
+        guard let first = used.first, let last = used.last else { return "" }
+        let peak = niceCeiling(Double(h.buckets.max() ?? 1))
+        let slot = (width - left - right) / Double(last - first + 1)
+        var parts: [String] = []
+        for step in 0...4 {
+            let y = height - bottom - Double(step) / 4 * (height - bottom - top)
+            parts.append("<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(width - right))\" y2=\"\(f(y))\" stroke=\"#edf2f7\"/>")
+            parts.append("<text x=\"\(f(left - 4))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(label(peak * Double(step) / 4))</text>")
+        }
+        for index in first...last where h.buckets[index] > 0 {
+            let barHeight = Double(h.buckets[index]) / peak * (height - bottom - top)
+            parts.append("<rect x=\"\(f(left + Double(index - first) * slot + 1))\" y=\"\(f(height - bottom - barHeight))\" "
+                + "width=\"\(f(max(1, slot - 2)))\" height=\"\(f(barHeight))\" fill=\"#805ad5\"><title>≤ \(label(WindowHistogram.upperEdge(index))) ms: \(h.buckets[index])</title></rect>")
+        }
+        let low = first == 0 ? 0 : WindowHistogram.upperEdge(first - 1)
+        parts.append("<text x=\"\(f(left))\" y=\"\(f(height - 6))\">\(label(low)) ms</text>")
+        parts.append("<text x=\"\(f(width - right))\" y=\"\(f(height - 6))\" text-anchor=\"end\">\(label(WindowHistogram.upperEdge(last))) ms</text>")
+        return """
+        <figure><figcaption>\(escape(title)) (samples per bucket, log scale in ms; \(h.count) samples)</figcaption>
         <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \(f(width)) \(f(height))" width="100%" role="img" aria-label="\(escape(title))">
         \(parts.joined(separator: "\n"))
         </svg></figure>

@@ -92,6 +92,9 @@ public struct SwarmReport: Codable, Sendable, Equatable {
         public var serverTicks: UInt64
         public var serverLateTicks: UInt64
         public var serverSkippedTicks: UInt64
+        /// Staleness and event latency over the run, all bots, in `WindowHistogram`'s buckets.
+        public var stalenessHistogram: WindowHistogram?
+        public var eventLatencyHistogram: WindowHistogram?
     }
 
     public struct BotFigures: Codable, Sendable, Equatable {
