@@ -2,8 +2,9 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// A relay process's workers, admin port and join API as one swift-service-lifecycle `Service`:
-/// it runs until the group's graceful shutdown (the first SIGTERM or SIGINT), then drains
+/// A relay process's workers (and the placement reports behind the join API) as a
+/// swift-service-lifecycle `Service`: it runs until the group's graceful shutdown (the first
+/// SIGTERM or SIGINT), then drains
 /// (`RelayWorkerGroup.drain`) until the clients have left or `drainTimeout` passes, and finally
 /// disconnects whoever is left, cleanly. One of `skipSignals` during the drain (the second
 /// signal), or cancellation of the group, cuts the drain short.
@@ -47,5 +48,20 @@ public struct RelayService: Service {
         }
         logger.notice("disconnecting the remaining clients", metadata: ["clients": "\(left)"])
         try await workers.shutdown()
+    }
+}
+
+/// The admin port (metrics, health, readiness, the join API) as a `Service`: it serves until the
+/// group's graceful shutdown reaches it, then closes. Listed before `RelayService` in the group,
+/// it is shut down after it (ServiceGroup goes in reverse order), so it answers (`/readyz` 503,
+/// joins `draining`, metrics) all through the drain.
+public struct AdminEndpointService: Service {
+    public let workers: RelayWorkerGroup
+
+    public init(workers: RelayWorkerGroup) { self.workers = workers }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        try await workers.closeAdmin()
     }
 }

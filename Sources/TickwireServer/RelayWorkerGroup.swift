@@ -235,6 +235,12 @@ public final class RelayWorkerGroup: Sendable {
     public func shutdown() async throws {
         reporter?.cancel()
         for worker in workers { try await worker.shutdown() }
-        try? await adminChannel?.close()
+        try await closeAdmin()
+    }
+
+    /// Closes the admin port (once; later calls do nothing).
+    public func closeAdmin() async throws {
+        guard let adminChannel, adminChannel.isActive else { return }
+        try? await adminChannel.close()
     }
 }

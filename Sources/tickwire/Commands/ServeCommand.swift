@@ -159,7 +159,8 @@ struct ServeCommand: AsyncParsableCommand {
         let service = RelayService(
             workers: host, drainTimeout: .milliseconds(Int64(drainTimeout * 1000)), skipSignals: [.sigterm, .sigint], logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: service, serviceName: "relay")], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [.init(service: AdminEndpointService(workers: host), serviceName: "admin"), .init(service: service, serviceName: "relay")],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do { try await group.run() } catch is CancellationError {}
         for (index, worker) in host.workers.enumerated() {
             guard let stats = try? await worker.stats() else { continue }
