@@ -181,11 +181,7 @@ public enum HTMLReport {
         func px(_ x: Double) -> Double { left + x / xMax * (width - left - right) }
         func py(_ y: Double) -> Double { height - bottom - min(max(y, 0), yMax) / yMax * (height - bottom - top) }
         var parts: [String] = []
-        for step in 0...4 {
-            let y = yMax * Double(step) / 4
-            parts.append("<line x1=\"\(f(left))\" y1=\"\(f(py(y)))\" x2=\"\(f(width - right))\" y2=\"\(f(py(y)))\" stroke=\"#edf2f7\"/>")
-            parts.append("<text x=\"\(f(left - 4))\" y=\"\(f(py(y) + 4))\" text-anchor=\"end\">\(label(y))</text>")
-        }
+        parts += yGrid(top: yMax, left: left, right: width - right, at: py)
         parts.append("<text x=\"\(f(left))\" y=\"\(f(height - 6))\">0 \(escape(xUnit))</text>")
         parts.append("<text x=\"\(f(width - right))\" y=\"\(f(height - 6))\" text-anchor=\"end\">\(label(xMax)) \(escape(xUnit))</text>")
         if let marker {
@@ -218,11 +214,7 @@ public enum HTMLReport {
         let peak = niceCeiling(Double(h.buckets.max() ?? 1))
         let slot = (width - left - right) / Double(last - first + 1)
         var parts: [String] = []
-        for step in 0...4 {
-            let y = height - bottom - Double(step) / 4 * (height - bottom - top)
-            parts.append("<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(width - right))\" y2=\"\(f(y))\" stroke=\"#edf2f7\"/>")
-            parts.append("<text x=\"\(f(left - 4))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(label(peak * Double(step) / 4))</text>")
-        }
+        parts += yGrid(top: peak, left: left, right: width - right) { height - bottom - $0 / peak * (height - bottom - top) }
         for index in first...last where h.buckets[index] > 0 {
             let barHeight = Double(h.buckets[index]) / peak * (height - bottom - top)
             parts.append("<rect x=\"\(f(left + Double(index - first) * slot + 1))\" y=\"\(f(height - bottom - barHeight))\" "
@@ -237,6 +229,15 @@ public enum HTMLReport {
         \(parts.joined(separator: "\n"))
         </svg></figure>
         """
+    }
+
+    /// Five horizontal grid lines from 0 to `top`, labelled on the left; `at` maps a value to its y.
+    static func yGrid(top: Double, left: Double, right: Double, at y: (Double) -> Double) -> [String] {
+        (0...4).flatMap { step -> [String] in
+            let value = top * Double(step) / 4
+            return ["<line x1=\"\(f(left))\" y1=\"\(f(y(value)))\" x2=\"\(f(right))\" y2=\"\(f(y(value)))\" stroke=\"#edf2f7\"/>",
+                    "<text x=\"\(f(left - 4))\" y=\"\(f(y(value) + 4))\" text-anchor=\"end\">\(label(value))</text>"]
+        }
     }
 
     /// 1, 2 or 5 times a power of ten, at least `value`.
