@@ -31,6 +31,15 @@ import TickwireTransport
         return (group, try JoinAPIClient(url: "http://127.0.0.1:\(port)", key: apiKey))
     }
 
+    /// Client 1 joins `room`: its grant, the index of the worker hosting the room, and the other worker.
+    static func joinAndSplit(_ workers: RelayWorkerGroup, _ api: JoinAPIClient, room: String) async throws
+        -> (grant: JoinAPIClient.Grant, placed: Int, other: RelayServerHost)
+    {
+        let grant = try await api.join(clientID: 1, room: room, group: MultiThreadedEventLoopGroup.singleton)
+        let placed = try #require(workers.workers.firstIndex { $0.publicAddresses.contains(grant.server) })
+        return (grant, placed, workers.workers[1 - placed])
+    }
+
     @Test func roomsAreSpreadOverWorkersAndEachRoomsMembersShareOne() async throws {
         let (workers, api) = try await Self.start()
         #expect(Set(workers.workers.map(\.localAddress.port)).count == 2)
@@ -67,9 +76,7 @@ import TickwireTransport
 
     @Test func aTokenForARoomOnAnotherWorkerIsDenied() async throws {
         let (workers, api) = try await Self.start()
-        let grant = try await api.join(clientID: 1, room: "duel", group: MultiThreadedEventLoopGroup.singleton)
-        let placed = try #require(workers.workers.firstIndex { $0.publicAddresses.contains(grant.server) })
-        let other = workers.workers[1 - placed]
+        let (grant, _, other) = try await Self.joinAndSplit(workers, api, room: "duel")
         // A backend that mints its own token for the other worker's address: refused, not seated.
         let stray = try Loopback.token(for: other, clientID: 2, room: "duel")
         await #expect(throws: TickwireClientError.denied(.roomNotHosted)) { _ = try await TickwireClient.connect(token: stray) }
@@ -85,9 +92,7 @@ import TickwireTransport
     /// snapshots keep coming, and it reads none of the flood.
     @Test func aWorkersRoomSurvivesAFloodOnAnotherWorker() async throws {
         let (workers, api) = try await Self.start()
-        let grant = try await api.join(clientID: 1, room: "calm", group: MultiThreadedEventLoopGroup.singleton)
-        let calm = try #require(workers.workers.firstIndex { $0.publicAddresses.contains(grant.server) })
-        let flooded = workers.workers[1 - calm]
+        let (grant, calm, flooded) = try await Self.joinAndSplit(workers, api, room: "calm")
         let client = try await TickwireClient.connect(token: grant.token)
         #expect(try await Loopback.eventually { (try await client.stats().snapshots.decoded) > 0 })
         let calmBefore = try await workers.workers[calm].stats()

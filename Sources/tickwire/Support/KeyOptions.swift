@@ -30,10 +30,7 @@ struct KeyOptions: ParsableArguments {
         let ignored = fromEnvironment == nil ? [] : [Self.environmentVariable]
         if let keyHex { return Resolved(key: try Self.parse(keyHex, source: "--key"), source: "--key", ignored: ignored) }
         if let keyFile {
-            guard let text = try? String(contentsOfFile: keyFile, encoding: .utf8) else {
-                throw CLIError("--key-file: cannot read '\(keyFile)'")
-            }
-            return Resolved(key: try Self.parse(text, source: "--key-file \(keyFile)"), source: "--key-file \(keyFile)", ignored: ignored)
+            return Resolved(key: try Self.read(keyFile, given: "--key-file"), source: "--key-file \(keyFile)", ignored: ignored)
         }
         if let fromEnvironment {
             return Resolved(key: try Self.parse(fromEnvironment, source: Self.environmentVariable), source: Self.environmentVariable, ignored: [])
@@ -47,6 +44,12 @@ struct KeyOptions: ParsableArguments {
         let resolved = try resolved()
         if !resolved.ignored.isEmpty { FileHandle.standardError.write(Data("tickwire: \(resolved.description)\n".utf8)) }
         return resolved.key
+    }
+
+    /// The key in the file at `path`; `given` names where the path came from, for errors.
+    static func read(_ path: String, given: String) throws -> [UInt8] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("\(given): cannot read '\(path)'") }
+        return try parse(text, source: "\(given) \(path)")
     }
 
     static func parse(_ text: String, source: String) throws -> [UInt8] {

@@ -30,11 +30,8 @@ enum ServeKey {
         }
         let ignored = useFile ? hex.map { ["\($0.source)"] } ?? [] : file.map { ["\($0.source)"] } ?? []
         if useFile, let file {
-            guard let text = try? String(contentsOfFile: file.text, encoding: .utf8) else {
-                throw CLIError("\(file.source): key-file: cannot read '\(file.text)'")
-            }
-            let source = "\(file.source == .flag("key-file") ? "--key-file" : "\(file.source) key-file") \(file.text)"
-            return KeyOptions.Resolved(key: try KeyOptions.parse(text, source: source), source: source, ignored: ignored)
+            let given = file.source == .flag("key-file") ? "--key-file" : "\(file.source) key-file"
+            return KeyOptions.Resolved(key: try KeyOptions.read(file.text, given: given), source: "\(given) \(file.text)", ignored: ignored)
         }
         let source = hex!.source == .flag("key") ? "--key" : "\(hex!.source)"
         return KeyOptions.Resolved(key: try KeyOptions.parse(hex!.text, source: source), source: source, ignored: ignored)
