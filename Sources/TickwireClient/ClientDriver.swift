@@ -4,8 +4,10 @@ import TickwireRelay
 import TickwireReliability
 import TickwireTransport
 
-/// Owns a `RelayClientCore` on one event loop: feeds it datagrams and time, runs its update
-/// every `updateInterval`, and turns what it reports into the async API's events.
+/// Owns a `RelayClientCore` on one event loop: feeds it datagrams and time, wakes it at the
+/// core's next deadline (a keep-alive, a resend, an ack due, a state or event queued), no sooner
+/// than `updateInterval` after its last update, and turns what it reports into the async API's
+/// events.
 final class ClientDriver: DatagramEndpoint {
     var core: RelayClientCore
     var writer: DatagramBatchWriter?
@@ -13,7 +15,13 @@ final class ClientDriver: DatagramEndpoint {
     let events: AsyncStream<TickwireClientEvent>.Continuation
     var connectWaiter: CheckedContinuation<RelayMessage.Welcome, any Error>?
     private var scheduled: Scheduled<Void>?
+    /// When the scheduled wake is (nil: none scheduled).
+    private var scheduledWake: TickwireInstant?
+    private var lastUpdate = TickwireInstant.zero
+    private weak var eventLoop: (any EventLoop)?
     let updateInterval: Duration
+    /// Updates run, for tests and stats.
+    private(set) var updates: UInt64 = 0
 
     init(clock: MonotonicClock, events: AsyncStream<TickwireClientEvent>.Continuation, updateInterval: Duration,
          channelConfiguration: ChannelConfiguration) throws {
@@ -28,27 +36,48 @@ final class ClientDriver: DatagramEndpoint {
         forwardEvents()
     }
 
-    func readBatchComplete() { flush() }
+    /// Flushes the replies, and wakes earlier when what was read gave the core work sooner
+    /// (an ack owed).
+    func readBatchComplete() {
+        flush()
+        scheduleWake()
+    }
 
     func flush() { writer?.write(&core.outbound) }
 
     func start(token: ConnectToken, on eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
         core.connect(token: token, now: clock.now())
         forwardEvents()
-        update(on: eventLoop)
+        update()
     }
 
-    private func update(on eventLoop: any EventLoop) {
-        core.update(now: clock.now())
+    /// Something was queued (a state, an event): wake for it.
+    func queued() { scheduleWake() }
+
+    private func update() {
+        scheduledWake = nil
+        lastUpdate = clock.now()
+        updates &+= 1
+        core.update(now: lastUpdate)
         flush()
         forwardEvents()
+        scheduleWake()
+    }
+
+    /// Wakes at the core's next deadline, no sooner than `updateInterval` after the last update,
+    /// unless a wake no later than that is already scheduled.
+    private func scheduleWake() {
         switch core.phase {
         case .connecting, .joined: break
         case .idle, .denied, .ended: return
         }
-        scheduled = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(updateInterval.nanosecondsClamped)) { [self] in
-            update(on: eventLoop)
-        }
+        guard let eventLoop, let deadline = core.nextDeadline else { return }
+        let wake = max(deadline, lastUpdate + updateInterval)
+        if let current = scheduledWake, current <= wake { return }
+        scheduled?.cancel()
+        scheduledWake = wake
+        scheduled = eventLoop.assumeIsolated().scheduleTask(deadline: clock.deadline(wake)) { [self] in update() }
     }
 
     private func forwardEvents() {

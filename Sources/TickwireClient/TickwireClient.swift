@@ -72,19 +72,19 @@ public final class TickwireClient: Sendable {
     /// Sends an event reliably to every other client in the room: delivered exactly once, in
     /// order. Throws `TickwireClientError.send` if it is too large or the send queue is full.
     public func sendEvent(_ payload: [UInt8]) async throws {
-        try await channel.eventLoop.submit { try Self.mapped { () throws(RelayClientError) in try self.driver.value.core.sendEvent(payload) } }.get()
+        try await channel.eventLoop.submit { try Self.mapped { () throws(RelayClientError) in try self.driver.value.core.sendEvent(payload); self.driver.value.queued() } }.get()
     }
 
     /// Sends an event reliably to one client of the room, by its client id.
     public func sendEvent(_ payload: [UInt8], to clientID: UInt64) async throws {
-        try await channel.eventLoop.submit { try Self.mapped { () throws(RelayClientError) in try self.driver.value.core.sendEvent(payload, to: clientID) } }.get()
+        try await channel.eventLoop.submit { try Self.mapped { () throws(RelayClientError) in try self.driver.value.core.sendEvent(payload, to: clientID); self.driver.value.queued() } }.get()
     }
 
     /// Sends this client's entity state (at most `welcome.maxStateSize` bytes) unreliably: sent
     /// once on the next update, never resent; the server keeps the newest and puts it in every
     /// other client's snapshots.
     public func sendState(_ payload: [UInt8]) async throws {
-        try await channel.eventLoop.submit { try Self.mapped { () throws(RelayClientError) in try self.driver.value.core.sendState(payload) } }.get()
+        try await channel.eventLoop.submit { try Self.mapped { () throws(RelayClientError) in try self.driver.value.core.sendState(payload); self.driver.value.queued() } }.get()
     }
 
     /// The newest snapshot of the room (every other client's entity state), if any arrived.

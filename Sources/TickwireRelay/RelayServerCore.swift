@@ -101,6 +101,8 @@ public struct RelayServerCore {
     private var incomingSpans: [Range<Int>] = []
     private var packet: [UInt8]
     private var snapshotBuffer: [UInt8]
+    /// Entity entries coded once per room and tick for every member with the same baseline.
+    private var deltaCache = RoomDeltaCache()
     private var toRemove: [(index: Int, reason: RemovalReason, detail: String)] = []
     /// Idle and backlog checks run at most this often (they look at every client).
     private static let livenessInterval: Duration = .milliseconds(100)
@@ -296,11 +298,13 @@ public struct RelayServerCore {
         if roomViews.count > members.count { roomViews = roomViews.filter { members[$0.key] != nil } }
         for (room, list) in members {
             guard let view = roomViews[room]?[slot] else { continue }
+            deltaCache.reset(positions: view.count)
             for index in list {
                 guard let client = clients[index] else { continue }
                 let length = snapshotBuffer.withUnsafeMutableBytes { buffer in
                     client.encoder.encode(
-                        tick: tickNumber, serverTimeMicros: micros, room: view, excluding: UInt16(index), into: buffer)
+                        tick: tickNumber, serverTimeMicros: micros, room: view, excluding: UInt16(index), into: buffer,
+                        cache: &deltaCache)
                 }
                 guard length > 0 else { continue }
                 let queued = snapshotBuffer.withUnsafeBytes { raw in

@@ -54,6 +54,9 @@ public struct ChannelConnection {
     private var ackOwedSince: TickwireInstant?
     /// `configuration.maxAckDelay`, for the checks every packet written makes.
     private let maxAckDelayNanoseconds: UInt64
+    /// An ack owed does not go alone before this instant: the owner expects to send data the ack
+    /// can ride on by then (a client's next state). nil: only `maxAckDelay` holds it.
+    public var ackHold: TickwireInstant?
     private var newestPeerAck: UInt16?
     /// The acks already applied as of `newestPeerAck` (bit i: `newestPeerAck - i`): a header
     /// mostly repeats the previous one's bits, and those need no second look.
@@ -186,7 +189,7 @@ public struct ChannelConnection {
         let wroteUnreliable = unreliableCount > 0
         // An ack rides on the next packet that carries data; alone it waits up to maxAckDelay
         // for one (QUIC's max_ack_delay), so a steady flow of data sends no ack-only packets.
-        let ackDue = ackOwedSince.map { now >= $0.adding(nanoseconds: maxAckDelayNanoseconds) } ?? false
+        let ackDue = ackDeadline.map { now >= $0 } ?? false
         guard wroteReliable || wroteUnreliable || ackDue else { return 0 }
         lastPacketSequence = nextSequence
         lastPacketUnreliableCount = unreliableCount
@@ -556,18 +559,32 @@ public struct ChannelConnection {
             minimum: configuration.minResendInterval, maximum: configuration.maxResendInterval)
     }
 
-    /// Brings the bandwidth windows up to `now`; call it from the shell's regular update.
     /// The earliest instant at which `writePacket` has something to send without new input: a
     /// reliable fragment not yet sent or due for a resend, or an ack that has waited its delay.
     /// `.zero` means now; nil, nothing until new input. (Queued unreliable messages are the
     /// caller's to write in the update that queued them.) O(messages in flight).
     public var nextDeadline: TickwireInstant? {
-        let ack = ackOwedSince.map { $0.adding(nanoseconds: maxAckDelayNanoseconds) }
-        guard let send = reliableOut.earliestSend(within: configuration.receiveWindowSize, interval: resendInterval.nonNegativeNanoseconds) else { return ack }
+        let ack = ackDeadline
+        // (The interval is computed only with messages queued: an autoclosure here would capture,
+        // and so copy, the whole connection on every call.)
+        guard reliableOut.count > 0,
+              let send = reliableOut.earliestSend(within: configuration.receiveWindowSize, interval: resendInterval.nonNegativeNanoseconds)
+        else { return ack }
         return min(ack ?? send, send)
     }
 
-    /// Rolls the rate meters and returns `nextDeadline`. (A caller that holds the connection in a
+    /// Unreliable messages are queued for the next `writePacket`.
+    public var hasUnreliableQueued: Bool { !unreliableOut.isEmpty }
+
+    /// When an owed ack goes alone: `maxAckDelay` after it became owed, or at `ackHold` if later.
+    private var ackDeadline: TickwireInstant? {
+        guard let owed = ackOwedSince else { return nil }
+        let delayed = owed.adding(nanoseconds: maxAckDelayNanoseconds)
+        guard let hold = ackHold else { return delayed }
+        return max(delayed, hold)
+    }
+
+    /// Brings the rate meters up to `now` and returns `nextDeadline`. (A caller that holds the connection in a
     /// class reads the deadline here, in the mutating access it already has: reading the computed
     /// property through the class copies the whole connection.)
     @discardableResult

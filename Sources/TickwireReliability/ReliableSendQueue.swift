@@ -93,7 +93,7 @@ struct ReliableSendQueue {
     /// When the first of the oldest `limit` messages has a fragment to (re)send: never sent or
     /// marked for resend (`.zero`, now), or `interval` (nanoseconds, computed only when needed) after
     /// its last send. Nil: all acknowledged.
-    func earliestSend(within limit: Int, interval: @autoclosure () -> UInt64) -> TickwireInstant? {
+    func earliestSend(within limit: Int, interval: UInt64) -> TickwireInstant? {
         var earliestLastSent: TickwireInstant?
         for offset in 0..<min(count, limit) {
             let i = index(oldest &+ UInt16(truncatingIfNeeded: offset))
@@ -103,7 +103,7 @@ struct ReliableSendQueue {
                 earliestLastSent = min(earliestLastSent ?? last, last)
             }
         }
-        return earliestLastSent.map { $0.adding(nanoseconds: interval()) }
+        return earliestLastSent.map { $0.adding(nanoseconds: interval) }
     }
 
     /// When the oldest unacknowledged message was first sent; nil if none is queued or it has

@@ -87,6 +87,54 @@ import TickwireRelay
         #expect(encoder.counters.fullSnapshots == 1)
     }
 
+    /// Members of one room code their snapshots through one `RoomDeltaCache` per tick, each with
+    /// its own acks (so baselines differ and some snapshots overflow the budget). Every message is
+    /// byte for byte what that member's encoder writes with no cache, and the cache is used.
+    @Test func roomDeltaCacheChangesNoByte() {
+        var random = SplitMix64(seed: 21)
+        let members = 10
+        var cached = (0..<members).map { _ in SnapshotEncoder() }
+        var alone = cached
+        var decoders = (0..<members).map { _ in SnapshotDecoder(maxStateSize: 64) }
+        var cache = RoomDeltaCache()
+        var rooms = Array(repeating: SnapshotView(), count: SnapshotEncoder.ringSize + 1)
+        var states = (0..<members).map { _ in [UInt8](repeating: 0, count: 24) }
+        for tick in UInt32(0)..<300 {
+            let busy = (tick / 30) % 3 == 2
+            for id in states.indices where busy || random.next() % 3 == 0 {
+                states[id][Int(random.next() % 24)] = UInt8(truncatingIfNeeded: random.next())
+            }
+            let slot = Int(tick % UInt32(rooms.count))
+            rooms[slot].removeAll()
+            for id in states.indices where !(tick % 60 > 50 && id == 4) {
+                rooms[slot].append(id: UInt16(id), clientID: UInt64(id) + 100, state: states[id])
+            }
+            cache.reset(positions: rooms[slot].count)
+            for member in 0..<members {
+                var withCache = [UInt8](repeating: 0, count: busy ? 90 : 1188)
+                var without = withCache
+                let a = withCache.withUnsafeMutableBytes {
+                    cached[member].encode(tick: tick, serverTimeMicros: 1, room: rooms[slot], excluding: UInt16(member), into: $0, cache: &cache)
+                }
+                let b = without.withUnsafeMutableBytes {
+                    alone[member].encode(tick: tick, serverTimeMicros: 1, room: rooms[slot], excluding: UInt16(member), into: $0)
+                }
+                #expect(Array(withCache[0..<a]) == Array(without[0..<b]), "tick \(tick) member \(member)")
+                #expect(Array(withCache[0..<a]).withUnsafeBytes { decoders[member].decode($0) } == .decoded(tick: tick, serverTimeMicros: 1))
+                #expect(decoders[member].view(tick: tick) == cached[member].view(tick: tick))
+                // Most members ack most ticks; some lag, so baselines spread over several ticks.
+                if random.next() % 4 != 0 {
+                    for encoder in [0, 1] {
+                        if encoder == 0 { cached[member].sent(tick: tick, inPacket: UInt16(tick)); cached[member].acked(packet: UInt16(tick)) }
+                        else { alone[member].sent(tick: tick, inPacket: UInt16(tick)); alone[member].acked(packet: UInt16(tick)) }
+                    }
+                }
+            }
+        }
+        #expect(cache.hits > cache.misses)
+        #expect(cached.reduce(0) { $0 + $1.counters.entitiesDeferred } > 0)
+    }
+
     @Test func encoderAndDecoderAgreeAndRandomInputNeverTraps() {
         var random = SplitMix64(seed: 7)
         var encoder = SnapshotEncoder()

@@ -209,6 +209,33 @@ import TickwireSimulation
         #expect(header.ackBits == ~(UInt32(1) << 1 | UInt32(1) << 4))
     }
 
+    @Test func anAckHeldForDataWaitsUntilTheHoldThenGoesAlone() throws {
+        var sender = try ChannelConnection()
+        var receiver = try ChannelConnection()
+        var buffer = [UInt8](repeating: 0, count: 1200)
+        try sender.sendUnreliable([1, 2, 3])
+        let length = buffer.withUnsafeMutableBytes { sender.writePacket(into: $0, now: .zero) }
+        _ = receiver.receive(Array(buffer[0..<length]), now: .zero)
+        let at = { (ms: Int64) in TickwireInstant.zero + .milliseconds(ms) }
+        // No hold, no delay: the ack is due at once.
+        #expect(receiver.nextDeadline == .zero)
+        receiver.ackHold = at(40)
+        #expect(receiver.nextDeadline == at(40))
+        #expect(buffer.withUnsafeMutableBytes { receiver.writePacket(into: $0, now: at(39)) } == 0)
+        // Data before the hold carries the ack.
+        try receiver.sendUnreliable([9])
+        let carried = buffer.withUnsafeMutableBytes { receiver.writePacket(into: $0, now: at(20)) }
+        #expect(try #require(PacketHeader.decode(Array(buffer[0..<carried]))).ack == 0)
+        #expect(receiver.nextDeadline == nil)
+        // Owed again: alone at the hold, not before.
+        try sender.sendUnreliable([4])
+        let second = buffer.withUnsafeMutableBytes { sender.writePacket(into: $0, now: at(21)) }
+        _ = receiver.receive(Array(buffer[0..<second]), now: at(21))
+        #expect(buffer.withUnsafeMutableBytes { receiver.writePacket(into: $0, now: at(30)) } == 0)
+        let alone = buffer.withUnsafeMutableBytes { receiver.writePacket(into: $0, now: at(40)) }
+        #expect(try #require(PacketHeader.decode(Array(buffer[0..<alone]))).ack == 1)
+    }
+
     @Test func ackOnlyPacketsAreNotAckedSoAQuietLinkFallsSilent() throws {
         // One message each way, then nothing to say: after the acks have crossed, neither side
         // writes another packet (two peers acking each other's acks would never stop), and the

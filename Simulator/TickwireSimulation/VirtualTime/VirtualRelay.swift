@@ -79,11 +79,11 @@ public struct VirtualRelay {
     @discardableResult
     public mutating func addClient(
         clientID: UInt64, room: String, up: ImpairmentProfile = .perfect, down: ImpairmentProfile = .perfect,
-        timeoutSeconds: Int32 = 5, channels: ChannelConfiguration = ChannelConfiguration()
+        timeoutSeconds: Int32 = 5, channels: ChannelConfiguration = ChannelConfiguration(), pacesAcksWithStates: Bool = true
     ) throws -> Int {
         let index = clients.count
         let address = NetcodeAddress.ipv4(10, 1, UInt8(truncatingIfNeeded: index >> 8), UInt8(truncatingIfNeeded: index), port: 50000)
-        var core = try RelayClientCore(channels: channels)
+        var core = try RelayClientCore(channels: channels, pacesAcksWithStates: pacesAcksWithStates)
         core.connect(token: try token(clientID: clientID, room: room, timeoutSeconds: timeoutSeconds), now: now)
         clients.append(Client(
             core: core, clientID: clientID, address: address,

@@ -59,7 +59,6 @@ public struct UnsafeByteWriter {
         source.withUnsafeBytes { write(bytes: $0) }
     }
 
-    /// Goes back to an earlier offset, undoing what was written after it (and any overflow).
     /// Claims the next `count` bytes for the caller to fill, or marks overflow and returns nil.
     public mutating func reserve(_ count: Int) -> UnsafeMutableRawPointer? {
         guard count >= 0, offset + count <= buffer.count, let base = buffer.baseAddress else {
@@ -70,6 +69,7 @@ public struct UnsafeByteWriter {
         return base + offset
     }
 
+    /// Goes back to an earlier offset, undoing what was written after it (and any overflow).
     public mutating func rewind(to earlier: Int) {
         precondition(earlier <= offset && earlier >= 0)
         offset = earlier

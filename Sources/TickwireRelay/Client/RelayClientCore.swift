@@ -51,17 +51,29 @@ public struct RelayClientCore {
     /// A state message being framed (kind byte and payload), reused.
     private var stateFrame: [UInt8] = []
 
-    /// The client's default ack delay: none, every snapshot is acked by the next update. A
-    /// delay of one state interval (50 ms at 20 states a second) lets acks ride on states and
-    /// cuts the client's packets by two thirds, but the same packet-count loss burst then spans
-    /// more time: in the bursty-loss-20 scenario staleness p99 went from 350 to 630 ms.
+    /// The client's default ack delay when it sends no states at a steady pace: none, a snapshot
+    /// is acked by the next update.
     public static let defaultAckDelay: Duration = .zero
+    /// While states go out at a steady interval no longer than this, an owed ack waits for the
+    /// next state (a quarter interval late at most) and rides on it instead of leaving alone.
+    public static let statePacedAckLimit: Duration = .milliseconds(100)
+
+    /// Acks wait for the next state when states go at a steady pace (see `statePacedAckLimit`).
+    public let pacesAcksWithStates: Bool
+    /// A state was queued since the last update.
+    private var stateQueued = false
+    private var lastStateSent: TickwireInstant?
+    /// The interval between states, smoothed (nanoseconds).
+    private var stateInterval: Int64?
 
     /// `ackDelay` replaces `channels.maxAckDelay`: how long an ack may wait for a state or event
-    /// to ride on (zero acks every snapshot with a packet of its own).
-    public init(channels configuration: ChannelConfiguration = ChannelConfiguration(), ackDelay: Duration = RelayClientCore.defaultAckDelay)
-        throws(ChannelConfigurationError)
-    {
+    /// to ride on (zero acks every snapshot with a packet of its own, unless `pacesAcksWithStates`
+    /// holds it for a state due soon).
+    public init(
+        channels configuration: ChannelConfiguration = ChannelConfiguration(), ackDelay: Duration = RelayClientCore.defaultAckDelay,
+        pacesAcksWithStates: Bool = true
+    ) throws(ChannelConfigurationError) {
+        self.pacesAcksWithStates = pacesAcksWithStates
         var configuration = configuration
         // The server acks snapshots per packet: every snapshot that arrives must be decoded,
         // even one overtaken by a newer packet, or the server may use it as a baseline we lack.
@@ -113,10 +125,22 @@ public struct RelayClientCore {
         datagram.withUnsafeBytes { receive($0, from: address, now: now) }
     }
 
+    /// The earliest instant at which `update` has work without new input: a keep-alive, a
+    /// timeout, a connection request resend, a reliable resend, an ack that waited its delay, or
+    /// now when a state or event was queued since the last update. nil: nothing until new input.
+    public var nextDeadline: TickwireInstant? {
+        guard var deadline = netcode.nextDeadline() else { return nil }
+        guard netcode.state == .connected else { return deadline }
+        if let channel = channels.nextDeadline { deadline = min(deadline, channel) }
+        if stateQueued || channels.hasUnreliableQueued { deadline = .zero }
+        return deadline
+    }
+
     /// Keep-alives and timeouts, then the queued messages' packets.
     public mutating func update(now: TickwireInstant) {
         netcode.update(now: now)
         if netcode.state == .connected {
+            if stateQueued { noteStateSent(now: now) }
             for _ in 0..<maxPacketsPerUpdate {
                 let length = packet.withUnsafeMutableBytes { channels.writePacket(into: $0, now: now) }
                 if length == 0 { break }
@@ -126,9 +150,33 @@ public struct RelayClientCore {
                 if !sent { break }
             }
             channels.endTick()
+            channels.ackHold = pacesAcksWithStates ? nextStateDue(now: now) : nil
             channels.update(now: now)
         }
         followNetcode()
+    }
+
+    private mutating func noteStateSent(now: TickwireInstant) {
+        stateQueued = false
+        if let last = lastStateSent {
+            let sample = (now - last).nanosecondsClamped
+            // Small changes are smoothed; a pause or a new pace is taken at once.
+            if let interval = stateInterval, sample <= 2 * interval, 2 * sample >= interval {
+                stateInterval = interval + (sample - interval) / 8
+            } else {
+                stateInterval = sample
+            }
+        }
+        lastStateSent = now
+    }
+
+    /// When the next state is expected, a quarter interval late at most, while states keep a
+    /// steady pace within `statePacedAckLimit`; else nil.
+    private func nextStateDue(now: TickwireInstant) -> TickwireInstant? {
+        guard let last = lastStateSent, let interval = stateInterval, interval > 0,
+              interval <= Self.statePacedAckLimit.nanosecondsClamped,
+              (now - last).nanosecondsClamped <= 2 * interval else { return nil }
+        return last + .nanoseconds(interval + interval / 4)
     }
 
     /// netcode's keep-alives and timeouts only: nothing from the channels goes out, not even
@@ -200,6 +248,7 @@ public struct RelayClientCore {
             do throws(ChannelSendError) { try channels.sendUnreliable(raw) } catch { failure = error }
         }
         if let failure { throw .send(failure) }
+        stateQueued = true
     }
 
     /// What to render now (see `InterpolationBuffer`).

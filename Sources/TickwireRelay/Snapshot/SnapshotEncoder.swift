@@ -91,14 +91,28 @@ public struct SnapshotEncoder {
         tick: UInt32, serverTimeMicros: UInt64, room: SnapshotView, excluding own: UInt16?,
         into buffer: UnsafeMutableRawBufferPointer
     ) -> Int {
+        var noCache = RoomDeltaCache(enabled: false)
+        return encode(tick: tick, serverTimeMicros: serverTimeMicros, room: room, excluding: own, into: buffer, cache: &noCache)
+    }
+
+    /// `encode`, taking entity entries other members of the room already coded this tick from
+    /// `cache` (reset for this room and tick) and leaving the ones it codes there.
+    public mutating func encode(
+        tick: UInt32, serverTimeMicros: UInt64, room: SnapshotView, excluding own: UInt16?,
+        into buffer: UnsafeMutableRawBufferPointer, cache: inout RoomDeltaCache
+    ) -> Int {
         guard buffer.count >= SnapshotFormat.headerSize else { return 0 }
         var baselineTick: UInt32?
         var base = Self.empty
         var baseExcluding: UInt16?
+        // Entries coded against the room's own (shared) view of the baseline tick are the same
+        // for every member with that baseline: those are cached under the tick.
+        var baseKey: Int64?
         if usesBaselines, let acked = newestAckedTick, let entry = baseline(tick: acked) {
             baselineTick = acked
             base = entry.view
             baseExcluding = entry.excluding
+            if entry.shared { baseKey = Int64(acked) }
         }
         var writer = UnsafeByteWriter(buffer)
         writer.write(SnapshotFormat.kind)
@@ -130,7 +144,7 @@ public struct SnapshotEncoder {
         // sort. Only when the budget runs out are they written again in priority order.
         let afterRemovals = writer.offset
         var fitAll = true
-        for k in changes.indices where !write(changes[k], room: room, base: base, into: &writer, budget: buffer.count) {
+        for k in changes.indices where !write(changes[k], room: room, base: base, baseKey: baseKey, cache: &cache, into: &writer, budget: buffer.count) {
             fitAll = false
             break
         }
@@ -148,7 +162,7 @@ public struct SnapshotEncoder {
                     counters.entitiesDeferred &+= UInt64(changes.count - k)
                     break
                 }
-                guard write(changes[k], room: room, base: base, into: &writer, budget: buffer.count) else {
+                guard write(changes[k], room: room, base: base, baseKey: baseKey, cache: &cache, into: &writer, budget: buffer.count) else {
                     counters.entitiesDeferred &+= 1
                     continue
                 }
@@ -172,10 +186,26 @@ public struct SnapshotEncoder {
         return writer.offset
     }
 
-    /// Writes one change, or rewinds and returns false if it does not fit.
-    private func write(_ change: Change, room: SnapshotView, base: SnapshotView, into writer: inout UnsafeByteWriter, budget: Int) -> Bool {
+    /// Writes one change, or rewinds and returns false if it does not fit. The entry comes from
+    /// `cache` when another member coded it against the same thing this tick, and goes there when
+    /// it is coded here.
+    private func write(
+        _ change: Change, room: SnapshotView, base: SnapshotView, baseKey: Int64?, cache: inout RoomDeltaCache,
+        into writer: inout UnsafeByteWriter, budget: Int
+    ) -> Bool {
         guard budget - writer.offset >= 4 else { return false }
         let mark = writer.offset
+        let key = change.baseline == nil ? RoomDeltaCache.newEntries : baseKey
+        if let key {
+            let copied = cache.withEntry(key: key, position: change.current) { entry -> Bool in
+                writer.write(bytes: entry)
+                return !writer.overflowed
+            }
+            if let copied {
+                if !copied { writer.rewind(to: mark) }
+                return copied
+            }
+        }
         writer.write(change.id)
         let fits = room.withState(at: change.current) { state -> Bool in
             if let b = change.baseline {
@@ -192,6 +222,7 @@ public struct SnapshotEncoder {
             writer.rewind(to: mark)
             return false
         }
+        if let key { cache.store(key: key, position: change.current, entry: UnsafeRawBufferPointer(rebasing: writer.buffer[mark..<writer.offset])) }
         return true
     }
 
