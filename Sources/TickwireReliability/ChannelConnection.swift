@@ -54,6 +54,11 @@ public struct ChannelConnection {
     private var ackOwedSince: TickwireInstant?
     /// `configuration.maxAckDelay`, for the checks every packet written makes.
     private let maxAckDelayNanoseconds: UInt64
+    /// When the earliest unacked reliable fragment was last sent, as of the last full scan of the
+    /// send queue (nil: scan again). Until a resend interval after it, no fragment is due, and
+    /// writing a packet skips the scan. Cleared by whatever can make one due sooner: a message
+    /// queued, an ack of a packet that carried reliable records, a loss.
+    private var reliableQuietSince: TickwireInstant?
     /// An ack owed does not go alone before this instant: the owner expects to send data the ack
     /// can ride on by then (a client's next state). nil: only `maxAckDelay` holds it.
     public var ackHold: TickwireInstant?
@@ -121,6 +126,7 @@ public struct ChannelConnection {
         guard reliableOut.bytesQueued + message.count <= configuration.sendQueueByteLimit else {
             throw .sendQueueBytesFull(limit: configuration.sendQueueByteLimit)
         }
+        reliableQuietSince = nil
         return reliableOut.enqueue(message, fragmentSize: configuration.fragmentSize, wholeLimit: configuration.maxUnfragmentedSize)
     }
 
@@ -221,41 +227,61 @@ public struct ChannelConnection {
     }
 
     private mutating func writeReliableRecords(into writer: inout UnsafeByteWriter, now: TickwireInstant) -> Bool {
+        guard reliableOut.count > 0 else { return false }
         let interval = resendInterval
+        // Every unacked fragment went out less than a resend interval ago: nothing to write.
+        if let quiet = reliableQuietSince, now - quiet < interval { return false }
         let inFlight = min(reliableOut.count, configuration.receiveWindowSize)
         let fragmentSize = configuration.fragmentSize
         var fragmentedSeen = 0
         var fragmentedBytes = 0
         var wholeBytes = 0
         var wrote = false
+        // Whether this scan saw every unacked fragment, and when the earliest of them was last sent.
+        var sawAll = reliableOut.count <= configuration.receiveWindowSize
+        var earliestSent: TickwireInstant?
+        defer { reliableQuietSince = sawAll ? earliestSent : nil }
         scan: for offset in 0..<inFlight {
             let room = writer.buffer.count - writer.offset
-            if room <= ChannelRecord.messageHeaderSize || packetMessages.count >= configuration.maxMessagesPerPacket { break }
+            if room <= ChannelRecord.messageHeaderSize || packetMessages.count >= configuration.maxMessagesPerPacket {
+                sawAll = false
+                break
+            }
             let fragmentCount = reliableOut[offset: offset].fragmentCount
             if fragmentCount > 1 {
                 // Every fragmented message from the oldest on counts against the reassembly
                 // budget, sent or not, so the receiver never holds more than the budget.
                 fragmentedSeen += 1
                 fragmentedBytes += fragmentCount * fragmentSize
-                if fragmentedSeen > 1 && fragmentedBytes > configuration.reassemblyBudget { continue }
+                if fragmentedSeen > 1 && fragmentedBytes > configuration.reassemblyBudget {
+                    sawAll = false
+                    continue
+                }
             } else if offset > 0 {
                 // Whole messages after the oldest count against the receiver's buffer budget, as
                 // the receiver counts everything it holds after the one it delivers next (which
                 // is never before our oldest): it never has to hold more than the budget.
                 wholeBytes += reliableOut[offset: offset].bytes.count
-                if wholeBytes > configuration.receiveBufferBudget { break scan }
+                if wholeBytes > configuration.receiveBufferBudget {
+                    sawAll = false
+                    break scan
+                }
             }
             if reliableOut[offset: offset].isComplete { continue }
             let id = reliableOut.oldest &+ UInt16(truncatingIfNeeded: offset)
             for fragment in 0..<fragmentCount {
                 if reliableOut[offset: offset].acked[fragment] { continue }
                 if let last = reliableOut[offset: offset].lastSent[fragment], now - last < interval,
-                   !reliableOut[offset: offset].resendNow[fragment] { continue }
+                   !reliableOut[offset: offset].resendNow[fragment] {
+                    earliestSent = min(earliestSent ?? last, last)
+                    continue
+                }
                 let total = reliableOut[offset: offset].bytes.count
                 let start = fragmentCount == 1 ? 0 : fragment * fragmentSize
                 let length = fragmentCount == 1 ? total : min(fragmentSize, total - start)
                 let header = fragmentCount == 1 ? ChannelRecord.messageHeaderSize : ChannelRecord.fragmentHeaderSize
                 guard header + length <= writer.buffer.count - writer.offset else {
+                    sawAll = false
                     // Fragments are full-size; if this one does not fit, none after it will.
                     if fragmentCount > 1 { continue scan } else { break }
                 }
@@ -283,7 +309,11 @@ public struct ChannelConnection {
                 reliableOut[offset: offset].resendNow[fragment] = false
                 packetMessages.append(UInt32(id) << 16 | UInt32(fragment))
                 wrote = true
-                if packetMessages.count >= configuration.maxMessagesPerPacket { break scan }
+                earliestSent = min(earliestSent ?? now, now)
+                if packetMessages.count >= configuration.maxMessagesPerPacket {
+                    sawAll = false
+                    break scan
+                }
             }
         }
         return wrote
@@ -493,6 +523,7 @@ public struct ChannelConnection {
                 freshAck = true
             }
             ackedMeter.add(bytes: sent[slot].wireBytes, now: now)
+            if !sent[slot].messages.isEmpty { reliableQuietSince = nil }
             for reference in sent[slot].messages {
                 reliableOut.ack(id: UInt16(truncatingIfNeeded: reference >> 16), fragment: Int(reference & 0xFFFF))
             }
@@ -529,6 +560,7 @@ public struct ChannelConnection {
         while SequenceNumber.isNewer(largest, than: lossCursor) {
             if let slot = sent.find(lossCursor), !sent[slot].acked {
                 guard now - sent[slot].sentAt > threshold else { return }
+                if !sent[slot].messages.isEmpty { reliableQuietSince = nil }
                 for reference in sent[slot].messages {
                     reliableOut.lost(id: UInt16(truncatingIfNeeded: reference >> 16), fragment: Int(reference & 0xFFFF), sentAt: sent[slot].sentAt)
                 }
@@ -567,8 +599,10 @@ public struct ChannelConnection {
         let ack = ackDeadline
         // (The interval is computed only with messages queued: an autoclosure here would capture,
         // and so copy, the whole connection on every call.)
-        guard reliableOut.count > 0,
-              let send = reliableOut.earliestSend(within: configuration.receiveWindowSize, interval: resendInterval.nonNegativeNanoseconds)
+        guard reliableOut.count > 0 else { return ack }
+        let interval = resendInterval.nonNegativeNanoseconds
+        guard let send = reliableQuietSince.map({ $0.adding(nanoseconds: interval) })
+            ?? reliableOut.earliestSend(within: configuration.receiveWindowSize, interval: interval)
         else { return ack }
         return min(ack ?? send, send)
     }
