@@ -47,7 +47,6 @@ public struct RelayServerCore {
         let admitted: Bool
         var connection: ChannelConnection
         var encoder: SnapshotEncoder
-        var snapshotTick: UInt32?
         let denialDeadline: TickwireInstant?
         var policing: ClientPolicing
 
@@ -64,7 +63,6 @@ public struct RelayServerCore {
         func copy() -> Client {
             let made = Client(room: room, admitted: admitted, connection: connection, encoder: encoder,
                               denialDeadline: denialDeadline, policing: policing)
-            made.snapshotTick = snapshotTick
             return made
         }
     }
@@ -251,7 +249,7 @@ public struct RelayServerCore {
         ensureOwnClients()
         netcode.update(now: now)
         processNetcodeEvents(now: now)
-        if let tick = schedule.poll(now: now) { runTick(tick) }
+        if let tick = schedule.poll(now: now) { runTick(tick, now: now) }
         writePackets(now: now)
         lingerDenied(now: now)
         if now >= nextLivenessSweep {
@@ -275,7 +273,7 @@ public struct RelayServerCore {
 
     // MARK: Tick
 
-    private mutating func runTick(_ tick: UInt64) {
+    private mutating func runTick(_ tick: UInt64, now: TickwireInstant) {
         counters.ticks &+= 1
         let tickNumber = UInt32(truncatingIfNeeded: tick)
         let micros = UInt64((schedule.deadline(of: tick) - schedule.start).nanosecondsClamped / 1000)
@@ -301,17 +299,50 @@ public struct RelayServerCore {
             deltaCache.reset(positions: view.count)
             for index in list {
                 guard let client = clients[index] else { continue }
-                let length = snapshotBuffer.withUnsafeMutableBytes { buffer in
-                    client.encoder.encode(
-                        tick: tickNumber, serverTimeMicros: micros, room: view, excluding: UInt16(index), into: buffer,
-                        cache: &deltaCache)
-                }
-                guard length > 0 else { continue }
-                let queued = snapshotBuffer.withUnsafeBytes { raw in
-                    (try? client.connection.sendUnreliable(UnsafeRawBufferPointer(rebasing: raw[0..<length]))) != nil
-                }
-                if queued { client.snapshotTick = tickNumber }
+                writeSnapshot(to: client, index: index, tick: tickNumber, micros: micros, view: view, now: now)
             }
+        }
+    }
+
+    /// Sends `client` its snapshot of `tick` in the first packet with room for it, written in
+    /// place: straight into the packet when the packet has a whole snapshot budget left (the
+    /// usual case), else coded once aside and copied into the first packet it fits. A snapshot
+    /// that fits no packet this update is superseded by the next tick's.
+    private mutating func writeSnapshot(to client: Client, index: Int, tick: UInt32, micros: UInt64, view: SnapshotView, now: TickwireInstant) {
+        let budget = snapshotBuffer.count
+        /// Bytes coded aside and not yet placed; nil: not coded yet.
+        var aside: Int?
+        for _ in 0..<configuration.maxPacketsPerUpdate {
+            var placed = false
+            let length = packet.withUnsafeMutableBytes { buffer in
+                client.connection.writePacket(into: buffer, now: now) { room in
+                    if aside == nil, room.count >= budget {
+                        let written = client.encoder.encode(
+                            tick: tick, serverTimeMicros: micros, room: view, excluding: UInt16(index),
+                            into: UnsafeMutableRawBufferPointer(rebasing: room[0..<budget]), cache: &deltaCache)
+                        aside = 0
+                        placed = written > 0
+                        return written
+                    }
+                    if aside == nil {
+                        aside = snapshotBuffer.withUnsafeMutableBytes { scratch in
+                            client.encoder.encode(
+                                tick: tick, serverTimeMicros: micros, room: view, excluding: UInt16(index), into: scratch, cache: &deltaCache)
+                        }
+                    }
+                    guard let coded = aside, coded > 0, coded <= room.count else { return 0 }
+                    snapshotBuffer.withUnsafeBytes { room.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<coded])) }
+                    aside = 0
+                    placed = true
+                    return coded
+                }
+            }
+            if length == 0 { break }
+            if placed { client.encoder.sent(tick: tick, inPacket: client.connection.lastPacketSequence) }
+            packet.withUnsafeBytes { raw in
+                _ = try? netcode.sendPayload(index, UnsafeRawBufferPointer(rebasing: raw[0..<length]), now: now)
+            }
+            if aside == 0 { break }
         }
     }
 
@@ -322,17 +353,11 @@ public struct RelayServerCore {
             for _ in 0..<configuration.maxPacketsPerUpdate {
                 let length = packet.withUnsafeMutableBytes { client.connection.writePacket(into: $0, now: now) }
                 if length == 0 { break }
-                if client.connection.lastPacketUnreliableCount > 0, let tick = client.snapshotTick {
-                    client.encoder.sent(tick: tick, inPacket: client.connection.lastPacketSequence)
-                    client.snapshotTick = nil
-                }
                 packet.withUnsafeBytes { raw in
                     _ = try? netcode.sendPayload(index, UnsafeRawBufferPointer(rebasing: raw[0..<length]), now: now)
                 }
             }
-            // A snapshot that found no room this update is superseded by the next tick's.
             client.connection.endTick()
-            client.snapshotTick = nil
             if let due = client.connection.update(now: now) { channelDeadline = min(channelDeadline ?? due, due) }
         }
     }

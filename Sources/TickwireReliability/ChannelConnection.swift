@@ -184,6 +184,23 @@ public struct ChannelConnection {
     /// send (no message due, no unreliable message, no ack owed). Call it until it returns 0 or
     /// the tick's packet allowance is used, then `endTick()`.
     public mutating func writePacket(into buffer: UnsafeMutableRawBufferPointer, now: TickwireInstant) -> Int {
+        writePacket(into: buffer, now: now, inPlace: false) { _ in 0 }
+    }
+
+    /// `writePacket`, with one more unreliable message written in place, after the queued ones,
+    /// by `message`: it is given the room left in the packet (at most `maxUnreliableSize`) and
+    /// returns the length it wrote, or 0 for none. The message never passes through the
+    /// unreliable queue (the relay writes each tick's snapshot this way). Called once, even when
+    /// no room is left (with an empty buffer).
+    public mutating func writePacket(
+        into buffer: UnsafeMutableRawBufferPointer, now: TickwireInstant, appending message: (UnsafeMutableRawBufferPointer) -> Int
+    ) -> Int {
+        writePacket(into: buffer, now: now, inPlace: true, message)
+    }
+
+    private mutating func writePacket(
+        into buffer: UnsafeMutableRawBufferPointer, now: TickwireInstant, inPlace: Bool, _ message: (UnsafeMutableRawBufferPointer) -> Int
+    ) -> Int {
         let budget = min(buffer.count, configuration.maxPacketSize)
         guard budget >= PacketHeader.maximumSize else { return 0 }
         var writer = UnsafeByteWriter(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<budget]))
@@ -191,7 +208,7 @@ public struct ChannelConnection {
         PacketHeader(sequence: nextSequence, ack: ack.ack, ackBits: ack.bits).encode(into: &writer)
         packetMessages.removeAll(keepingCapacity: true)
         let wroteReliable = writeReliableRecords(into: &writer, now: now)
-        let unreliableCount = writeUnreliableRecords(into: &writer)
+        let unreliableCount = writeUnreliableRecords(into: &writer) + (inPlace ? writeInPlace(message, into: &writer) : 0)
         let wroteUnreliable = unreliableCount > 0
         // An ack rides on the next packet that carries data; alone it waits up to maxAckDelay
         // for one (QUIC's max_ack_delay), so a steady flow of data sends no ack-only packets.
@@ -317,6 +334,29 @@ public struct ChannelConnection {
             }
         }
         return wrote
+    }
+
+    /// One unreliable record whose message `message` writes into the packet; 1 if it wrote one.
+    private mutating func writeInPlace(_ message: (UnsafeMutableRawBufferPointer) -> Int, into writer: inout UnsafeByteWriter) -> Int {
+        let room = writer.buffer.count - writer.offset - ChannelRecord.unreliableHeaderSize
+        guard room > 0 else {
+            _ = message(UnsafeMutableRawBufferPointer(start: nil, count: 0))
+            return 0
+        }
+        let mark = writer.offset
+        writer.write(ChannelRecord.unreliableMessage)
+        writer.write(UInt16(0))
+        let start = writer.offset
+        let capacity = min(room, configuration.maxUnreliableSize)
+        let length = message(UnsafeMutableRawBufferPointer(rebasing: writer.buffer[start..<start + capacity]))
+        guard length > 0, length <= capacity else {
+            writer.rewind(to: mark)
+            return 0
+        }
+        writer.patch(UInt16(length), at: mark + 1)
+        _ = writer.reserve(length)
+        counters.unreliableMessagesSent &+= 1
+        return 1
     }
 
     private mutating func writeUnreliableRecords(into writer: inout UnsafeByteWriter) -> Int {

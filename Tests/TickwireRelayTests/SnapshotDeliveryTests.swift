@@ -36,6 +36,34 @@ import TickwireSimulation
         }
     }
 
+    /// A tick whose first packet to a client is nearly filled by a large relayed event still gets
+    /// its snapshot to that client, in a second packet of the same update.
+    @Test func aSnapshotBehindALargeEventStillLeavesThatTick() throws {
+        var relay = try VirtualRelay(seed: 12)
+        for id in 1...2 { _ = try relay.addClient(clientID: UInt64(id), room: "a", timeoutSeconds: 10) }
+        var step = 0
+        func drive(_ duration: Duration) {
+            relay.advance(by: duration) { client, _ in
+                step += 1
+                if client.core.welcome != nil { try? client.core.sendState(Self.movingState(client: client.clientID, step: step)) }
+            }
+        }
+        drive(.seconds(1))
+        let ticksBefore = relay.server.counters.ticks
+        let decodedBefore = relay.clients[1].core.decoder.counters.decoded
+        // Bursts of events take more packets than one update may send (8), so the rest leave
+        // with the next updates, ticks among them.
+        for _ in 0..<4 {
+            for _ in 0..<12 { try relay.clients[0].core.sendEvent([UInt8](repeating: 9, count: 1100)) }
+            drive(.milliseconds(100))
+        }
+        drive(.milliseconds(200))
+        let ticks = relay.server.counters.ticks - ticksBefore
+        let decoded = relay.clients[1].core.decoder.counters.decoded - decodedBefore
+        #expect(relay.clients[1].heard.filter { if case .event = $0 { true } else { false } }.count == 48)
+        #expect(decoded >= ticks - 1, "\(decoded) snapshots decoded over \(ticks) ticks")
+    }
+
     @Test func deltaSnapshotsRebuildExactlyWhatTheServerSentUnderLoss() throws {
         var relay = try VirtualRelay(seed: 11)
         let link = ImpairmentProfile(latency: .milliseconds(40), jitter: .milliseconds(15), loss: 0.1, duplicate: 0.05, reorder: 0.05)

@@ -236,6 +236,37 @@ import TickwireSimulation
         #expect(try #require(PacketHeader.decode(Array(buffer[0..<alone]))).ack == 1)
     }
 
+    @Test func aMessageWrittenInPlaceGetsTheRoomLeftAndArrivesAsUnreliable() throws {
+        var sender = try ChannelConnection()
+        var receiver = try ChannelConnection()
+        var buffer = [UInt8](repeating: 0, count: 1200)
+        var offered: [Int] = []
+        let length = buffer.withUnsafeMutableBytes { raw in
+            sender.writePacket(into: raw, now: .zero) { room in
+                offered.append(room.count)
+                for i in 0..<100 { room[i] = UInt8(i) }
+                return 100
+            }
+        }
+        #expect(offered == [sender.configuration.maxUnreliableSize], "an empty packet offers a whole unreliable message")
+        var unreliable: [[UInt8]] = []
+        #expect(receiver.receive(Array(buffer[0..<length]), now: .zero) { unreliable.append(Array($0)) } == .accepted)
+        #expect(unreliable == [(0..<100).map { UInt8($0) }])
+        // A large reliable message goes first; what is left is offered, and declining it writes no record.
+        try sender.sendReliable([UInt8](repeating: 7, count: 1000))
+        let second = buffer.withUnsafeMutableBytes { raw in
+            sender.writePacket(into: raw, now: .zero) { room in
+                offered.append(room.count)
+                return 0
+            }
+        }
+        #expect(offered[1] < 200)
+        unreliable.removeAll()
+        #expect(receiver.receive(Array(buffer[0..<second]), now: .zero) { unreliable.append(Array($0)) } == .accepted)
+        #expect(unreliable.isEmpty)
+        #expect(receiver.receiveReliable()?.count == 1000)
+    }
+
     @Test func ackOnlyPacketsAreNotAckedSoAQuietLinkFallsSilent() throws {
         // One message each way, then nothing to say: after the acks have crossed, neither side
         // writes another packet (two peers acking each other's acks would never stop), and the

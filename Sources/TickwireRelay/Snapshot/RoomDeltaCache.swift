@@ -12,7 +12,7 @@
 public struct RoomDeltaCache {
     /// The key for entries of entities new to the client (coded against nothing).
     static let newEntries: Int64 = -2
-    static let baselineSlots = 4
+    static let baselineSlots = 8
     private static let none: Int64 = -1
 
     /// Slot 0: new entries; slots 1...baselineSlots: one baseline tick each.
