@@ -6,6 +6,9 @@
 /// baseline is that shared view (see `SnapshotEncoder`). Members of one room mostly acknowledge the
 /// same ticks, so each changed entity is delta-coded about once per tick instead of once per member.
 ///
+/// It also keeps, per baseline tick, which entities differ between that tick's view and this one
+/// (the merge and the state comparisons), for every member coded against it to filter its own out.
+///
 /// Keys are a baseline tick (or `newEntries`) and the entity's position in the room's view; the
 /// cache holds `baselineSlots` baseline ticks and forgets the oldest-filled one when a further one
 /// comes. `reset` starts a new room and tick. Storage is reused: steady state allocates nothing.
@@ -21,6 +24,11 @@ public struct RoomDeltaCache {
     private var starts: [Int32] = []
     private var lengths: [Int32] = []
     private var bytes: [UInt8] = []
+    /// Per baseline slot: the room-wide differences from that baseline (every entity, the
+    /// members' own included), in `differences[start..<end]`; start -1: not found yet.
+    private var differenceStart: [Int]
+    private var differenceEnd: [Int]
+    private var differences: [Difference] = []
     private var positions = 0
     private var nextVictim = 1
     /// False: a placeholder that never stores (for callers coding one client alone).
@@ -28,9 +36,19 @@ public struct RoomDeltaCache {
     public private(set) var hits: UInt64 = 0
     public private(set) var misses: UInt64 = 0
 
+    /// One entity that differs between a baseline and the room: gone from the room (`current`
+    /// -1), new to it (`baseline` -1), or changed.
+    struct Difference {
+        var id: UInt16
+        var current: Int32
+        var baseline: Int32
+    }
+
     public init(enabled: Bool = true) {
         isEnabled = enabled
         keys = enabled ? Array(repeating: Self.none, count: Self.baselineSlots + 1) : []
+        differenceStart = Array(repeating: -1, count: keys.count)
+        differenceEnd = Array(repeating: -1, count: keys.count)
     }
 
     /// Empties the cache for a room view of `positions` entities.
@@ -46,7 +64,40 @@ public struct RoomDeltaCache {
             for i in 0..<needed { starts[i] = -1 }
         }
         bytes.removeAll(keepingCapacity: true)
+        differences.removeAll(keepingCapacity: true)
+        for i in differenceStart.indices { differenceStart[i] = -1 }
         nextVictim = 1
+    }
+
+    /// The room-wide differences from baseline `key`, if a member found them this tick.
+    mutating func withDifferences<R>(key: Int64, _ body: (ArraySlice<Difference>) -> R) -> R? {
+        guard isEnabled, let slot = slot(of: key), differenceStart[slot] >= 0 else { return nil }
+        return body(differences[differenceStart[slot]..<differenceEnd[slot]])
+    }
+
+    /// Keeps the room-wide differences from baseline `key`, given by `fill` appending to the arena.
+    mutating func storeDifferences(key: Int64, _ fill: (inout [Difference]) -> Void) {
+        guard isEnabled else { return }
+        let slot = claim(key)
+        differenceStart[slot] = differences.count
+        fill(&differences)
+        differenceEnd[slot] = differences.count
+    }
+
+    /// The slot of `key`, taking the oldest-filled baseline slot (and forgetting its entries) if
+    /// `key` has none.
+    private mutating func claim(_ key: Int64) -> Int {
+        if let existing = slot(of: key) { return existing }
+        if key == Self.newEntries {
+            keys[0] = key
+            return 0
+        }
+        let slot = nextVictim
+        nextVictim = nextVictim == Self.baselineSlots ? 1 : nextVictim + 1
+        keys[slot] = key
+        for i in slot * positions..<(slot + 1) * positions { starts[i] = -1 }
+        differenceStart[slot] = -1
+        return slot
     }
 
     private func slot(of key: Int64) -> Int? {
@@ -71,18 +122,7 @@ public struct RoomDeltaCache {
     /// Keeps `entry` for the entity at `position` coded against `key`.
     mutating func store(key: Int64, position: Int, entry: UnsafeRawBufferPointer) {
         guard isEnabled, position < positions, entry.count <= Int(Int32.max) else { return }
-        let slot: Int
-        if let existing = self.slot(of: key) {
-            slot = existing
-        } else if key == Self.newEntries {
-            keys[0] = key
-            slot = 0
-        } else {
-            slot = nextVictim
-            nextVictim = nextVictim == Self.baselineSlots ? 1 : nextVictim + 1
-            keys[slot] = key
-            for i in slot * positions..<(slot + 1) * positions { starts[i] = -1 }
-        }
+        let slot = claim(key)
         let index = slot * positions + position
         starts[index] = Int32(bytes.count)
         lengths[index] = Int32(entry.count)

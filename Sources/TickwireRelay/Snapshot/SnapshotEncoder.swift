@@ -123,7 +123,11 @@ public struct SnapshotEncoder {
         writer.write(UInt16(0))
         var entries: UInt16 = 0
 
-        findDifferences(base: base, baseExcluding: baseExcluding, room: room, own: own)
+        if let key = baseKey, baseExcluding == own, cache.isEnabled {
+            differences(from: key, base: base, room: room, own: own, cache: &cache)
+        } else {
+            findDifferences(base: base, baseExcluding: baseExcluding, room: room, own: own)
+        }
         for k in removals.indices {
             let mark = writer.offset
             writer.write(base.ids[removals[k].position])
@@ -243,6 +247,37 @@ public struct SnapshotEncoder {
     public mutating func resetBaseline() {
         newestAckedTick = nil
         for i in packetTicks.indices { packetTicks[i].sequence = -1 }
+    }
+
+    /// Removals and changes against the room's shared view of baseline tick `key`: the
+    /// room-wide differences another member found this tick, or found here and left in `cache`,
+    /// less the client's own entity.
+    private mutating func differences(from key: Int64, base: SnapshotView, room: SnapshotView, own: UInt16?, cache: inout RoomDeltaCache) {
+        removals.removeAll(keepingCapacity: true)
+        changes.removeAll(keepingCapacity: true)
+        let found: Void? = cache.withDifferences(key: key) { list in
+            for difference in list where difference.id != own {
+                if difference.current < 0 {
+                    removals.append((Int(difference.baseline), false))
+                } else {
+                    changes.append(Change(
+                        id: difference.id, current: Int(difference.current),
+                        baseline: difference.baseline < 0 ? nil : Int(difference.baseline), priority: 0))
+                }
+            }
+        }
+        if found != nil { return }
+        findDifferences(base: base, baseExcluding: nil, room: room, own: nil)
+        cache.storeDifferences(key: key) { arena in
+            for removal in removals { arena.append(.init(id: base.ids[removal.position], current: -1, baseline: Int32(removal.position))) }
+            for change in changes {
+                arena.append(.init(id: change.id, current: Int32(change.current), baseline: change.baseline.map { Int32($0) } ?? -1))
+            }
+        }
+        if let own {
+            removals.removeAll { base.ids[$0.position] == own }
+            changes.removeAll { $0.id == own }
+        }
     }
 
     /// Merges the baseline and the room by id into removals and changes.
