@@ -3,10 +3,13 @@ import TickwireRelay
 import TickwireSimulation
 
 // The benchmarks' replays without the benchmark harness, for finding where an allocation comes
-// from: `valgrind --tool=dhat .build/release/AllocProbe server|client|bot` (from Benchmarks/).
+// from: `valgrind --tool=dhat .build/release/AllocProbe server|client|bot [room size]` (from
+// Benchmarks/), or what the server costs: `valgrind --tool=callgrind` (32 bots in one room, or in
+// rooms of the size given).
 let which = CommandLine.arguments.dropFirst().first ?? "server"
+let roomSize = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) }
 // Five priming seconds, then 16 measured ones: what allocates 16 times over is the steady state.
-let fixture = Fixture.make(clients: 32, seconds: 21)
+let fixture = Fixture.make(clients: 32, seconds: 21, roomSize: roomSize)
 let end = fixture.start + .seconds(21)
 if which == "server" {
     var server = fixture.warm.server

@@ -54,14 +54,16 @@ struct Fixture {
 
     nonisolated(unsafe) static let roomOf32: Fixture = make(clients: 32, seconds: 6)
 
-    static func make(clients: Int, seconds: Int64) -> Fixture {
+    /// `clients` bots in rooms of `roomSize` (one room: all of them).
+    static func make(clients: Int, seconds: Int64, roomSize: Int? = nil) -> Fixture {
         // States only: events allocate by design (each is its own message), the steady state is states.
         let behaviour = BotBehaviour(stateRate: 20, eventRate: 0)
         var relay = try! VirtualRelay(maxClients: clients + 8, seed: 7)
         var bots: [Bot] = []
         for id in 1...clients {
-            _ = try! relay.addClient(clientID: UInt64(id), room: "arena", timeoutSeconds: 60)
-            bots.append(Bot(clientID: UInt64(id), room: "arena", behaviour: behaviour, seed: UInt64(id), now: relay.now))
+            let room = roomSize.map { "arena-\((id - 1) / $0)" } ?? "arena"
+            _ = try! relay.addClient(clientID: UInt64(id), room: room, timeoutSeconds: 60)
+            bots.append(Bot(clientID: UInt64(id), room: room, behaviour: behaviour, seed: UInt64(id), now: relay.now))
         }
         func drive(_ relay: inout VirtualRelay, _ bots: inout [Bot], for duration: Duration) {
             relay.advance(by: duration) { client, now in
