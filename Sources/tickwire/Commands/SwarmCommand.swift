@@ -40,7 +40,7 @@ struct SwarmCommand: AsyncParsableCommand {
     @Option(help: "Connection timeout in the bots' tokens, in seconds.") var timeout: Int32 = 10
     @Option(help: ArgumentHelp(
         "How long a bot's acks wait for a state or event to ride on, in ms (0...500).",
-        discussion: "0 (the client library's default) acks every snapshot at the next update; 50 at 20 states a second sends no ack-only packets."))
+        discussion: "Bots sending states at a steady pace hold their acks for the next state anyway (the client library's default); this delay applies on top, and alone to bots that send no states. 0: no more than that."))
     var clientAckDelayMs: Double = 0
     @Option(help: "Added one-way latency in ms (inside this process, both directions).") var latencyMs: Double = 0
     @Option(help: "Added jitter in ms (uniform).") var jitterMs: Double = 0
