@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // libsodium, as installed by `apt-get install libsodium-dev`.
@@ -52,6 +53,17 @@ let package = Package(
         .target(name: "TickwireRelay", dependencies: ["TickwireProtocol", "TickwireReliability"], swiftSettings: strictSettings),
         // Sans-IO room placement: which worker hosts which room, seat reservations (time passed in).
         .target(name: "TickwirePlacement", swiftSettings: strictSettings),
+        // A fleet's shared room directory in PostgreSQL (`--directory postgres://…`).
+        .target(
+            name: "TickwireDirectory",
+            dependencies: [
+                "TickwirePlacement",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: shellSettings
+        ),
         // Batched UDP syscalls (recvmmsg/sendmmsg) over plain sockets and thread pinning, for benchmarks.
         .target(name: "CTickwireSocket"),
         // Thin SwiftNIO shell: UDP sockets, batched reads and writes, timers.
@@ -69,7 +81,8 @@ let package = Package(
             name: "TickwireServer",
             dependencies: [
                 "TickwireProtocol", "TickwireRelay", "TickwireReliability", "TickwireTransport", "TickwireCrypto",
-                "TickwirePlacement",
+                "TickwirePlacement", "TickwireDirectory",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -178,6 +191,11 @@ let package = Package(
             name: "TickwirePlacementTests",
             dependencies: ["TickwirePlacement"],
             swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "TickwireDirectoryTests",
+            dependencies: ["TickwireDirectory", "TickwirePlacement", .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: shellSettings
         ),
         .testTarget(
             name: "TickwireFuzzTests",

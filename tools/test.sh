@@ -3,6 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/setup.sh
+source tools/postgres.sh
 ensure_chromium
+start_test_postgres
+export TICKWIRE_REQUIRE_POSTGRES=1
 swift build --build-tests
 swift test "$@"

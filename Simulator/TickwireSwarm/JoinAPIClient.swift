@@ -12,6 +12,8 @@ public struct JoinAPIClient: Sendable {
         public var server: NetcodeAddress
         public var room: String
         public var expiresAt: UInt64
+        /// The relay process of a fleet that hosts the room (nil from a relay on its own).
+        public var relay: String? = nil
     }
 
     public enum Failure: Error, Equatable, CustomStringConvertible {
@@ -79,7 +81,8 @@ public struct JoinAPIClient: Sendable {
         guard let text = json["token"] as? String, let token = Data(base64Encoded: text),
               let serverText = json["server"] as? String, let server = NetcodeAddress(parsing: serverText),
               let expires = json["expires_at"] as? NSNumber else { throw .malformedAnswer("missing token, server or expires_at") }
-        return Grant(token: Array(token), server: server, room: json["room"] as? String ?? room, expiresAt: expires.uint64Value)
+        return Grant(token: Array(token), server: server, room: json["room"] as? String ?? room, expiresAt: expires.uint64Value,
+                     relay: json["relay"] as? String)
     }
 
     static func jsonString(_ text: String) -> String {

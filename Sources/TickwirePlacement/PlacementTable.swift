@@ -38,12 +38,28 @@ public struct PlacementTable: Sendable {
         case roomFull
         /// No worker has a free slot (for a new room), or the room's worker has none.
         case noCapacity
+        /// A fleet's shared directory could not be reached (never from a process's own table).
+        case directoryUnavailable
     }
 
     public struct Placement: Equatable, Sendable {
         public var worker: Int
         /// The room was placed by this reservation.
         public var newRoom: Bool
+        /// A worker of another relay process of the fleet (nil: `worker` is one of this process's).
+        public var remote: RemoteWorker?
+
+        public init(worker: Int, newRoom: Bool, remote: RemoteWorker? = nil) {
+            self.worker = worker
+            self.newRoom = newRoom
+            self.remote = remote
+        }
+    }
+
+    /// How much a worker suits a new room: its share of free slots, scaled down by how busy its
+    /// tick is. The worker with the highest score gets the room.
+    public static func score(freeSlots: Int, capacity: Int, tickLoad: Double) -> Double {
+        Double(freeSlots) / Double(max(1, capacity)) * (1 - min(max(tickLoad, 0), 0.99))
     }
 
     public private(set) var workers: [Worker]
@@ -93,7 +109,7 @@ public struct PlacementTable: Sendable {
         }
         var best: (worker: Int, score: Double)?
         for index in workers.indices where free[index] > 0 {
-            let score = Double(free[index]) / Double(workers[index].capacity) * (1 - min(max(workers[index].tickLoad, 0), 0.99))
+            let score = Self.score(freeSlots: free[index], capacity: workers[index].capacity, tickLoad: workers[index].tickLoad)
             if best.map({ score > $0.score }) ?? true { best = (index, score) }
         }
         guard let chosen = best?.worker else { return .failure(.noCapacity) }

@@ -13,6 +13,57 @@ public protocol RoomDirectory: Sendable {
     func rooms() async -> [RoomSummary]
     /// Every worker's capacity, connected clients and free slots.
     func workers() async -> [WorkerSummary]
+
+    // A fleet's directory (shared by several relay processes) also needs these; a process's own
+    // directory has nothing to do for them (the defaults below).
+
+    /// Says this process is alive (once a second); a fleet takes a process whose heartbeats stop
+    /// out of placement and releases its rooms.
+    func heartbeat(now: Double) async
+    /// Rooms that other processes placed on this process's workers and that are not hosted yet.
+    func claimedRooms() async -> [(room: String, worker: Int)]
+    /// This process's worker hosts `room` now: joins waiting for it may hand out their tokens.
+    func markHosted(room: String) async
+    /// Waits until the process that owns `room` hosts it; throws `DirectoryError.notHosted` after
+    /// `timeout` seconds.
+    func awaitHosted(room: String, timeout: Double) async throws
+    /// This process is leaving the fleet: its rooms are released at once.
+    func leave() async
+}
+
+extension RoomDirectory {
+    public func heartbeat(now: Double) async {}
+    public func claimedRooms() async -> [(room: String, worker: Int)] { [] }
+    public func markHosted(room: String) async {}
+    public func awaitHosted(room: String, timeout: Double) async throws {}
+    public func leave() async {}
+}
+
+public enum DirectoryError: Error, Equatable, Sendable, CustomStringConvertible {
+    case notHosted(room: String, seconds: Double)
+    case unavailable(String)
+
+    public var description: String {
+        switch self {
+        case .notHosted(let room, let seconds): "the relay that owns room '\(room)' did not host it within \(seconds) s"
+        case .unavailable(let why): "the room directory is unavailable: \(why)"
+        }
+    }
+}
+
+/// A worker of another relay process in the fleet, where a token must send the client.
+public struct RemoteWorker: Sendable, Equatable, Codable {
+    /// The relay process's id in the directory.
+    public var relay: String
+    public var worker: Int
+    /// The worker's public address (`host:port`), as the relay registered it.
+    public var address: String
+
+    public init(relay: String, worker: Int, address: String) {
+        self.relay = relay
+        self.worker = worker
+        self.address = address
+    }
 }
 
 public struct RoomSummary: Sendable, Equatable, Codable {
@@ -20,6 +71,18 @@ public struct RoomSummary: Sendable, Equatable, Codable {
     public var worker: Int
     public var members: Int
     public var reserved: Int
+    /// In a fleet: the relay process and the worker's public address.
+    public var relay: String?
+    public var server: String?
+
+    public init(room: String, worker: Int, members: Int, reserved: Int, relay: String? = nil, server: String? = nil) {
+        self.room = room
+        self.worker = worker
+        self.members = members
+        self.reserved = reserved
+        self.relay = relay
+        self.server = server
+    }
 }
 
 public struct WorkerSummary: Sendable, Equatable, Codable {
@@ -28,6 +91,19 @@ public struct WorkerSummary: Sendable, Equatable, Codable {
     public var connected: Int
     public var freeSlots: Int
     public var tickLoad: Double
+    /// In a fleet: the relay process and the worker's public address.
+    public var relay: String?
+    public var server: String?
+
+    public init(worker: Int, capacity: Int, connected: Int, freeSlots: Int, tickLoad: Double, relay: String? = nil, server: String? = nil) {
+        self.worker = worker
+        self.capacity = capacity
+        self.connected = connected
+        self.freeSlots = freeSlots
+        self.tickLoad = tickLoad
+        self.relay = relay
+        self.server = server
+    }
 }
 
 /// One process's directory: a `PlacementTable` behind an actor, so reservations and reports are

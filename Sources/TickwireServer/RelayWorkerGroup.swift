@@ -4,7 +4,9 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
+import PostgresNIO
 import Prometheus
+import TickwireDirectory
 import TickwirePlacement
 import TickwireProtocol
 import TickwireRelay
@@ -19,6 +21,13 @@ public struct JoinAPIOptions: Sendable {
     public var timeoutSeconds: Int32 = 5
     /// How long an empty room stays placed on its worker.
     public var emptyRoomGraceSeconds: Double = 30
+    /// A fleet's shared directory (`postgres://…`): rooms are placed on any live relay of the
+    /// fleet. Nil: this process's own in-memory directory.
+    public var directoryURL: String?
+    /// This relay's id in the fleet directory (default: a random one per start).
+    public var relayID: String?
+    /// A relay silent for this long is taken out of the fleet's placement.
+    public var heartbeatTimeoutSeconds: Double = 5
 
     public init(apiKey: [UInt8]) { self.apiKey = apiKey }
 }
@@ -58,6 +67,8 @@ public final class RelayWorkerGroup: Sendable {
     /// cleanly).
     public func drain(timeout: Duration) async -> Int {
         drainingFlag.withLockedValue { $0 = true }
+        // Out of the fleet's placement: other relays place no new rooms here.
+        if let fleet = directory as? PostgresRoomDirectory { await fleet.drain() }
         for worker in workers { try? await worker.stopAdmitting() }
         var remaining = await connectedClients()
         logger.notice("draining: refusing new clients and joins", metadata: ["clients": "\(remaining)", "timeout_s": "\(timeout.secondsDouble)"])
@@ -177,19 +188,21 @@ public final class RelayWorkerGroup: Sendable {
             throw error
         }
         let draining = NIOLockedValueBox(false)
-        var directory: InMemoryRoomDirectory?
+        var directory: (any RoomDirectory)?
         var service: JoinService?
         if let join {
-            let table = PlacementTable(workerCapacities: perWorker.map(\.maxClients),
-                                       roomCapacity: options.relay.roomCapacity, emptyGrace: join.emptyRoomGraceSeconds)
-            let made = InMemoryRoomDirectory(table: table)
-            directory = made
+            do {
+                directory = try await makeDirectory(join, options: options, workers: workers, capacities: perWorker.map(\.maxClients), logger: logger)
+            } catch {
+                for worker in workers { try? await worker.shutdown() }
+                throw error
+            }
             service = JoinService(
-                directory: made,
+                directory: directory!,
                 workers: workers.map { worker in JoinService.Worker(addresses: worker.publicAddresses) { try await worker.host(room: $0) } },
                 apiKey: join.apiKey, privateKey: options.privateKey, protocolID: options.protocolID,
                 tokenSeconds: join.tokenSeconds, timeoutSeconds: join.timeoutSeconds,
-                draining: { draining.withLockedValue { $0 } })
+                draining: { draining.withLockedValue { $0 } }, relayID: (directory as? PostgresRoomDirectory)?.relayID)
         }
         var adminChannel: (any Channel)?
         if let host = options.metricsHost {
@@ -214,11 +227,55 @@ public final class RelayWorkerGroup: Sendable {
                                 draining: draining, logger: logger)
     }
 
-    /// Once a second: each worker's clients, tick load and members go to the directory, and rooms
-    /// the directory releases stop being hosted.
+    /// The process's own directory, or the fleet's in PostgreSQL (connected, migrated, this relay
+    /// registered).
+    private static func makeDirectory(
+        _ join: JoinAPIOptions, options: RelayServerOptions, workers: [RelayServerHost], capacities: [Int], logger: Logger
+    ) async throws -> any RoomDirectory {
+        guard let url = join.directoryURL else {
+            let table = PlacementTable(workerCapacities: capacities, roomCapacity: options.relay.roomCapacity, emptyGrace: join.emptyRoomGraceSeconds)
+            return InMemoryRoomDirectory(table: table)
+        }
+        let configuration: PostgresClient.Configuration
+        do { configuration = try DirectoryURL.configuration(url, environment: ProcessInfo.processInfo.environment) } catch {
+            throw RelayServerOptionsError.invalid("\(error)")
+        }
+        var directoryLogger = logger
+        directoryLogger[metadataKey: "directory"] = "\(DirectoryURL.redacted(url))"
+        let fleet = PostgresRoomDirectory(
+            configuration: configuration, relayID: join.relayID ?? "relay-" + String(UInt64.random(in: 1...UInt64.max), radix: 36),
+            workers: zip(workers, capacities).map { PostgresRoomDirectory.Worker(address: $0.publicAddresses[0].description, capacity: $1) },
+            roomCapacity: options.relay.roomCapacity, emptyGrace: join.emptyRoomGraceSeconds,
+            heartbeatTimeout: join.heartbeatTimeoutSeconds, logger: directoryLogger)
+        do { try await fleet.start() } catch {
+            await fleet.stop()
+            throw RelayServerOptionsError.invalid("could not use the room directory \(DirectoryURL.redacted(url)): \(String(reflecting: error))")
+        }
+        logger.info("joined the fleet's room directory", metadata: ["relay": "\(fleet.relayID)", "directory": "\(DirectoryURL.redacted(url))"])
+        return fleet
+    }
+
+    /// Once a second: a heartbeat, each worker's clients, tick load and members go to the
+    /// directory, and rooms the directory releases stop being hosted. Every 100 ms in between,
+    /// rooms other relays of a fleet placed here are hosted (a join elsewhere waits for that).
     private static func report(workers: [RelayServerHost], to directory: any RoomDirectory, logger: Logger) async {
+        var lastReport = ContinuousClock.now - .seconds(2)
         while !Task.isCancelled {
+            for (room, worker) in await directory.claimedRooms() where workers.indices.contains(worker) {
+                do {
+                    try await workers[worker].host(room: room)
+                    await directory.markHosted(room: room)
+                } catch {
+                    logger.warning("could not host a room placed here", metadata: ["room": "\(room)", "error": "\(error)"])
+                }
+            }
+            guard ContinuousClock.now - lastReport >= .seconds(1) else {
+                try? await Task.sleep(for: .milliseconds(100))
+                continue
+            }
+            lastReport = ContinuousClock.now
             let now = Date().timeIntervalSince1970
+            await directory.heartbeat(now: now)
             for (index, worker) in workers.enumerated() {
                 guard let report = try? await worker.placementReport() else { continue }
                 await directory.report(worker: index, connected: report.connected, tickLoad: report.tickLoad, members: report.members, now: now)
@@ -227,13 +284,14 @@ public final class RelayWorkerGroup: Sendable {
                 try? await workers[worker].release(room: room)
                 logger.debug("room released", metadata: ["room": "\(room)", "worker": "\(worker)"])
             }
-            try? await Task.sleep(for: .seconds(1))
         }
     }
 
-    /// Disconnects every client of every worker cleanly, then closes the sockets and the admin port.
+    /// Disconnects every client of every worker cleanly, then closes the sockets and the admin
+    /// port; a fleet's relay leaves the directory first (its rooms are released at once).
     public func shutdown() async throws {
         reporter?.cancel()
+        if let fleet = directory as? PostgresRoomDirectory { await fleet.stop() }
         for worker in workers { try await worker.shutdown() }
         try await closeAdmin()
     }

@@ -50,12 +50,17 @@ public struct JoinService: Sendable {
     let wallClock: @Sendable () -> Double
     /// True while the process drains: joins are refused with 503 `draining`.
     let draining: @Sendable () -> Bool
+    /// This process's id in a fleet directory (nil: a process on its own).
+    let relayID: String?
+    /// How long a join waits for another relay of the fleet to host the room it owns.
+    static let remoteHostingSeconds = 3.0
 
     public init(directory: any RoomDirectory, workers: [Worker], apiKey: [UInt8], privateKey: [UInt8], protocolID: UInt64,
                 tokenSeconds: UInt64 = 30, timeoutSeconds: Int32 = 5,
                 wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
-                draining: @escaping @Sendable () -> Bool = { false }) {
+                draining: @escaping @Sendable () -> Bool = { false }, relayID: String? = nil) {
         self.draining = draining
+        self.relayID = relayID
         self.directory = directory
         self.workers = workers
         self.apiKey = apiKey
@@ -94,38 +99,63 @@ public struct JoinService: Sendable {
         case .success(let placed): placement = placed
         case .failure(.roomFull): return .error(409, "room_full")
         case .failure(.noCapacity): return .error(503, "no_capacity", "every worker is at capacity; retry later")
+        case .failure(.directoryUnavailable): return .error(503, "directory_unavailable", "the fleet's room directory cannot be reached; retry later")
         }
-        guard workers.indices.contains(placement.worker) else { return .error(500, "internal", "placement named an unknown worker") }
-        let worker = workers[placement.worker]
         // Every join (not only the one that placed the room) makes sure the worker hosts it before
         // the token is handed out, so a client can never arrive first.
-        do { try await worker.host(request.room) } catch { return .error(503, "worker_unavailable", "\(error)") }
+        let addresses: [NetcodeAddress]
+        if let remote = placement.remote {
+            // Another relay of the fleet owns the room: it hosts it when it sees the claim.
+            guard let address = NetcodeAddress(parsing: remote.address) else {
+                return .error(500, "internal", "the directory gave relay \(remote.relay) an unreadable address '\(remote.address)'")
+            }
+            do { try await directory.awaitHosted(room: request.room, timeout: Self.remoteHostingSeconds) } catch {
+                return .error(503, "worker_unavailable", "\(error)")
+            }
+            addresses = [address]
+        } else {
+            guard workers.indices.contains(placement.worker) else { return .error(500, "internal", "placement named an unknown worker") }
+            do { try await workers[placement.worker].host(request.room) } catch { return .error(503, "worker_unavailable", "\(error)") }
+            await directory.markHosted(room: request.room)
+            addresses = workers[placement.worker].addresses
+        }
         var userData = try! RoomTicket(room: request.room).encodeUserData()
         userData.replaceSubrange(RoomTicket.maxRoomNameBytes..<RoomTicket.maxRoomNameBytes + request.userData.count, with: request.userData)
         let tokenRequest = ConnectTokenRequest(
             protocolID: protocolID, clientID: request.clientID, createTimestamp: created, expireSeconds: tokenSeconds,
-            timeoutSeconds: timeoutSeconds, publicServerAddresses: worker.addresses, internalServerAddresses: nil,
+            timeoutSeconds: timeoutSeconds, publicServerAddresses: addresses, internalServerAddresses: nil,
             userData: userData)
         let token: [UInt8]
         do { token = try ConnectTokenMinter.random(tokenRequest, privateKey: privateKey).encode() } catch {
             return .error(500, "internal", "could not mint the token: \(error)")
         }
-        return .json(200, [
-            "token": Data(token).base64EncodedString(), "server": worker.addresses[0].description,
+        var answer: [String: Any] = [
+            "token": Data(token).base64EncodedString(), "server": addresses[0].description,
             "room": request.room, "worker": placement.worker, "expires_at": expiresAt,
-        ])
+        ]
+        if let relay = placement.remote?.relay ?? relayID { answer["relay"] = relay }
+        return .json(200, answer)
     }
 
     /// `GET /v1/rooms`.
     public func rooms(authorization: String?) async -> Answer {
         guard authorized(authorization) else { return .error(401, "unauthorized", "send Authorization: Bearer <the join API key>") }
         let rooms = await directory.rooms().map { room -> [String: Any] in
-            ["room": room.room, "worker": room.worker, "members": room.members, "reserved": room.reserved,
-             "server": workers.indices.contains(room.worker) ? workers[room.worker].addresses[0].description : ""]
+            var entry: [String: Any] = [
+                "room": room.room, "worker": room.worker, "members": room.members, "reserved": room.reserved,
+                "server": room.server ?? (workers.indices.contains(room.worker) ? workers[room.worker].addresses[0].description : ""),
+            ]
+            if let relay = room.relay { entry["relay"] = relay }
+            return entry
         }
         let load = await directory.workers().map { w -> [String: Any] in
-            ["worker": w.worker, "capacity": w.capacity, "connected": w.connected, "free_slots": w.freeSlots,
-             "tick_load": (w.tickLoad * 1000).rounded() / 1000]
+            var entry: [String: Any] = [
+                "worker": w.worker, "capacity": w.capacity, "connected": w.connected, "free_slots": w.freeSlots,
+                "tick_load": (w.tickLoad * 1000).rounded() / 1000,
+            ]
+            if let relay = w.relay { entry["relay"] = relay }
+            if let server = w.server { entry["server"] = server }
+            return entry
         }
         return .json(200, ["rooms": rooms, "workers": load])
     }

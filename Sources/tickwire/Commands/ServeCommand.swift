@@ -33,6 +33,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PEM private key of --admin-tls-cert.") var adminTlsKey: String?
     @Option(help: "Lifetime of tokens the join API mints, and of the seat each reserves, in seconds (5...86400, default 30).")
     var joinTokenSeconds: Int?
+    @Option(help: "A fleet's shared room directory, postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require] (the password may come from PGPASSWORD): the join API places rooms on any live relay of the fleet. Needs --join-api-key-file; every relay of the fleet uses the same key.")
+    var directory: String?
+    @Option(help: "This relay's id in the fleet directory (default: random per start).") var relayId: String?
+    @Option(help: "Seconds without a heartbeat after which the fleet takes a relay out of placement and releases its rooms (1...300, default 5).")
+    var heartbeatTimeout: Double?
     @Flag(help: "Bind [::] dual-stack (IPv6 and IPv4) instead of --bind.") var ipv6 = false
     @Option(name: .customLong("public-address"),
             help: "Address tokens name for worker 0 (repeatable); worker i is the same host at port+i. Default: the bind address, or 127.0.0.1:PORT for a wildcard bind.")
@@ -67,6 +72,9 @@ struct ServeCommand: AsyncParsableCommand {
         put("admin-tls-cert", adminTlsCert)
         put("admin-tls-key", adminTlsKey)
         put("join-token-seconds", joinTokenSeconds)
+        put("directory", directory)
+        put("relay-id", relayId)
+        put("heartbeat-timeout", heartbeatTimeout)
         if ipv6 { flags["ipv6"] = ["true"] }
         if !publicAddresses.isEmpty { flags["public-address"] = publicAddresses }
         put("protocol-id", protocolID)
@@ -135,7 +143,12 @@ struct ServeCommand: AsyncParsableCommand {
             }
             var made = JoinAPIOptions(apiKey: Array(key.trimmingCharacters(in: .whitespacesAndNewlines).utf8))
             made.tokenSeconds = UInt64(try settings.int("join-token-seconds", in: 5...86_400) ?? 30)
+            made.directoryURL = settings.string("directory")
+            made.relayID = settings.string("relay-id")
+            made.heartbeatTimeoutSeconds = try settings.double("heartbeat-timeout", in: 1...300) ?? 5
             join = made
+        } else if settings.string("directory") != nil {
+            throw ValidationError("\(settings.source("directory")!): directory needs join-api-key-file: the fleet places rooms through the join API")
         }
         do { try RelayWorkerGroup.validate(options, count: workers, ports: portList, join: join) } catch {
             throw ValidationError(error.description)

@@ -65,6 +65,10 @@ struct ServeSettings {
         Setting(name: "metrics", kind: .string, defaultText: nil),
         Setting(name: "join-api-key-file", kind: .string, defaultText: nil),
         Setting(name: "join-token-seconds", kind: .int, defaultText: "30"),
+        // The URL may carry a password: never printed.
+        Setting(name: "directory", kind: .string, defaultText: nil, isSecret: true),
+        Setting(name: "relay-id", kind: .string, defaultText: nil),
+        Setting(name: "heartbeat-timeout", kind: .double, defaultText: "5"),
         Setting(name: "drain-timeout", kind: .double, defaultText: "30"),
         Setting(name: "admin-tls-cert", kind: .string, defaultText: nil),
         Setting(name: "admin-tls-key", kind: .string, defaultText: nil),
