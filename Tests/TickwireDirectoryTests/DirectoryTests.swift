@@ -28,6 +28,18 @@ enum TestPostgres {
         return configuration
     }
 
+    /// Runs tools/postgres-cluster.sh (the path in TICKWIRE_TEST_POSTGRES_TOOL); after `start`,
+    /// returns the server's URL (from the folder). With system(3), which waits for the script
+    /// itself: Foundation's Process did not see it exit once the server it started lived on.
+    @discardableResult
+    static func cluster(_ command: String, _ folder: String) throws -> String {
+        let tool = try #require(ProcessInfo.processInfo.environment["TICKWIRE_TEST_POSTGRES_TOOL"], "run the suite with tools/test.sh")
+        let status = system("'\(tool)' \(command) '\(folder)' >/dev/null")
+        try #require(status == 0, "postgres-cluster.sh \(command) failed (\(status))")
+        guard command == "start" else { return "" }
+        return try String(contentsOfFile: folder + "/url", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     static var logger: Logger {
         var logger = Logger(label: "test.directory")
         logger.logLevel = .critical
@@ -122,6 +134,29 @@ struct DirectoryTests {
         #expect(await b.claimedRooms().isEmpty)
         await a.stop()
         await b.stop()
+    }
+
+    /// A server of its own (the restart would disturb the other suites' server): relays keep
+    /// their rooms and resume their heartbeats once it is back.
+    @Test func theDirectorySurvivesAPostgreSQLRestart() async throws {
+        let folder = "/tmp/tickwire-pg-restart-\(UInt64.random(in: 1...UInt64.max))"
+        let url = try TestPostgres.cluster("start", folder)
+        let configuration = try DirectoryURL.configuration(url + "?sslmode=disable")
+        let a = try await relay("a", configuration, port: 40000)
+        _ = try await a.reserve(room: "kept", clientID: 1, expiresAt: now + 60, now: now).get()
+        try TestPostgres.cluster("restart", folder)
+        // The pool reconnects on the next calls: a join succeeds again within seconds.
+        let started = ContinuousClock.now
+        var again: PlacementTable.Placement?
+        while again == nil, ContinuousClock.now - started < .seconds(15) {
+            await a.heartbeat(now: now)
+            again = try? await a.reserve(room: "kept", clientID: 2, expiresAt: now + 60, now: now).get()
+            if again == nil { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(again?.newRoom == false, "the room kept its placement across the restart")
+        #expect(await a.workers().map(\.relay) == ["a", "a"], "heartbeats resumed: the relay is live")
+        await a.stop()
+        try TestPostgres.cluster("stop", folder)
     }
 
     @Test func aSilentRelayIsTakenOutAndItsRoomsArePlacedAgain() async throws {
