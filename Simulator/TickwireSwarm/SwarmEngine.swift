@@ -19,6 +19,9 @@ final class SwarmEngine {
     private var tokens: [ConnectToken?] = []
     /// Each bot's relay address (its token's first server).
     private var servers: [NetcodeAddress] = []
+    /// In join-API mode: the relay process of the fleet each bot's room landed on, as the join
+    /// API said (nil: a relay on its own, or no join API).
+    private var placedOn: [String?] = []
     /// In join-API mode: asks for slot's token; the answer comes back through `tokenArrived` or
     /// `tokenRefused` on this engine's loop.
     var requestToken: ((Int) -> Void)?
@@ -64,6 +67,7 @@ final class SwarmEngine {
         outbounds.append(OutboundQueue(initialCapacity: 4096))
         tokens.append(token)
         servers.append(token?.serverAddresses.first ?? configuration.server)
+        placedOn.append(nil)
         clientIDs.append(clientID)
         rooms.append(room)
     }
@@ -89,9 +93,10 @@ final class SwarmEngine {
     func clientID(of slot: Int) -> UInt64 { clientIDs[slot] }
     func room(of slot: Int) -> String { rooms[slot] }
 
-    func tokenArrived(_ i: Int, token: ConnectToken, server: NetcodeAddress) {
+    func tokenArrived(_ i: Int, token: ConnectToken, server: NetcodeAddress, relay: String? = nil) {
         tokens[i] = token
         servers[i] = server
+        placedOn[i] = relay
         cores[i].connect(token: token, now: clock.now())
     }
 
@@ -163,6 +168,11 @@ final class SwarmEngine {
             cores[slot].disconnect(now: now)
             writers[slot].write(&cores[slot].outbound)
         }
+    }
+
+    /// Where each started bot (that got a token) landed: relay, server address, room.
+    var landed: [(relay: String?, server: String, room: String)] {
+        (0..<started).compactMap { i in tokens[i] == nil || i == hostileSlot ? nil : (placedOn[i], servers[i].description, rooms[i]) }
     }
 
     var outcomes: [BotOutcome] {

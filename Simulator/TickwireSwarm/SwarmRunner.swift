@@ -161,7 +161,7 @@ public enum SwarmRunner {
                 do {
                     let grant = try await joinAPI.join(clientID: clientID, room: room, group: loop)
                     let token = try ConnectToken.decode(grant.token)
-                    loop.execute { engine.value.tokenArrived(slot, token: token, server: grant.server) }
+                    loop.execute { engine.value.tokenArrived(slot, token: token, server: grant.server, relay: grant.relay) }
                 } catch {
                     let reason = (error as? JoinAPIClient.Failure).map { failure -> String in
                         if case .refused(let status, let code) = failure { return "join API \(status) \(code)" }
@@ -215,14 +215,29 @@ public enum SwarmRunner {
         }
 
         /// Disconnects the bots, closes the sockets and returns what each bot saw.
-        func collect() async -> (outcomes: [BotOutcome], hostile: SwarmReport.HostileOutcome?) {
+        func collect() async -> Collected {
             let engine = self.engine
-            let collected = (try? await loop.submit { () -> ([BotOutcome], SwarmReport.HostileOutcome?) in
+            let collected = (try? await loop.submit { () -> Collected in
                 engine.value.disconnectAll()
-                return (engine.value.outcomes, engine.value.hostile.map { SwarmReport.HostileOutcome($0, start: engine.value.startAt) })
-            }.get()) ?? ([], nil)
+                return Collected(
+                    outcomes: engine.value.outcomes,
+                    hostile: engine.value.hostile.map { SwarmReport.HostileOutcome($0, start: engine.value.startAt) },
+                    landed: engine.value.landed.map { Collected.Landed(relay: $0.relay, server: $0.server, room: $0.room) })
+            }.get()) ?? Collected(outcomes: [], hostile: nil, landed: [])
             for channel in channels { try? await channel.close() }
             return collected
+        }
+
+        /// What a session's bots saw, and where the join API put them.
+        struct Collected: Sendable {
+            struct Landed: Sendable {
+                var relay: String?
+                var server: String
+                var room: String
+            }
+            var outcomes: [BotOutcome]
+            var hostile: SwarmReport.HostileOutcome?
+            var landed: [Landed]
         }
 
         static func report(

@@ -76,13 +76,17 @@ final class SwarmWorkers: Sendable {
     func finish(name: String, windows: [SwarmProgress]) async -> SwarmReport {
         var outcomes: [BotOutcome] = []
         var hostile: SwarmReport.HostileOutcome?
+        var landed: [SwarmRunner.Session.Collected.Landed] = []
         for session in sessions {
             let collected = await session.collect()
             outcomes += collected.outcomes
             hostile = hostile ?? collected.hostile
+            landed += collected.landed
         }
-        return SwarmRunner.Session.report(
+        var report = SwarmRunner.Session.report(
             name: name, configuration: configuration, outcomes: outcomes, hostile: hostile, tickRate: tickRate, startedAt: startedAt)
+        if configuration.joinAPI != nil { report.placement = SwarmReport.PlacementShare.of(landed.map { ($0.relay, $0.server, $0.room) }) }
+        return report
     }
 }
 

@@ -16,6 +16,34 @@ public struct SwarmReport: Codable, Sendable, Equatable {
     public var bots: [BotFigures]
     /// The hostile client's run, when the swarm had one (`tickwire swarm --hostile`).
     public var hostile: HostileOutcome?
+    /// Where the join API put the bots: per relay process of a fleet (or per server address
+    /// from a relay on its own), the bots and rooms that landed there. Nil without a join API.
+    public var placement: [PlacementShare]?
+
+    public struct PlacementShare: Codable, Sendable, Equatable {
+        /// The relay process's id in the fleet directory, or the server address.
+        public var relay: String
+        public var servers: [String]
+        public var bots: Int
+        public var rooms: Int
+
+        /// Shares of `landed` (each bot's relay, or nil, its server address, and its room), by relay.
+        public static func of(_ landed: [(relay: String?, server: String, room: String)]) -> [PlacementShare] {
+            var byRelay: [String: (servers: Set<String>, bots: Int, rooms: Set<String>)] = [:]
+            for bot in landed {
+                let key = bot.relay ?? bot.server
+                var share = byRelay[key] ?? ([], 0, [])
+                share.servers.insert(bot.server)
+                share.bots += 1
+                share.rooms.insert(bot.room)
+                byRelay[key] = share
+            }
+            return byRelay.keys.sorted().map { key in
+                let share = byRelay[key]!
+                return PlacementShare(relay: key, servers: share.servers.sorted(), bots: share.bots, rooms: share.rooms.count)
+            }
+        }
+    }
 
     /// What happened to a hostile client: when it joined, when and how its connection ended,
     /// what it sent and what the relay refused. The relay's own reason is in its metrics
@@ -138,6 +166,9 @@ public struct SwarmReport: Codable, Sendable, Equatable {
         func p(_ x: Percentiles) -> String { String(format: "p50 %.1f  p99 %.1f  max %.1f", x.p50, x.p99, x.max) }
         lines.append("")
         if let hostile { lines.append(hostile.line) }
+        if let placement, !placement.isEmpty {
+            lines.append("placement: " + placement.map { "\($0.relay) \($0.bots) bots in \($0.rooms) rooms" }.joined(separator: ", "))
+        }
         lines.append("bots: \(a.botsJoined) joined, \(a.botsConnectedAtEnd) connected at the end; disconnects: "
             + (a.disconnects.isEmpty ? "none" : a.disconnects.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
         lines.append("connect ms     " + p(a.connectTimeMs))
