@@ -42,6 +42,7 @@ enum DirectorySchema {
             )
             """,
             "CREATE INDEX tickwire_rooms_by_relay ON tickwire_rooms (relay_id, hosted)",
+            "CREATE INDEX tickwire_rooms_by_worker ON tickwire_rooms (relay_id, worker)",
             """
             CREATE TABLE tickwire_seats (
                 room text NOT NULL REFERENCES tickwire_rooms ON DELETE CASCADE,

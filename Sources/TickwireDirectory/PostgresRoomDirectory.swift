@@ -181,30 +181,32 @@ public actor PostgresRoomDirectory: RoomDirectory {
         }
         guard let owner else { throw DirectoryError.unavailable("room '\(room)' vanished while being placed") }
 
-        var holdsSeat = owner.members.contains(clientID)
-        if !holdsSeat {
-            holdsSeat = try await !connection.query("""
-                SELECT 1 FROM tickwire_seats WHERE room = \(room) AND client_id = \(clientID) AND expires_at > \(now)
-                """, logger: logger).collect().isEmpty
-        }
-        if !holdsSeat {
-            var pending = 0
-            for try await count in try await connection.query("""
-                SELECT count(*)::integer FROM tickwire_seats WHERE room = \(room) AND expires_at > \(now)
-                """, logger: logger).decode(Int.self) { pending = count }
-            guard owner.members.count + pending < roomCapacity else { return .failure(.roomFull) }
-            if free == nil {
-                free = try await candidates(now: now, on: connection)
-                    .first { $0.relay == owner.relay && $0.worker == owner.worker }?.free ?? 0
+        if !owner.members.contains(clientID) {
+            // One round trip: the client's own seat, the room's pending seats, the worker's free slots.
+            var holdsSeat = false, pending = 0, workerFree = 0
+            let rows = try await connection.query("""
+                SELECT EXISTS (SELECT 1 FROM tickwire_seats WHERE room = \(room) AND client_id = \(clientID) AND expires_at > \(now)),
+                       (SELECT count(*) FROM tickwire_seats WHERE room = \(room) AND expires_at > \(now))::integer,
+                       coalesce((SELECT w.capacity - w.connected - (
+                                     SELECT count(*) FROM tickwire_seats s JOIN tickwire_rooms r ON r.room = s.room
+                                     WHERE r.relay_id = w.relay_id AND r.worker = w.worker AND s.expires_at > \(now))
+                                 FROM tickwire_workers w WHERE w.relay_id = \(owner.relay) AND w.worker = \(owner.worker)), 0)::integer
+                """, logger: logger)
+            for try await (holds, count, free) in rows.decode((Bool, Int, Int).self) { (holdsSeat, pending, workerFree) = (holds, count, free) }
+            if !holdsSeat {
+                guard owner.members.count + pending < roomCapacity else { return .failure(.roomFull) }
+                // (A room placed just now took its worker's free count before this seat.)
+                guard (newRoom ? free ?? 0 : workerFree) > 0 else { return .failure(.noCapacity) }
             }
-            guard (free ?? 0) > 0 else { return .failure(.noCapacity) }
         }
         try await connection.query("""
             INSERT INTO tickwire_seats (room, client_id, expires_at) VALUES (\(room), \(clientID), \(expiresAt))
             ON CONFLICT (room, client_id) DO UPDATE SET expires_at = greatest(tickwire_seats.expires_at, excluded.expires_at)
             """, logger: logger)
-        try await connection.query("UPDATE tickwire_rooms SET empty_since = NULL WHERE room = \(room)", logger: logger)
+        try await connection.query("UPDATE tickwire_rooms SET empty_since = NULL WHERE room = \(room) AND empty_since IS NOT NULL", logger: logger)
         let remote = owner.relay == relayID ? nil : RemoteWorker(relay: owner.relay, worker: owner.worker, address: owner.address)
+        // The owner hosts a room it did not place itself as soon as it hears (sent on commit).
+        if newRoom, remote != nil { try await connection.query("SELECT pg_notify(\(Self.claimChannel), \(owner.relay))", logger: logger) }
         return .success(PlacementTable.Placement(worker: owner.worker, newRoom: newRoom, remote: remote))
     }
 
@@ -301,6 +303,27 @@ public actor PostgresRoomDirectory: RoomDirectory {
         }
     }
 
+    static let claimChannel = "tickwire_claims"
+
+    /// Calls `onClaim` whenever another relay places a room on this one (a NOTIFY on
+    /// `tickwire_claims`), until cancelled; reconnects after a failure. Claims are also polled,
+    /// so a lost notification only delays hosting.
+    public nonisolated func listenForClaims(_ onClaim: @escaping @Sendable () async -> Void) async {
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: Self.claimChannel) { notifications in
+                        for try await notification in notifications where notification.payload == relayID { await onClaim() }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug("room directory: claim notifications interrupted; listening again", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
     public func markHosted(room: String) async {
         do {
             try await client.query("UPDATE tickwire_rooms SET hosted = true WHERE room = \(room) AND relay_id = \(relayID)", logger: logger)
@@ -315,7 +338,7 @@ public actor PostgresRoomDirectory: RoomDirectory {
         while clock.now < deadline {
             let rows = try await client.query("SELECT hosted FROM tickwire_rooms WHERE room = \(room)", logger: logger)
             for try await hosted in rows.decode(Bool.self) where hosted { return }
-            try await Task.sleep(for: .milliseconds(20))
+            try await Task.sleep(for: .milliseconds(5))
         }
         throw DirectoryError.notHosted(room: room, seconds: timeout)
     }

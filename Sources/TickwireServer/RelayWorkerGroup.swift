@@ -221,7 +221,14 @@ public final class RelayWorkerGroup: Sendable {
             logger.info("admin at \(tls == nil ? "http" : "https")://\(host):\(port): /metrics, /healthz, /readyz\(service != nil ? ", POST /v1/join, GET /v1/rooms" : "")")
         }
         let reporter = directory.map { directory in
-            Task { [workers] in await Self.report(workers: workers, to: directory, logger: logger) }
+            Task { [workers] in
+                await withTaskGroup(of: Void.self) { tasks in
+                    tasks.addTask { await Self.report(workers: workers, to: directory, logger: logger) }
+                    if let fleet = directory as? PostgresRoomDirectory {
+                        tasks.addTask { await fleet.listenForClaims { await Self.hostClaimed(workers: workers, directory: fleet, logger: logger) } }
+                    }
+                }
+            }
         }
         return RelayWorkerGroup(workers: workers, directory: directory, adminChannel: adminChannel, reporter: reporter,
                                 draining: draining, logger: logger)
@@ -261,14 +268,7 @@ public final class RelayWorkerGroup: Sendable {
     private static func report(workers: [RelayServerHost], to directory: any RoomDirectory, logger: Logger) async {
         var lastReport = ContinuousClock.now - .seconds(2)
         while !Task.isCancelled {
-            for (room, worker) in await directory.claimedRooms() where workers.indices.contains(worker) {
-                do {
-                    try await workers[worker].host(room: room)
-                    await directory.markHosted(room: room)
-                } catch {
-                    logger.warning("could not host a room placed here", metadata: ["room": "\(room)", "error": "\(error)"])
-                }
-            }
+            await hostClaimed(workers: workers, directory: directory, logger: logger)
             guard ContinuousClock.now - lastReport >= .seconds(1) else {
                 try? await Task.sleep(for: .milliseconds(100))
                 continue
@@ -283,6 +283,18 @@ public final class RelayWorkerGroup: Sendable {
             for (room, worker) in await directory.expire(now: now) where workers.indices.contains(worker) {
                 try? await workers[worker].release(room: room)
                 logger.debug("room released", metadata: ["room": "\(room)", "worker": "\(worker)"])
+            }
+        }
+    }
+
+    /// Hosts the rooms other relays of the fleet placed on this one, and says so in the directory.
+    private static func hostClaimed(workers: [RelayServerHost], directory: any RoomDirectory, logger: Logger) async {
+        for (room, worker) in await directory.claimedRooms() where workers.indices.contains(worker) {
+            do {
+                try await workers[worker].host(room: room)
+                await directory.markHosted(room: room)
+            } catch {
+                logger.warning("could not host a room placed here", metadata: ["room": "\(room)", "error": "\(error)"])
             }
         }
     }
