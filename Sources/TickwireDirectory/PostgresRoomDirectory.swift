@@ -214,15 +214,10 @@ public actor PostgresRoomDirectory: RoomDirectory {
 
     public func heartbeat(now: Double) async {
         do {
-            try await client.withTransaction(logger: logger) { connection in
+            let stillListed = try await client.withTransaction(logger: logger) { connection -> Bool in
                 let rows = try await connection.query(
                     "UPDATE tickwire_relays SET heartbeat_at = now() WHERE relay_id = \(relayID) RETURNING relay_id", logger: logger
                 ).collect()
-                if rows.isEmpty {
-                    // Taken out by another relay while this one was stalled: join again (rooms start over).
-                    logger.warning("room directory: this relay had been taken out of the fleet; registering again")
-                    throw Rejoin()
-                }
                 // Relays silent past the timeout leave the fleet; their rooms and seats go with them.
                 let gone = try await connection.query("""
                     DELETE FROM tickwire_relays WHERE heartbeat_at < now() - make_interval(secs => \(heartbeatTimeout)) RETURNING relay_id
@@ -230,15 +225,18 @@ public actor PostgresRoomDirectory: RoomDirectory {
                 for try await relay in gone.decode(String.self) {
                     logger.notice("room directory: relay taken out of placement (no heartbeat)", metadata: ["relay": "\(relay)"])
                 }
+                return !rows.isEmpty
             }
-        } catch is Rejoin {
-            do { try await register() } catch { failed("registering again", error) }
+            if !stillListed {
+                // Taken out by another relay while this one was stalled: join again. Its rooms were
+                // released; their clients time out and join again through the join API.
+                logger.warning("room directory: this relay had been taken out of the fleet; registering again")
+                try await register()
+            }
         } catch {
             failed("a heartbeat", error)
         }
     }
-
-    private struct Rejoin: Error {}
 
     public func report(worker: Int, connected: Int, tickLoad: Double, members: [String: [UInt64]], now: Double) async {
         do {

@@ -181,6 +181,10 @@ struct DirectoryTests {
         #expect(replaced?.newRoom == true, "the room went to the live relay")
         #expect(ContinuousClock.now - started < .seconds(3))
         #expect(await a.workers().allSatisfy { $0.relay == "a" })
+        // b resumes (SIGCONT): its next heartbeat finds it gone, and it registers again.
+        await b.heartbeat(now: now)
+        #expect(Set(await a.workers().compactMap(\.relay)) == ["a", "b"])
+        #expect(await b.failures == 0)
         await a.stop()
         await b.stop()
     }
