@@ -27,7 +27,7 @@ struct FleetTests {
             process.arguments = [
                 "serve", "--key", FleetTests.relayKey, "--bind", "127.0.0.1", "--port", "0", "--workers", "1",
                 "--metrics", "127.0.0.1:0", "--join-api-key-file", keyFile.path, "--directory", directory,
-                "--relay-id", id, "--heartbeat-timeout", "2", "--drain-timeout", "0", "--log-format", "json",
+                "--relay-id", id, "--heartbeat-timeout", "4", "--drain-timeout", "0", "--log-format", "json",
             ]
             var environment = ProcessInfo.processInfo.environment
             environment["TICKWIRE_PRIVATE_KEY"] = nil
@@ -124,7 +124,7 @@ struct FleetTests {
         let stoppedAt = ContinuousClock.now
         var movedAfter: Duration?
         var newServer: NetcodeAddress?
-        while ContinuousClock.now - stoppedAt < .seconds(10) {
+        while ContinuousClock.now - stoppedAt < .seconds(15) {
             if let grant = try? await api.join(clientID: 500, room: onRelay2[0], group: group), grant.server != relay2Server {
                 movedAfter = ContinuousClock.now - stoppedAt
                 newServer = grant.server
@@ -133,7 +133,9 @@ struct FleetTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         let moved = try #require(movedAfter, "the stopped relay's room was not placed again")
-        #expect(moved < .seconds(5), "placed again after \(moved)")
+        // The 4 s timeout, less the age of the last heartbeat, plus the next join: well under 10 s
+        // even on a loaded machine.
+        #expect(moved < .seconds(10), "placed again after \(moved)")
         #expect(newServer != nil && newServer != relay2Server)
         let replaced = try await TickwireClient.connect(token: try await api.join(clientID: 501, room: onRelay2[0], group: group).token)
         #expect(try await replaced.state() == .connected)

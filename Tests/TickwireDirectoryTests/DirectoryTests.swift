@@ -49,8 +49,10 @@ enum TestPostgres {
 
 @Suite(.enabled(if: TestPostgres.available, "needs PostgreSQL: run tools/test.sh"), .serialized)
 struct DirectoryTests {
+    /// A relay of the fleet; no test heartbeats unless it checks liveness, so the timeout is long
+    /// (a loaded machine must not make a relay look silent).
     private func relay(_ id: String, _ configuration: PostgresClient.Configuration, capacities: [Int] = [100, 100], port: Int,
-                       roomCapacity: Int = 8, heartbeatTimeout: Double = 5) async throws -> PostgresRoomDirectory {
+                       roomCapacity: Int = 8, heartbeatTimeout: Double = 120) async throws -> PostgresRoomDirectory {
         let directory = PostgresRoomDirectory(
             configuration: configuration, relayID: id,
             workers: capacities.enumerated().map { .init(address: "127.0.0.1:\(port + $0.offset)", capacity: $0.element) },
