@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import TickwireProtocol
+import TickwireTransport
 
 /// A client of a relay's join API (`POST /v1/join` on its admin port), as a game backend would
 /// use it: one HTTP/1.0 request per join, the bearer key in the Authorization header.
@@ -70,7 +71,7 @@ public struct JoinAPIClient: Sendable {
         let request = "POST /v1/join HTTP/1.0\r\nHost: \(host)\r\nAuthorization: Bearer \(key)\r\n"
             + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
         let response: String
-        do { response = try await MetricsScrape.exchange(host: host, port: port, request: request, tls: tls, group: group) } catch {
+        do { response = try await HTTPExchange.send(host: host, port: port, request: request, tls: tls, group: group) } catch {
             throw .unreachable("\(error)")
         }
         guard let statusLine = response.split(separator: "\r\n", maxSplits: 1).first,

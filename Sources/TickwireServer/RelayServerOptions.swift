@@ -8,6 +8,9 @@ public struct RelayServerOptions: Sendable {
     /// Addresses clients' tokens name for this server. Empty: the bind address, or 127.0.0.1 (and
     /// ::1 for an IPv6 bind) at the bound port when bound to a wildcard address.
     public var publicAddresses: [NetcodeAddress] = []
+    /// One public address per worker, overriding `publicAddresses` + i (an Agones GameServer's
+    /// ports are assigned, not consecutive).
+    public var workerPublicAddresses: [NetcodeAddress]?
     public var protocolID: UInt64 = RelayServerOptions.defaultProtocolID
     public var privateKey: [UInt8]
     public var maxClients: Int = 256

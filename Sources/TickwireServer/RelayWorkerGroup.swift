@@ -92,7 +92,8 @@ public final class RelayWorkerGroup: Sendable {
         return remaining
     }
 
-    private func connectedClients() async -> Int {
+    /// Clients connected to every worker.
+    public func connectedClients() async -> Int {
         var total = 0
         for worker in workers { total += (try? await worker.stats().connectedClients) ?? 0 }
         return total
@@ -110,6 +111,7 @@ public final class RelayWorkerGroup: Sendable {
             moved.port = UInt16(clamping: Int(address.port) + index)
             return moved
         }
+        if let list = options.workerPublicAddresses, list.indices.contains(index) { worker.publicAddresses = [list[index]] }
         worker.metricsHost = nil
         return worker
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 import TickwireProtocol
@@ -38,6 +39,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "This relay's id in the fleet directory (default: random per start).") var relayId: String?
     @Option(help: "Seconds without a heartbeat after which the fleet takes a relay out of placement and releases its rooms (1...300, default 5).")
     var heartbeatTimeout: Double?
+    @Flag(help: "Run as an Agones GameServer: read the address and ports from the SDK sidecar (localhost:$AGONES_SDK_HTTP_PORT, default 9358), say ready, ping health while the ticks run, keep the rooms List, host rooms an allocation assigns, shut down when idle. Needs --join-api-key-file.")
+    var agones = false
+    @Option(help: "With --agones: seconds with no room, after having had some, before asking Agones to shut the server down (1...86400, default 60).")
+    var agonesIdleShutdown: Double?
     @Flag(help: "Bind [::] dual-stack (IPv6 and IPv4) instead of --bind.") var ipv6 = false
     @Option(name: .customLong("public-address"),
             help: "Address tokens name for worker 0 (repeatable); worker i is the same host at port+i. Default: the bind address, or 127.0.0.1:PORT for a wildcard bind.")
@@ -76,6 +81,8 @@ struct ServeCommand: AsyncParsableCommand {
         put("relay-id", relayId)
         put("heartbeat-timeout", heartbeatTimeout)
         if ipv6 { flags["ipv6"] = ["true"] }
+        if agones { flags["agones"] = ["true"] }
+        put("agones-idle-shutdown", agonesIdleShutdown)
         if !publicAddresses.isEmpty { flags["public-address"] = publicAddresses }
         put("protocol-id", protocolID)
         put("max-clients", maxClients)
@@ -155,6 +162,23 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "tickwire.serve")
         logger.notice("\(resolvedKey.description)")
+        var agonesLifecycle: AgonesLifecycle?
+        if try settings.bool("agones") {
+            guard join != nil else {
+                throw ValidationError("\(settings.source("agones")!): agones needs join-api-key-file: rooms are placed and tokens minted by the join API")
+            }
+            let idle = try settings.double("agones-idle-shutdown", in: 1...86_400) ?? 60
+            let sdk = AgonesSDK(port: AgonesSDK.port(environment: environment), group: MultiThreadedEventLoopGroup.singleton)
+            let server: AgonesSDK.GameServer
+            do { server = try await AgonesLifecycle.waitForGameServer(sdk: sdk, timeout: .seconds(60), logger: logger) } catch {
+                throw CLIError("--agones: \(error)")
+            }
+            do { options.workerPublicAddresses = try AgonesLifecycle.workerAddresses(server, workers: workers) } catch {
+                throw CLIError("--agones: \(error.description)")
+            }
+            logger.notice("agones: GameServer at \(server.address), ports \(server.ports.map(\.port))")
+            agonesLifecycle = AgonesLifecycle(sdk: sdk, idleShutdown: .milliseconds(Int64(idle * 1000)), logger: logger)
+        }
         if let config = settings.configFile { logger.info("configuration file \(config) read (flags > TICKWIRE_* environment > file > defaults)") }
         let host: RelayWorkerGroup
         do {
@@ -174,7 +198,12 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [.init(service: AdminEndpointService(workers: host), serviceName: "admin"), .init(service: service, serviceName: "relay")],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let roomsCapacity = min(1000, options.maxClients)
+        let agonesTask = agonesLifecycle.map { [host] lifecycle in
+            Task { await lifecycle.run(group: host, roomsCapacity: roomsCapacity) }
+        }
         do { try await group.run() } catch is CancellationError {}
+        agonesTask?.cancel()
         for (index, worker) in host.workers.enumerated() {
             guard let stats = try? await worker.stats() else { continue }
             logger.info("stopped", metadata: [

@@ -69,6 +69,8 @@ struct ServeSettings {
         Setting(name: "directory", kind: .string, defaultText: nil, isSecret: true),
         Setting(name: "relay-id", kind: .string, defaultText: nil),
         Setting(name: "heartbeat-timeout", kind: .double, defaultText: "5"),
+        Setting(name: "agones", kind: .bool, defaultText: "false"),
+        Setting(name: "agones-idle-shutdown", kind: .double, defaultText: "60"),
         Setting(name: "drain-timeout", kind: .double, defaultText: "30"),
         Setting(name: "admin-tls-cert", kind: .string, defaultText: nil),
         Setting(name: "admin-tls-key", kind: .string, defaultText: nil),
