@@ -82,8 +82,15 @@ import TickwireSwarm
         while process.isRunning, ContinuousClock.now < stopAt { try await Task.sleep(for: .milliseconds(20)) }
         #expect(!process.isRunning)
         #expect(process.terminationStatus == 0)
+        // The server's disconnect packets may still be queued for a client's loop on a loaded
+        // machine: wait for them, well within the 5 s timeout that would say .timedOut instead.
         for client in clients {
-            let state = try await client.state()
+            var state = try await client.state()
+            let waitFrom = ContinuousClock.now
+            while state == .connected, ContinuousClock.now - waitFrom < .seconds(3) {
+                try await Task.sleep(for: .milliseconds(20))
+                state = try await client.state()
+            }
             #expect(state == .disconnected, "told by the server, not timed out: \(state)")
         }
         let messages = lines.all.map(message)
