@@ -16,53 +16,12 @@ struct FleetTests {
     static let joinKey = "fleet-test-join-key-0123456789"
     static let relayKey = String(repeating: "cd", count: 32)
 
-    /// One relay process of the fleet, with its admin port once it has said where it is.
-    final class Relay: @unchecked Sendable {
-        let process = Process()
-        let lines = NIOLockedValueBox<[String]>([])
-        var adminPort: Int?
-
-        init(id: String, directory: String, keyFile: URL) throws {
-            process.executableURL = ServeSignalTests.executable
-            process.arguments = [
-                "serve", "--key", FleetTests.relayKey, "--bind", "127.0.0.1", "--port", "0", "--workers", "1",
-                "--metrics", "127.0.0.1:0", "--join-api-key-file", keyFile.path, "--directory", directory,
-                "--relay-id", id, "--heartbeat-timeout", "4", "--drain-timeout", "0", "--log-format", "json",
-            ]
-            var environment = ProcessInfo.processInfo.environment
-            environment["TICKWIRE_PRIVATE_KEY"] = nil
-            process.environment = environment
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            errors.fileHandleForReading.readabilityHandler = { [lines] handle in
-                let text = String(decoding: handle.availableData, as: UTF8.self)
-                lines.withLockedValue { $0 += text.split(separator: "\n").map(String.init) }
-            }
-            try process.run()
-        }
-
-        func waitForAdmin() async throws -> Int {
-            let prefix = "admin at http://127.0.0.1:"
-            let started = ContinuousClock.now
-            while ContinuousClock.now - started < .seconds(20), process.isRunning {
-                for line in lines.withLockedValue({ $0 }) {
-                    let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
-                    if let text = object?["message"] as? String, text.hasPrefix(prefix),
-                       let port = Int(text.dropFirst(prefix.count).prefix { $0.isNumber }) {
-                        adminPort = port
-                        return port
-                    }
-                }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            throw CLIFailure("relay did not start: \(lines.withLockedValue { $0 }.suffix(5))")
-        }
-    }
-
-    struct CLIFailure: Error, CustomStringConvertible {
-        var description: String
-        init(_ description: String) { self.description = description }
+    static func relay(id: String, directory: String, keyFile: URL) throws -> ServeProcess {
+        try ServeProcess(arguments: [
+            "--key", FleetTests.relayKey, "--bind", "127.0.0.1", "--port", "0", "--workers", "1",
+            "--metrics", "127.0.0.1:0", "--join-api-key-file", keyFile.path, "--directory", directory,
+            "--relay-id", id, "--heartbeat-timeout", "4", "--drain-timeout", "0",
+        ])
     }
 
     /// A database of its own for one test, on the test cluster.
@@ -81,14 +40,14 @@ struct FleetTests {
     }
 
     @Test func joinsThroughOneRelayLandOnAllThreeAndAStoppedRelaysRoomsArePlacedAgain() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: ServeSignalTests.executable.path), "build the tickwire product first")
+        try #require(FileManager.default.isExecutableFile(atPath: ServeProcess.executable.path), "build the tickwire product first")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-fleet-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let keyFile = folder.appendingPathComponent("join.key")
         try Self.joinKey.write(to: keyFile, atomically: true, encoding: .utf8)
         let directory = try Self.freshDirectory()
-        let relays = try ["r0", "r1", "r2"].map { try Relay(id: $0, directory: directory, keyFile: keyFile) }
+        let relays = try ["r0", "r1", "r2"].map { try Self.relay(id: $0, directory: directory, keyFile: keyFile) }
         defer {
             for relay in relays where relay.process.isRunning {
                 kill(relay.process.processIdentifier, SIGCONT)
@@ -96,7 +55,7 @@ struct FleetTests {
             }
         }
         var ports: [Int] = []
-        for relay in relays { ports.append(try await relay.waitForAdmin()) }
+        for relay in relays { ports.append(try #require(try await relay.adminPort(), "a relay did not start: \(relay.allLines.suffix(5))")) }
         let api = try JoinAPIClient(url: "http://127.0.0.1:\(ports[0])", key: Self.joinKey)
         let group = MultiThreadedEventLoopGroup.singleton
 
