@@ -35,7 +35,11 @@ start)
     mkdir -p "$dir"
     # PostgreSQL refuses to run as root: the cluster belongs to the postgres user then.
     if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir"; fi
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    # A loopback port nothing answers on (bash alone: no other tool is assumed here).
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+    done
     "${run_as[@]}" "$bin/initdb" -D "$dir/db" -U tickwire --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1 || {
         cat "$dir/initdb.log" >&2
         exit 1
