@@ -30,6 +30,11 @@ if ! dpkg -s libsodium-dev >/dev/null 2>&1; then
     apt_install libsodium-dev "the crypto library" || exit 1
 fi
 
+# The benchmark check and the demo read JSON and tables with a few lines of Python.
+if ! command -v python3 >/dev/null 2>&1; then
+    apt_install python3 "tools/benchmarks.sh and tools/demo.sh read their figures with it" || exit 1
+fi
+
 # Headless Chromium renders the HTML reports in the test suite (tools/test.sh calls this).
 ensure_chromium() {
     if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then return 0; fi
