@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libsodium, as installed by `apt-get install libsodium-dev`.
@@ -125,6 +126,7 @@ let package = Package(
             dependencies: [
                 "TickwireProtocol", "TickwireReliability", "TickwireRelay",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Yams", package: "Yams"),
             ],
             path: "Simulator/TickwireSimulation",
             swiftSettings: strictSettings

@@ -36,6 +36,37 @@ import TickwireSimulation
         #expect(other.json() != first.json())
     }
 
+    /// The same scenario in YAML runs exactly as its JSON twin; a bad field is named by its path.
+    @Test func yamlScenariosReadLikeJSONAndNameTheBadField() throws {
+        let yaml = """
+            name: 3-second outage
+            durationSeconds: 20
+            defaults:
+              eventRate: 4
+              timeoutSeconds: 5
+              link: { latencyMs: 25 }
+            phases:
+              - at: 0
+                join: { bots: 10, overSeconds: 1 }
+              - at: 6
+                outage: { bots: [3, 4], seconds: 3 }
+            expect: { allEventsDelivered: true, exactlyOnceInOrder: true, noUnexpectedDisconnects: true }
+            """
+        let fromYAML = try Scenario.parse(Data(yaml.utf8), source: "outage.yaml")
+        var fromJSON = try Self.load("outage-3s.json")
+        fromJSON.description = fromYAML.description
+        #expect(try ScenarioRunner.run(fromYAML, seed: 7).json() == ScenarioRunner.run(fromJSON, seed: 7).json())
+
+        let badField = yaml.replacingOccurrences(of: "seconds: 3 }", with: "seconds: soon }")
+        #expect(throws: ScenarioError.self) { try Scenario.parse(Data(badField.utf8), source: "bad.yml") }
+        do { _ = try Scenario.parse(Data(badField.utf8), source: "bad.yml") } catch {
+            #expect("\(error)".contains("bad.yml: wrong type at phases.[1].outage.seconds"), "\(error)")
+        }
+        do { _ = try Scenario.parse(Data("name: [unclosed".utf8), source: "broken.yaml") } catch {
+            #expect("\(error)".contains("broken.yaml: not valid YAML"), "\(error)")
+        }
+    }
+
     @Test func aBrokenExpectationFailsAndSaysWhy() throws {
         var scenario = try Self.load("random-loss-5.json")
         scenario.durationSeconds = 6

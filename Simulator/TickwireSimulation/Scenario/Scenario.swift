@@ -1,6 +1,7 @@
 import Foundation
+import Yams
 
-/// A scenario file (JSON): bots joining and leaving, links changing, and what must hold.
+/// A scenario file (JSON, or YAML with the same schema): bots joining and leaving, links changing, and what must hold.
 ///
 /// ```json
 /// { "name": "5% random loss", "durationSeconds": 20, "drainSeconds": 3,
@@ -94,10 +95,22 @@ public struct Scenario: Decodable, Sendable {
         return try parse(data, source: path)
     }
 
+    /// Reads a scenario in JSON, or in YAML when `source` ends in `.yaml` or `.yml` (the same
+    /// schema; errors name the path to the bad field either way).
     public static func parse(_ data: Data, source: String) throws -> Scenario {
         let scenario: Scenario
-        do { scenario = try JSONDecoder().decode(Scenario.self, from: data) } catch let error as DecodingError {
-            throw ScenarioError.invalid("\(source): \(Self.explain(error))")
+        let isYAML = source.hasSuffix(".yaml") || source.hasSuffix(".yml")
+        do {
+            if isYAML {
+                scenario = try YAMLDecoder().decode(Scenario.self, from: String(decoding: data, as: UTF8.self))
+            } else {
+                scenario = try JSONDecoder().decode(Scenario.self, from: data)
+            }
+        } catch let error as DecodingError {
+            throw ScenarioError.invalid("\(source): \(Self.explain(error, format: isYAML ? "YAML" : "JSON"))")
+        } catch {
+            // Yams reports YAML syntax (with its line and column) outside DecodingError.
+            throw ScenarioError.invalid("\(source): not valid YAML: \(error)")
         }
         try scenario.validate(source: source)
         return scenario
@@ -122,7 +135,7 @@ public struct Scenario: Decodable, Sendable {
         }
     }
 
-    private static func explain(_ error: DecodingError) -> String {
+    private static func explain(_ error: DecodingError, format: String) -> String {
         func path(_ context: DecodingError.Context) -> String {
             let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
             return keys.isEmpty ? "top level" : keys.joined(separator: ".")
@@ -130,7 +143,7 @@ public struct Scenario: Decodable, Sendable {
         switch error {
         case .keyNotFound(let key, let context): return "missing \"\(key.stringValue)\" at \(path(context))"
         case .typeMismatch(_, let context), .valueNotFound(_, let context): return "wrong type at \(path(context)): \(context.debugDescription)"
-        case .dataCorrupted(let context): return "not valid JSON at \(path(context)): \(context.debugDescription)"
+        case .dataCorrupted(let context): return "not valid \(format) at \(path(context)): \(context.debugDescription)"
         @unknown default: return "\(error)"
         }
     }
