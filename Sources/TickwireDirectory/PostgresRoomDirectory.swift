@@ -30,6 +30,7 @@ public actor PostgresRoomDirectory: RoomDirectory {
     }
 
     public nonisolated let relayID: String
+    public nonisolated var fleetRelayID: String? { relayID }
     private let client: PostgresClient
     private let workers: [Worker]
     private let roomCapacity: Int

@@ -29,9 +29,15 @@ public protocol RoomDirectory: Sendable {
     func awaitHosted(room: String, timeout: Double) async throws
     /// This process is leaving the fleet: its rooms are released at once.
     func leave() async
+    /// This process drains: the fleet places no new rooms here (its rooms stay until it leaves).
+    func drain() async
+    /// This process's id in a fleet's directory; nil for a process's own directory.
+    var fleetRelayID: String? { get }
 }
 
 extension RoomDirectory {
+    public func drain() async {}
+    public var fleetRelayID: String? { nil }
     public func heartbeat(now: Double) async {}
     public func claimedRooms() async -> [(room: String, worker: Int)] { [] }
     public func markHosted(room: String) async {}

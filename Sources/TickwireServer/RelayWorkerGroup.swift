@@ -68,7 +68,7 @@ public final class RelayWorkerGroup: Sendable {
     public func drain(timeout: Duration) async -> Int {
         drainingFlag.withLockedValue { $0 = true }
         // Out of the fleet's placement: other relays place no new rooms here.
-        if let fleet = directory as? PostgresRoomDirectory { await fleet.drain() }
+        await directory?.drain()
         for worker in workers { try? await worker.stopAdmitting() }
         var remaining = await connectedClients()
         logger.notice("draining: refusing new clients and joins", metadata: ["clients": "\(remaining)", "timeout_s": "\(timeout.secondsDouble)"])
@@ -204,7 +204,7 @@ public final class RelayWorkerGroup: Sendable {
                 workers: workers.map { worker in JoinService.Worker(addresses: worker.publicAddresses) { try await worker.host(room: $0) } },
                 apiKey: join.apiKey, privateKey: options.privateKey, protocolID: options.protocolID,
                 tokenSeconds: join.tokenSeconds, timeoutSeconds: join.timeoutSeconds,
-                draining: { draining.withLockedValue { $0 } }, relayID: (directory as? PostgresRoomDirectory)?.relayID)
+                draining: { draining.withLockedValue { $0 } }, relayID: directory?.fleetRelayID)
         }
         var adminChannel: (any Channel)?
         if let host = options.metricsHost {

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import TickwireDirectory
 import TickwireProtocol
 
 /// A relay process as an Agones GameServer (`tickwire serve --agones`):
@@ -100,7 +99,7 @@ public actor AgonesLifecycle {
             do { try await sdk.health() } catch { failed("health", error) }
         }
         guard let directory = group.directory else { return }
-        let fleetRelay = (directory as? PostgresRoomDirectory)?.relayID
+        let fleetRelay = directory.fleetRelayID
         var hosted = Set(await directory.rooms().filter { fleetRelay == nil || $0.relay == fleetRelay }.map(\.room))
         // Rooms an allocation assigned: in the List, not hosted here yet.
         do {
