@@ -69,6 +69,7 @@ struct Fixture {
             relay.advance(by: duration) { client, now in
                 let i = Int(client.clientID) - 1
                 if client.core.welcome != nil { bots[i].step(&client.core, now: now) }
+                client.actsAt = bots[i].nextActionAt
             }
         }
         relay.keepsHeard = false

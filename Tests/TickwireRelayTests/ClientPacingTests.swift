@@ -17,6 +17,7 @@ import TickwireSimulation
                 let i = Int(client.clientID) - 1
                 guard client.core.welcome != nil, now >= nextState[i] else { return }
                 nextState[i] = now + .milliseconds(50)
+                client.actsAt = nextState[i]
                 try? client.core.sendState([UInt8](repeating: UInt8(truncatingIfNeeded: now.nanoseconds / 1_000_000), count: 16))
             }
         }

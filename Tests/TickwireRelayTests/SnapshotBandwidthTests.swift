@@ -24,11 +24,15 @@ import TickwireSimulation
         #expect(relay.run(for: .seconds(5)) { $0.clients.allSatisfy { $0.core.welcome != nil } })
         var random = SplitMix64(seed: 5)
         var steps = [Int](repeating: 0, count: 33)
-        // Clients update at 100 Hz: a chance per 60 Hz tick becomes 0.6 × that per update.
+        var nextTurn = [TickwireInstant](repeating: .zero, count: 33)
+        // Each client's game acts at 100 Hz: a chance per 60 Hz tick becomes 0.6 × that per turn.
         let perUpdate = changeChance >= 1 ? 1 : changeChance * 60 / 100
-        let act = { (client: inout VirtualRelay.Client, _: TickwireInstant) in
-            guard random.chance(perUpdate) else { return }
+        let act = { (client: inout VirtualRelay.Client, now: TickwireInstant) in
             let id = Int(client.clientID)
+            guard now >= nextTurn[id] else { return }
+            nextTurn[id] = max(nextTurn[id] + .milliseconds(10), now)
+            client.actsAt = nextTurn[id]
+            guard random.chance(perUpdate) else { return }
             steps[id] += 1
             let state = randomStates
                 ? (0..<64).map { _ in UInt8(truncatingIfNeeded: random.next()) }

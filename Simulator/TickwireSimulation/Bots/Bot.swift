@@ -77,6 +77,14 @@ public struct Bot: Sendable {
     private static func interval(_ rate: Double) -> Duration { rate > 0 ? .nanoseconds(Int64(1e9 / rate)) : .seconds(3600) }
 
     public var isJoined: Bool { joinedAt != nil && ended == nil }
+
+    /// When the bot next sends on its own (a state or an event), for a host that wakes it then
+    /// (`VirtualRelay.Client.actsAt`); nil before it is joined and after it ended.
+    public var nextActionAt: TickwireInstant? {
+        guard isJoined else { return nil }
+        guard sendsEvents, behaviour.eventRate > 0 else { return nextStateAt }
+        return min(nextStateAt, nextEventAt)
+    }
     public var connectTime: Duration? { joinedAt.map { $0 - startedAt } }
 
     /// Adds the staleness and event latency samples since the last call to `staleness` and

@@ -85,9 +85,20 @@ public enum ScenarioRunner {
                 next += 1
             }
             if relay.now.seconds >= drainAt { for i in bots.indices { bots[i]?.sendsEvents = false } }
-            relay.advance(by: .milliseconds(10)) { client, now in
+            // On to the next thing the script does, on a 10 ms grid: an action, the drain, the
+            // end of the second.
+            var until = Double(Int(relay.now.seconds) + 1)
+            if next < actions.count { until = min(until, actions[next].at) }
+            if relay.now.seconds < drainAt { until = min(until, drainAt) }
+            until = min(until, scenario.durationSeconds)
+            let grid: UInt64 = 10_000_000
+            let target = max(relay.now.nanoseconds + grid, (UInt64(max(0, until) * 1e9) + grid - 1) / grid * grid)
+            relay.advance(by: .nanoseconds(Int64(target - relay.now.nanoseconds))) { client, now in
                 let i = Int(client.clientID) - 1
-                if bots.indices.contains(i) { bots[i]?.step(&client.core, now: now) }
+                if bots.indices.contains(i) {
+                    bots[i]?.step(&client.core, now: now)
+                    client.actsAt = bots[i]?.nextActionAt
+                }
             }
             if Int(relay.now.seconds) > lastProgress {
                 lastProgress = Int(relay.now.seconds)

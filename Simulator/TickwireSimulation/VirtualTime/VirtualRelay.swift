@@ -4,11 +4,13 @@ import TickwireReliability
 
 /// A relay server and its clients in one process on an in-memory network, in virtual time.
 ///
-/// Each client has its own impaired pipe in each direction. `advance(by:)` moves the virtual
-/// clock in fixed steps; in each step due datagrams are delivered, and the server and clients
-/// run their updates on the same cadence as the real shells (every `updateInterval`, and the
-/// server also at each tick deadline). Everything random comes from the seed: the same seed
-/// gives the same run, byte for byte.
+/// Each client has its own impaired pipe in each direction. `advance(by:)` is event-driven, as
+/// the real shells are: the clock jumps to the next instant anything is due (a datagram's
+/// delivery, a core's deadline, a bot's next action) and nothing runs in between. A core wakes
+/// at its `nextDeadline`, no sooner than `updateInterval` after its last update, and the
+/// server also at each tick deadline; what a delivery gives a core to send leaves at once (a
+/// read batch's flush). Everything random comes from the seed: the same seed gives the same
+/// run, byte for byte.
 public struct VirtualRelay {
     public static let serverAddress = NetcodeAddress.ipv4(10, 0, 0, 1, port: 40000)
     public static let protocolID: UInt64 = 0x7469_636b_7769_7265
@@ -27,12 +29,40 @@ public struct VirtualRelay {
         /// False: only netcode keep-alives leave this client, never a channel packet or an ack
         /// (a hostile client that crafts its own payloads with `sendRawPayload`).
         public var sendsChannelPackets = true
+        /// When the owner (a bot) next acts on its own: `afterClientUpdate` runs then even if the
+        /// core has nothing due. The owner sets it in `afterClientUpdate`; nil: only after the
+        /// core's updates and deliveries.
+        public var actsAt: TickwireInstant?
+        fileprivate var lastUpdate = TickwireInstant.zero
+
+        // (Mutating, so that the relay reads them in place: reading a client out of the array
+        // copies it, which costs more than the rest of a run in a debug build.)
+
+        /// The core's wake (as `ClientDriver`): its deadline, no sooner than `updateInterval` after
+        /// its last update; nil once it has ended.
+        fileprivate mutating func coreWake(updateInterval: Duration) -> TickwireInstant? {
+            guard core.isActive else { return nil }
+            let deadline = sendsChannelPackets ? core.nextDeadline : core.netcode.nextDeadline()
+            return deadline.map { max($0, lastUpdate + updateInterval) }
+        }
+
+        /// The earliest of the core's wake, the next delivery either way and the owner's turn.
+        fileprivate mutating func nextWake(updateInterval: Duration) -> TickwireInstant? {
+            var next = coreWake(updateInterval: updateInterval)
+            for candidate in [up.nextDelivery, down.nextDelivery, actsAt] {
+                if let candidate { next = next.map { min($0, candidate) } ?? candidate }
+            }
+            return next
+        }
     }
 
     public var server: RelayServerCore
     public var clients: [Client] = []
     public private(set) var now = TickwireInstant.zero
-    public var step: Duration = .milliseconds(1)
+    /// nil: everything happens at its exact instant. A duration: a coarse clock that moves at
+    /// least that far each time and runs everything due by then (fuzzing uses it to cover many
+    /// seconds cheaply).
+    public var step: Duration?
     public var updateInterval: Duration = .milliseconds(10)
     /// True: client events are moved into `heard` as they arrive. False: they stay in each core's
     /// `events` for the owner (a bot) to take in `afterClientUpdate`.
@@ -48,8 +78,8 @@ public struct VirtualRelay {
     }
     /// Called for every client after each of its updates (bots act here).
     private var random: SplitMix64
-    private var nextServerUpdate = TickwireInstant.zero
-    private var nextClientUpdate = TickwireInstant.zero
+    private var lastServerUpdate = TickwireInstant.zero
+    private var wakes = WakeQueue()
     private var clientByAddress: [NetcodeAddress: Int] = [:]
 
     public init(configuration: RelayConfiguration = RelayConfiguration(), maxClients: Int = 64, seed: UInt64) throws {
@@ -94,31 +124,85 @@ public struct VirtualRelay {
     }
 
     /// Runs the network, server and clients for `duration` of virtual time. `afterClientUpdate`
-    /// is called for each client right after its update (where a bot would act).
+    /// is called for a client after each of its updates, after datagrams reach it, and at its
+    /// `actsAt` (where a bot reads what it heard and acts).
     public mutating func advance(by duration: Duration, afterClientUpdate: (inout Client, TickwireInstant) -> Void = { _, _ in }) {
         let end = now + duration
-        while now < end {
-            now = now + step
-            deliver()
-            if now >= nextClientUpdate {
-                nextClientUpdate = now + updateInterval
-                for i in clients.indices {
-                    if clients[i].sendsChannelPackets {
-                        clients[i].core.update(now: now)
-                    } else {
-                        clients[i].core.updateNetcodeOnly(now: now)
-                    }
-                    drainEvents(of: i)
-                    afterClientUpdate(&clients[i], now)
-                    flush(client: i)
+        // Callers may have queued work or changed links since the last call: read every client.
+        wakes.removeAll()
+        for i in clients.indices { scheduleWake(of: i) }
+        while true {
+            var next = serverWake
+            if let first = wakes.first() { next = min(next, first) }
+            if let step { next = max(next, now + step) }
+            guard next <= end else { break }
+            now = max(now, next)
+            debugInstants += 1
+            var progressed = true
+            while progressed {
+                progressed = false
+                while let i = wakes.popDue(now) {
+                    run(client: i, afterClientUpdate)
+                    progressed = true
+                }
+                if serverWake <= now {
+                    lastServerUpdate = now
+                    debugServer += 1
+                    server.update(now: now)
+                    flushServer()
+                    progressed = true
                 }
             }
-            if now >= nextServerUpdate || now >= server.nextTickDeadline {
-                if now >= nextServerUpdate { nextServerUpdate = now + updateInterval }
-                server.update(now: now)
-                flushServer()
-            }
         }
+        now = end
+    }
+
+    /// The server's next wake: its core's deadline, no sooner than `updateInterval` after its
+    /// last update unless a tick is due first (as `RelayServerDriver`).
+    private var serverWake: TickwireInstant {
+        min(server.nextTickDeadline, max(server.nextDeadline, lastServerUpdate + updateInterval))
+    }
+
+    private mutating func scheduleWake(of i: Int) {
+        wakes.schedule(i, at: clients[i].nextWake(updateInterval: updateInterval))
+    }
+
+    /// Everything due for client `i` now: its datagrams to the server, the server's to it, its
+    /// update, its owner's turn. Then its next wake.
+    public var debugRuns = 0, debugUpdates = 0, debugServer = 0, debugInstants = 0
+    private mutating func run(client i: Int, _ afterClientUpdate: (inout Client, TickwireInstant) -> Void) {
+        debugRuns += 1
+        var serverRead = false
+        while let datagram = clients[i].up.receive(now: now) {
+            recording?.toServer.append((now, clients[i].address, datagram))
+            server.receive(datagram, from: clients[i].address, now: now)
+            serverRead = true
+        }
+        if serverRead { flushServer() }
+        var heard = false
+        while let datagram = clients[i].down.receive(now: now) {
+            if recording?.recordedClient == i { recording?.toClient.append((now, datagram)) }
+            clients[i].core.receive(datagram, from: Self.serverAddress, now: now)
+            heard = true
+        }
+        var acts = heard
+        if let at = clients[i].actsAt, at <= now { acts = true }
+        if let wake = clients[i].coreWake(updateInterval: updateInterval), wake <= now {
+            clients[i].lastUpdate = now
+            debugUpdates += 1
+            if clients[i].sendsChannelPackets {
+                clients[i].core.update(now: now)
+            } else {
+                clients[i].core.updateNetcodeOnly(now: now)
+            }
+            acts = true
+        }
+        if acts {
+            drainEvents(of: i)
+            afterClientUpdate(&clients[i], now)
+            if let at = clients[i].actsAt, at <= now { clients[i].actsAt = nil }
+        }
+        flush(client: i)
     }
 
     /// Advances until `condition` holds or `limit` passes; returns whether it held.
@@ -130,21 +214,6 @@ public struct VirtualRelay {
             advance(by: .milliseconds(10))
         }
         return condition(self)
-    }
-
-    private mutating func deliver() {
-        for i in clients.indices {
-            while let datagram = clients[i].up.receive(now: now) {
-                recording?.toServer.append((now, clients[i].address, datagram))
-                server.receive(datagram, from: clients[i].address, now: now)
-            }
-            while let datagram = clients[i].down.receive(now: now) {
-                if recording?.recordedClient == i { recording?.toClient.append((now, datagram)) }
-                clients[i].core.receive(datagram, from: Self.serverAddress, now: now)
-            }
-            drainEvents(of: i)
-        }
-        flushServer()
     }
 
     private mutating func drainEvents(of i: Int) {
@@ -159,12 +228,16 @@ public struct VirtualRelay {
             if address == Self.serverAddress { clients[i].up.send(bytes, now: at) }
         }
         clients[i].core.outbound.removeAll()
+        scheduleWake(of: i)
     }
 
     private mutating func flushServer() {
         let at = now
         server.outbound.forEach { address, bytes in
-            if let i = clientByAddress[address] { clients[i].down.send(bytes, now: at) }
+            if let i = clientByAddress[address] {
+                clients[i].down.send(bytes, now: at)
+                if let delivery = clients[i].down.nextDelivery { wakes.scheduleNoLater(i, than: delivery) }
+            }
         }
         server.outbound.removeAll()
     }
