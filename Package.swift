@@ -171,7 +171,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TickwireProtocolTests",
-            dependencies: ["TickwireProtocol", "TickwireRelay", "TickwireCrypto"],
+            dependencies: ["TickwireProtocol", "TickwireRelay", "TickwireReliability", "TickwireCrypto"],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),

@@ -19,6 +19,8 @@ public enum TickwireClientError: Error, Equatable, Sendable, CustomStringConvert
             switch reason {
             case .roomFull: return "the relay denied the connection: room full"
             case .roomNotHosted: return "the relay denied the connection: the token's room is not hosted at this address (get a new token from the join API)"
+            case .unsupportedProtocol:
+                return "the relay speaks another version of the Tickwire protocol than this client (\(RelayMessage.protocolVersion)); upgrade the older side"
             }
         case .notConnected(let state): return "not connected (\(state))"
         case .send(let error): return "message refused: \(error)"

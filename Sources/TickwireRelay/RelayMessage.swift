@@ -8,15 +8,21 @@ import TickwireProtocol
 ///     reliable, server → client:   0x01 peer joined          | client id u64 | entity id u16
 ///                                  0x02 peer left            | client id u64 | reason u8
 ///                                  0x03 event                | from client id u64 | payload
-///                                  0x04 welcome              | entity id u16 | tick rate u16 | state size u16 | room capacity u16
-///                                                              | max event bytes u16
+///                                  0x04 welcome              | protocol version u16 | entity id u16 | tick rate u16 | state size u16
+///                                                              | room capacity u16 | max event bytes u16
 ///                                  0x05 denied               | reason u8
 ///                                  0x06 refused              | reason u8  (an event of this client's was not relayed)
 ///     unreliable, client → server: 0x20 state                | payload (the client's entity)
 ///     unreliable, server → client: 0x30 snapshot             (see `SnapshotFormat`)
 ///
 /// Integers are little-endian. Decoding never traps; unknown or short input is `nil`.
+/// PROTOCOL.md (at the repository's root) is the full specification.
 public enum RelayMessage: Equatable, Sendable {
+    /// The version of this protocol (the layer above netcode 1.02) this build speaks. It is the
+    /// welcome's first field in every version, so any client can read it and leave cleanly when
+    /// it does not speak the server's (`DenyReason.unsupportedProtocol`).
+    public static let protocolVersion: UInt16 = 1
+
     case eventToRoom(payload: [UInt8])
     case eventToClient(clientID: UInt64, payload: [UInt8])
     case resync
@@ -24,6 +30,8 @@ public enum RelayMessage: Equatable, Sendable {
     case peerLeft(clientID: UInt64, reason: PeerLeftReason)
     case event(from: UInt64, payload: [UInt8])
     case welcome(Welcome)
+    /// A welcome in a protocol version this build does not speak: only its version is read.
+    case welcomeInOtherVersion(protocolVersion: UInt16)
     case denied(DenyReason)
     case refused(RefusalReason)
     case state(payload: [UInt8])
@@ -38,6 +46,9 @@ public enum RelayMessage: Equatable, Sendable {
         case roomFull = 1
         /// The token names a room this server (worker) does not host: ask the join API again.
         case roomNotHosted = 2
+        /// Never sent by a server: the client's own verdict on a welcome in a protocol version
+        /// it does not speak (it disconnects at once).
+        case unsupportedProtocol = 3
     }
 
     /// Why the relay did not pass on one of this client's events. The server says so at most
@@ -126,11 +137,15 @@ public enum RelayMessage: Equatable, Sendable {
             writer.write(bytes: payload)
         case .welcome(let welcome):
             writer.write(Kind.welcome)
+            writer.write(Self.protocolVersion)
             writer.write(welcome.entityID)
             writer.write(welcome.tickRate)
             writer.write(welcome.maxStateSize)
             writer.write(welcome.roomCapacity)
             writer.write(welcome.maxEventBytes)
+        case .welcomeInOtherVersion(let version):
+            writer.write(Kind.welcome)
+            writer.write(version)
         case .denied(let reason):
             writer.write(Kind.denied)
             writer.write(reason.rawValue)
@@ -166,6 +181,8 @@ public enum RelayMessage: Equatable, Sendable {
             guard let id = reader.read(UInt64.self) else { return nil }
             return .event(from: id, payload: rest(&reader))
         case Kind.welcome:
+            guard let version = reader.read(UInt16.self) else { return nil }
+            guard version == protocolVersion else { return .welcomeInOtherVersion(protocolVersion: version) }
             guard let entity = reader.read(UInt16.self), let rate = reader.read(UInt16.self),
                   let size = reader.read(UInt16.self), let capacity = reader.read(UInt16.self),
                   let maxEvent = reader.read(UInt16.self), reader.remaining == 0

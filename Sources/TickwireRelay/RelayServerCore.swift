@@ -620,6 +620,8 @@ public struct RelayServerCore {
             case .roomNotHosted:
                 counters.roomNotHostedDenials &+= 1
                 events.append(.roomNotHosted(clientIndex: index, clientID: clientID, room: room))
+            case .unsupportedProtocol:
+                break  // a client's verdict, never the server's
             }
             return
         }

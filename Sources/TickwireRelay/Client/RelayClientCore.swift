@@ -40,6 +40,17 @@ public struct RelayClientCore {
     public private(set) var decoder: SnapshotDecoder
     public private(set) var interpolation: InterpolationBuffer
     public private(set) var phase: Phase = .idle
+    /// The protocol version of a server whose welcome this client could not read (it was denied
+    /// `.unsupportedProtocol` and left).
+    public private(set) var otherProtocolVersion: UInt16?
+
+    /// Connecting or joined: the phases in which `update` has work and a host keeps waking it.
+    public var isActive: Bool {
+        switch phase {
+        case .connecting, .joined: true
+        case .idle, .denied, .ended: false
+        }
+    }
     public private(set) var latestSnapshot: RoomSnapshot?
     public private(set) var counters = Counters()
     public var events: [Event] = []
@@ -115,7 +126,7 @@ public struct RelayClientCore {
                 counters.malformedMessages &+= 1
                 continue
             }
-            handle(message)
+            handle(message, now: now)
         }
         for span in snapshotSpans { decodeSnapshot(span, now: now) }
         followNetcode()
@@ -264,7 +275,8 @@ public struct RelayClientCore {
         }
     }
 
-    private mutating func handle(_ message: RelayMessage) {
+    /// (Internal for tests: a welcome in another version cannot come from this build's relay.)
+    mutating func handle(_ message: RelayMessage, now: TickwireInstant) {
         switch message {
         case .welcome(let welcome):
             phase = .joined(welcome)
@@ -273,6 +285,13 @@ public struct RelayClientCore {
         case .denied(let reason):
             phase = .denied(reason)
             events.append(.denied(reason))
+        case .welcomeInOtherVersion(let version):
+            guard case .connecting = phase else { return }
+            otherProtocolVersion = version
+            phase = .denied(.unsupportedProtocol)
+            events.append(.denied(.unsupportedProtocol))
+            // Leave now rather than linger until the relay times this client out.
+            netcode.disconnect(now: now)
         case .peerJoined(let id, let entity): events.append(.peerJoined(clientID: id, entityID: entity))
         case .peerLeft(let id, let reason): events.append(.peerLeft(clientID: id, reason: reason))
         case .event(let from, let payload): events.append(.event(from: from, payload: payload))

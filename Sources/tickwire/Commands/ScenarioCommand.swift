@@ -13,7 +13,7 @@ struct ScenarioCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a scenario file: print a pass/fail table and write a JSON report.")
 
-        @Argument(help: "Scenario file (JSON).") var file: String
+        @Argument(help: "Scenario file (JSON or YAML).") var file: String
         @Option(help: "Seed for every random choice; the same seed gives the same run.") var seed: UInt64 = 1
         @Option(help: "Where to write the JSON report (default: <file name>.report.json in the current directory).")
         var report: String?
