@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "TickwireRelay", targets: ["TickwireRelay"]),
         .library(name: "TickwireServer", targets: ["TickwireServer"]),
         .library(name: "TickwireClient", targets: ["TickwireClient"]),
+        // libTickwireC.so: the client for engines that call C (Sources/CTickwire/include/tickwire.h).
+        .library(name: "TickwireC", type: .dynamic, targets: ["TickwireC"]),
         .library(name: "TickwireSimulation", targets: ["TickwireSimulation"]),
         .executable(name: "tickwire", targets: ["tickwire"]),
         // For Fuzz/Engine (the libFuzzer driver); not an API.
@@ -118,6 +120,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // tickwire.h: the C API's declarations and types (implemented in TickwireC).
+        .target(name: "CTickwire"),
+        // The C API over the Swift client core (`@_cdecl`), with a plain non-blocking UDP socket:
+        // no NIO, no threads; the engine polls it with the time.
+        .target(
+            name: "TickwireC",
+            dependencies: ["CTickwire", "CTickwireSocket", "TickwireProtocol", "TickwireRelay", "TickwireReliability"],
             swiftSettings: strictSettings
         ),
         // Simulator: impaired in-memory links, virtual time, bots (top-level Simulator/ folder).

@@ -35,6 +35,12 @@ if ! command -v python3 >/dev/null 2>&1; then
     apt_install python3 "tools/benchmarks.sh and tools/demo.sh read their figures with it" || exit 1
 fi
 
+# gcc builds the C client example against libTickwireC (tools/test.sh calls this).
+ensure_gcc() {
+    if command -v gcc >/dev/null 2>&1; then return 0; fi
+    apt_install gcc "the test suite builds Examples/c-client with it"
+}
+
 # Headless Chromium renders the HTML reports in the test suite (tools/test.sh calls this).
 ensure_chromium() {
     if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then return 0; fi

@@ -39,6 +39,12 @@ public struct RoomSnapshot: Equatable, Sendable {
         }
     }
 
+    /// Calls `body` with entity `index` (0..<entityCount, in entity-id order); nil past the end.
+    public func withEntity<R>(at index: Int, _ body: (_ entityID: UInt16, _ clientID: UInt64, _ state: UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        guard view.ids.indices.contains(index) else { return nil }
+        return try view.withState(at: index) { try body(view.ids[index], view.clientIDs[index], $0) }
+    }
+
     public func entity(clientID: UInt64) -> RoomEntity? {
         guard let i = view.clientIDs.firstIndex(of: clientID) else { return nil }
         return RoomEntity(entityID: view.ids[i], clientID: clientID, state: view.state(at: i))

@@ -1,0 +1,1 @@
+/* The declarations of tickwire.h are implemented in Swift (Sources/TickwireC). */
