@@ -2,52 +2,66 @@ import NIOCore
 import NIOPosix
 import TickwireProtocol
 import TickwireRelay
-import TickwireReliability
 import TickwireTransport
 
-/// A game client's connection to a Tickwire relay (or any netcode 1.02 server).
+// The snapshot and interpolation values the API returns, usable with `import TickwireClient` alone.
+@_exported import struct TickwireRelay.RoomSnapshot
+@_exported import struct TickwireRelay.RoomEntity
+@_exported import struct TickwireRelay.InterpolationBuffer
+
+/// A game client's connection to a Tickwire relay.
 ///
 /// ```swift
-/// let client = try await TickwireClient.connect(token: tokenBytes)
+/// let client = try await TickwireClient.connect(token: tokenBytes)   // seated in its room
 /// try await client.sendEvent(Array("hello".utf8))          // reliable, to the whole room
 /// try await client.sendState(myPosition)                    // unreliable; the server keeps the newest
-/// for await event in client.events { … }                    // joins, leaves, events
+/// for await event in client.events { … }                    // joins, leaves, events, then .disconnected
 /// if let view = await client.interpolate() { … }            // each frame: two snapshots and a blend
 /// ```
-/// Messages are queued and go out on the next update (every `updateInterval`, 10 ms by default).
+/// A state or event goes out at once, or within `updateInterval` (10 ms) of the last packet.
 /// Every method may be called from any task; the connection itself lives on one event loop.
+/// README's "A game loop" shows a frame loop that never waits on the event stream.
 public final class TickwireClient: Sendable {
+    /// Joins, leaves, events and refusals, in order; `.disconnected(reason)` is the last one.
+    /// The stream buffers without bound: read it (a task of its own suits) or events pile up.
     public let events: AsyncStream<TickwireClientEvent>
     private let channel: any Channel
     private let driver: NIOLoopBound<ClientDriver>
 
     private init(channel: any Channel, driver: NIOLoopBound<ClientDriver>, events: AsyncStream<TickwireClientEvent>,
-                 welcome: RelayMessage.Welcome) {
+                 welcome: TickwireWelcome) {
         self.welcome = welcome
         self.channel = channel
         self.driver = driver
         self.events = events
     }
 
-    /// What the relay said on seating this client: its entity id, tick rate and state size.
-    public let welcome: RelayMessage.Welcome
+    /// What the relay said on seating this client: its entity id, tick rate and limits.
+    public let welcome: TickwireWelcome
+
+    public enum ConnectionState: Equatable, Sendable {
+        case connecting, connected
+        case disconnected(TickwireClientEvent.DisconnectReason)
+    }
 
     /// Connects with a 2048-byte connect token; returns once the relay has seated the client in
-    /// its room. Throws `TickwireClientError.connectFailed(state)` when netcode could not connect
-    /// (with the reason) and `.denied(.roomFull)` when the room is full.
+    /// its room. Throws `TickwireClientError`: `.connectFailed` when the connection could not be
+    /// made (with the reason), `.denied` when the relay would not seat it, `.timedOut` after
+    /// `timeout`, and `CancellationError` when the calling task is cancelled (the attempt is
+    /// abandoned either way, its socket closed).
     public static func connect(
-        token bytes: [UInt8], group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        updateInterval: Duration = .milliseconds(10), channels: ChannelConfiguration = ChannelConfiguration()
+        token bytes: [UInt8], timeout: Duration = .seconds(10),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, updateInterval: Duration = .milliseconds(10)
     ) async throws -> TickwireClient {
         let token: ConnectToken
         do { token = try ConnectToken.decode(bytes) } catch { throw TickwireClientError.invalidToken(error.description) }
+        try Task.checkCancellation()
         let loop = group.next()
         let clock = MonotonicClock()
-        try channels.validate()
         // Unbounded: reliable events must never be dropped here; the app drains the stream.
         let (events, continuation) = AsyncStream<TickwireClientEvent>.makeStream(bufferingPolicy: .unbounded)
         let (driver, handler) = try await loop.submit {
-            let driver = try ClientDriver(clock: clock, events: continuation, updateInterval: updateInterval, channelConfiguration: channels)
+            let driver = try ClientDriver(clock: clock, events: continuation, updateInterval: updateInterval)
             return (NIOLoopBound(driver, eventLoop: loop), NIOLoopBound(DatagramEndpointHandler(endpoint: driver), eventLoop: loop))
         }.get()
         let needsIPv6 = token.serverAddresses.contains { $0.family == .ipv6 }
@@ -55,18 +69,22 @@ public final class TickwireClient: Sendable {
         let channel = socket.channel
         let welcome: RelayMessage.Welcome
         do {
-            welcome = try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<RelayMessage.Welcome, any Error>) in
-                loop.execute {
-                    driver.value.writer = DatagramBatchWriter(socket: socket, mapIPv4ToIPv6: needsIPv6)
-                    driver.value.connectWaiter = waiter
-                    driver.value.start(token: token, on: loop)
+            welcome = try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<RelayMessage.Welcome, any Error>) in
+                    loop.execute {
+                        driver.value.writer = DatagramBatchWriter(socket: socket, mapIPv4ToIPv6: needsIPv6)
+                        driver.value.connectWaiter = waiter
+                        driver.value.start(token: token, on: loop, timeout: timeout)
+                    }
                 }
+            } onCancel: {
+                loop.execute { driver.value.abandonConnect(with: CancellationError()) }
             }
         } catch {
             try? await channel.close()
             throw error
         }
-        return TickwireClient(channel: channel, driver: driver, events: events, welcome: welcome)
+        return TickwireClient(channel: channel, driver: driver, events: events, welcome: TickwireWelcome(welcome))
     }
 
     /// Sends an event reliably to every other client in the room: delivered exactly once, in
@@ -99,21 +117,16 @@ public final class TickwireClient: Sendable {
     }
 
     private static func mapped(_ body: () throws(RelayClientError) -> Void) throws(TickwireClientError) {
-        do { try body() } catch {
-            switch error {
-            case .notJoined: throw .notConnected(.disconnected)
-            case .send(let refusal): throw .send(refusal)
-            case .stateTooLarge(let size, let limit), .eventTooLarge(let size, let limit):
-                throw .send(.messageTooLarge(size: size, limit: limit))
-            }
-        }
+        do { try body() } catch { throw TickwireClientError.mapping(error) }
     }
 
     public func stats() async throws -> TickwireClientStats {
         try await channel.eventLoop.submit { self.driver.value.stats() }.get()
     }
 
-    public func state() async throws -> NetcodeClientState { try await stats().state }
+    public func state() async -> ConnectionState {
+        (try? await channel.eventLoop.submit { self.driver.value.connectionState }.get()) ?? .disconnected(.byClient)
+    }
 
     /// Sends 10 disconnect packets if connected, then closes the socket.
     public func disconnect() async {

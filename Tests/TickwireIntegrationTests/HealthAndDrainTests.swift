@@ -71,7 +71,7 @@ import TickwireSwarm
         #expect(await drained.value == 1)  // the timeout came with one client left
         try await workers.shutdown()
         // Told by the server's disconnect packets, not by a timeout.
-        #expect(try await Loopback.eventually(within: .seconds(2)) { try await staying.state() == .disconnected })
+        #expect(try await Loopback.eventually(within: .seconds(2)) { await staying.state() == .disconnected(.byServer) })
     }
 
     @Test func drainEndsAsSoonAsTheLastClientLeaves() async throws {
@@ -97,10 +97,10 @@ import TickwireSwarm
         let started = ContinuousClock.now
         await group.triggerGracefulShutdown()
         #expect(try await Loopback.eventually { workers.isDraining })
-        #expect(try await client.state() == .connected)  // the drain waits for it
+        #expect(await client.state() == .connected)  // the drain waits for it
         running.cancel()
         _ = try? await running.value
         #expect(ContinuousClock.now - started < .seconds(30))
-        #expect(try await Loopback.eventually(within: .seconds(2)) { try await client.state() == .disconnected })
+        #expect(try await Loopback.eventually(within: .seconds(2)) { await client.state() == .disconnected(.byServer) })
     }
 }

@@ -83,7 +83,7 @@ import TickwireTransport
         #expect(try await other.stats().relay.roomNotHostedDenials == 1)
         // The token from the join API works.
         let client = try await TickwireClient.connect(token: grant.token)
-        #expect(try await client.state() == .connected)
+        #expect(await client.state() == .connected)
         await client.disconnect()
         try await workers.shutdown()
     }
@@ -106,7 +106,7 @@ import TickwireTransport
         let calmAfter = try await workers.workers[calm].stats()
         #expect(calmAfter.netcode.dropped.total == calmBefore.netcode.dropped.total)
         #expect(calmAfter.connectedClients == 1)
-        #expect(try await client.state() == .connected)
+        #expect(await client.state() == .connected)
         #expect(try await Loopback.eventually { (try await client.stats().snapshots.decoded) > snapshotsBefore + 30 })
         await client.disconnect()
         try await socket.channel.close()
@@ -166,7 +166,7 @@ N7xQ167puERVRO34exhj7F8LQnfLYD5Hw2UBq0uu1hZn28r/gY6OY58l
         let api = try JoinAPIClient(url: "https://127.0.0.1:\(port)", key: Self.apiKey, trustRootsFile: certificate)
         let grant = try await api.join(clientID: 9, room: "secure", group: MultiThreadedEventLoopGroup.singleton)
         let client = try await TickwireClient.connect(token: grant.token)
-        #expect(try await client.state() == .connected)
+        #expect(await client.state() == .connected)
         // Plain HTTP to the TLS port gets no token; nor does a client that does not trust the certificate.
         let plain = try JoinAPIClient(url: "http://127.0.0.1:\(port)", key: Self.apiKey)
         await #expect(throws: JoinAPIClient.Failure.self) { _ = try await plain.join(clientID: 10, room: "secure", group: MultiThreadedEventLoopGroup.singleton) }

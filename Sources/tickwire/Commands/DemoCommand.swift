@@ -91,7 +91,7 @@ struct DemoCommand: AsyncParsableCommand {
                     await entry.client.disconnect()
                     let received = await receiver.value
                     return DemoResult(id: entry.id, sent: sent, events: received.events, snapshots: stats?.snapshots.decoded ?? 0,
-                                      outOfOrder: received.outOfOrder, link: stats?.link ?? LinkStats())
+                                      outOfOrder: received.outOfOrder, link: stats?.link ?? TickwireClientStats.Link())
                 }
             }
             var out: [DemoResult] = []
@@ -115,7 +115,7 @@ struct DemoCommand: AsyncParsableCommand {
             totalExpected += expected
             disorder += result.outOfOrder
             print(String(format: "%6d  %-7@ %5d  %6d  %8d  %9llu  %6.1f  %7llu", result.id, room as NSString, result.sent, result.events,
-                         expected, result.snapshots, result.link.rttMilliseconds, result.link.counters.reliableResends))
+                         expected, result.snapshots, result.link.rttMilliseconds, result.link.reliableResends))
         }
         print("")
         print("relay: \(stats.netcode.packetsReceived) packets in, \(stats.netcode.packetsSent) out, "
@@ -138,5 +138,5 @@ private struct DemoResult: Sendable {
     var events: Int
     var snapshots: UInt64
     var outOfOrder: Int
-    var link: LinkStats
+    var link: TickwireClientStats.Link
 }
