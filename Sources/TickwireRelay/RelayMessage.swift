@@ -30,8 +30,9 @@ public enum RelayMessage: Equatable, Sendable {
     case peerLeft(clientID: UInt64, reason: PeerLeftReason)
     case event(from: UInt64, payload: [UInt8])
     case welcome(Welcome)
-    /// A welcome in a protocol version this build does not speak: only its version is read.
-    case welcomeInOtherVersion(protocolVersion: UInt16)
+    /// A welcome in a protocol version this build does not speak: only its version is read; the
+    /// rest is kept as it came (so it re-encodes to the same bytes).
+    case welcomeInOtherVersion(protocolVersion: UInt16, rest: [UInt8] = [])
     case denied(DenyReason)
     case refused(RefusalReason)
     case state(payload: [UInt8])
@@ -143,9 +144,10 @@ public enum RelayMessage: Equatable, Sendable {
             writer.write(welcome.maxStateSize)
             writer.write(welcome.roomCapacity)
             writer.write(welcome.maxEventBytes)
-        case .welcomeInOtherVersion(let version):
+        case .welcomeInOtherVersion(let version, let rest):
             writer.write(Kind.welcome)
             writer.write(version)
+            writer.write(bytes: rest)
         case .denied(let reason):
             writer.write(Kind.denied)
             writer.write(reason.rawValue)
@@ -182,7 +184,7 @@ public enum RelayMessage: Equatable, Sendable {
             return .event(from: id, payload: rest(&reader))
         case Kind.welcome:
             guard let version = reader.read(UInt16.self) else { return nil }
-            guard version == protocolVersion else { return .welcomeInOtherVersion(protocolVersion: version) }
+            guard version == protocolVersion else { return .welcomeInOtherVersion(protocolVersion: version, rest: rest(&reader)) }
             guard let entity = reader.read(UInt16.self), let rate = reader.read(UInt16.self),
                   let size = reader.read(UInt16.self), let capacity = reader.read(UInt16.self),
                   let maxEvent = reader.read(UInt16.self), reader.remaining == 0

@@ -88,7 +88,8 @@ import TickwireReliability
     /// A welcome in another protocol version reads as such, whatever follows its version.
     @Test func aWelcomeInAnotherVersionIsRecognisedByItsFirstField() {
         #expect(RelayMessage.decode([0x04, 0x02, 0x00]) == .welcomeInOtherVersion(protocolVersion: 2))
-        #expect(RelayMessage.decode([0x04, 0x07, 0x00, 0xAA, 0xBB]) == .welcomeInOtherVersion(protocolVersion: 7))
+        #expect(RelayMessage.decode([0x04, 0x07, 0x00, 0xAA, 0xBB]) == .welcomeInOtherVersion(protocolVersion: 7, rest: [0xAA, 0xBB]))
+        #expect(RelayMessage.welcomeInOtherVersion(protocolVersion: 7, rest: [0xAA, 0xBB]).encoded() == [0x04, 0x07, 0x00, 0xAA, 0xBB])
         #expect(RelayMessage.decode([0x04, 0x01]) == nil)
         #expect(RelayMessage.decode([0x04]) == nil)
     }

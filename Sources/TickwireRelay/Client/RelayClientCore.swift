@@ -285,7 +285,7 @@ public struct RelayClientCore {
         case .denied(let reason):
             phase = .denied(reason)
             events.append(.denied(reason))
-        case .welcomeInOtherVersion(let version):
+        case .welcomeInOtherVersion(let version, _):
             guard case .connecting = phase else { return }
             otherProtocolVersion = version
             phase = .denied(.unsupportedProtocol)

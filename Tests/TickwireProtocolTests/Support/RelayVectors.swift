@@ -94,7 +94,7 @@ enum RelayVectors {
             ("message-peer-left-removed", .peerLeft(clientID: 42, reason: .removedByServer)),
             ("message-event", .event(from: 9, payload: Array("gg".utf8))),
             ("message-welcome", .welcome(sampleWelcome)),
-            ("message-welcome-version-2", .welcomeInOtherVersion(protocolVersion: 2)),
+            ("message-welcome-version-2", .welcomeInOtherVersion(protocolVersion: 2, rest: [0x03, 0x00, 0x3C, 0x00])),
             ("message-denied-room-full", .denied(.roomFull)),
             ("message-denied-room-not-hosted", .denied(.roomNotHosted)),
             ("message-refused-too-large", .refused(.eventTooLarge)),
@@ -125,7 +125,7 @@ enum RelayVectors {
                 "tick_rate": Int(w.tickRate), "state_size": Int(w.maxStateSize), "room_capacity": Int(w.roomCapacity),
                 "max_event_bytes": Int(w.maxEventBytes),
             ]
-        case .welcomeInOtherVersion(let version): ["message": "welcome", "protocol_version": Int(version)]
+        case .welcomeInOtherVersion(let version, let rest): ["message": "welcome", "protocol_version": Int(version), "rest": hex(rest)]
         case .denied(let reason): ["message": "denied", "reason": Int(reason.rawValue)]
         case .refused(let reason): ["message": "refused", "reason": Int(reason.rawValue)]
         }
