@@ -83,6 +83,7 @@ final class SwarmEngine {
 
     /// Connects slot `i` now if it has its token, or asks for it.
     private func begin(_ i: Int, now: TickwireInstant) {
+        if configuration.recordTrace != nil, i != hostileSlot { cores[i].logPackets() }
         if let token = tokens[i] {
             cores[i].connect(token: token, now: now)
         } else if let requestToken {
@@ -97,6 +98,7 @@ final class SwarmEngine {
         tokens[i] = token
         servers[i] = server
         placedOn[i] = relay
+        if configuration.recordTrace != nil, i != hostileSlot, cores[i].channels.packetLog == nil { cores[i].logPackets() }
         cores[i].connect(token: token, now: clock.now())
     }
 
@@ -173,6 +175,15 @@ final class SwarmEngine {
     /// Where each started bot (that got a token) landed: relay, server address, room.
     var landed: [(relay: String?, server: String, room: String)] {
         (0..<started).compactMap { i in tokens[i] == nil || i == hostileSlot ? nil : (placedOn[i], servers[i].description, rooms[i]) }
+    }
+
+    /// Each started bot's link as it observed it (with `recordTrace`), in bot order.
+    var traceLinks: [NetworkTrace.Link] {
+        let now = clock.now()
+        return (0..<started).compactMap { i in
+            guard i != hostileSlot, let log = cores[i].channels.packetLog, let bot = bots[i] else { return nil }
+            return TraceRecorder.link(from: log, start: bot.startedAt, end: now)
+        }
     }
 
     var outcomes: [BotOutcome] {

@@ -218,12 +218,14 @@ public enum SwarmRunner {
         func collect() async -> Collected {
             let engine = self.engine
             let collected = (try? await loop.submit { () -> Collected in
+                let links = engine.value.configuration.recordTrace == nil ? [] : engine.value.traceLinks
                 engine.value.disconnectAll()
                 return Collected(
+                    traceLinks: links,
                     outcomes: engine.value.outcomes,
                     hostile: engine.value.hostile.map { SwarmReport.HostileOutcome($0, start: engine.value.startAt) },
                     landed: engine.value.landed.map { Collected.Landed(relay: $0.relay, server: $0.server, room: $0.room) })
-            }.get()) ?? Collected(outcomes: [], hostile: nil, landed: [])
+            }.get()) ?? Collected(traceLinks: [], outcomes: [], hostile: nil, landed: [])
             for channel in channels { try? await channel.close() }
             return collected
         }
@@ -235,6 +237,7 @@ public enum SwarmRunner {
                 var server: String
                 var room: String
             }
+            var traceLinks: [NetworkTrace.Link]
             var outcomes: [BotOutcome]
             var hostile: SwarmReport.HostileOutcome?
             var landed: [Landed]

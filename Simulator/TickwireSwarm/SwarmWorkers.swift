@@ -1,3 +1,4 @@
+import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import TickwireSimulation
@@ -77,16 +78,38 @@ final class SwarmWorkers: Sendable {
         var outcomes: [BotOutcome] = []
         var hostile: SwarmReport.HostileOutcome?
         var landed: [SwarmRunner.Session.Collected.Landed] = []
+        var links: [NetworkTrace.Link] = []
         for session in sessions {
             let collected = await session.collect()
             outcomes += collected.outcomes
+            links += collected.traceLinks
             hostile = hostile ?? collected.hostile
             landed += collected.landed
         }
         var report = SwarmRunner.Session.report(
             name: name, configuration: configuration, outcomes: outcomes, hostile: hostile, tickRate: tickRate, startedAt: startedAt)
         if configuration.joinAPI != nil { report.placement = SwarmReport.PlacementShare.of(landed.map { ($0.relay, $0.server, $0.room) }) }
+        if let folder = configuration.recordTrace, !links.isEmpty {
+            let trace = NetworkTrace(
+                source: "tickwire swarm, \(links.count) bots, link \(configuration.link == .perfect ? "unimpaired" : "impaired in the swarm"), seed \(configuration.seed)",
+                delay: .oneWayEstimated, note: TraceRecorder.note, links: links)
+            report.traceFile = SwarmWorkers.write(trace, into: folder)
+        }
         return report
+    }
+}
+
+extension SwarmWorkers {
+    /// Writes `trace` as `folder/swarm.trace`; the path, or an error message.
+    static func write(_ trace: NetworkTrace, into folder: String) -> String {
+        let path = URL(fileURLWithPath: folder).appendingPathComponent("swarm.trace").path
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try trace.encoded().write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        } catch {
+            return "not written: \(error.localizedDescription)"
+        }
     }
 }
 

@@ -96,6 +96,9 @@ public struct ChannelConnection {
     public private(set) var lastPacketUnreliableCount = 0
     /// Packets of ours the last `receive` learned were acknowledged for the first time.
     public private(set) var newlyAckedPackets: [UInt16] = []
+    /// When set, every packet sent that asks for an ack, every ack and every packet accepted is
+    /// logged with its time (a trace recorder's view of the link).
+    public var packetLog: PacketLog?
 
     public init(configuration: ChannelConfiguration = ChannelConfiguration()) throws(ChannelConfigurationError) {
         try configuration.validate()
@@ -231,6 +234,7 @@ public struct ChannelConnection {
         }
         sent[slot].wireBytes = writer.offset + configuration.overheadBytesPerPacket
         sentMeter.add(bytes: sent[slot].wireBytes, now: now)
+        if elicitsAck, packetLog != nil { packetLog!.noteSent(sequence: nextSequence, at: now, bytes: sent[slot].wireBytes) }
         counters.packetsSent &+= 1
         nextSequence &+= 1
         ackOwedSince = nil
@@ -408,6 +412,7 @@ public struct ChannelConnection {
         if let problem = validateRecords(&reader) { return reject(problem) }
 
         received.insert(header.sequence)
+        if packetLog != nil { packetLog!.noteReceived(sequence: header.sequence, at: now, bytes: packet.count + configuration.overheadBytesPerPacket) }
         if packet.count > recordsStart, ackOwedSince == nil { ackOwedSince = now }
         counters.packetsReceived &+= 1
         receivedMeter.add(bytes: packet.count + configuration.overheadBytesPerPacket, now: now)
@@ -557,6 +562,7 @@ public struct ChannelConnection {
             guard let slot = sent.find(header.ack &- UInt16(i)), !sent[slot].acked else { continue }
             sent[slot].acked = true
             newlyAckedPackets.append(header.ack &- UInt16(i))
+            if packetLog != nil { packetLog!.noteAcked(sequence: header.ack &- UInt16(i), at: now) }
             counters.packetsAcked &+= 1
             if sent[slot].elicitsAck {
                 roundTrip.add(sample: now.seconds(since: sent[slot].sentAt))

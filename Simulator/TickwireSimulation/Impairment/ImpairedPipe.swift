@@ -43,6 +43,9 @@ public struct ImpairedPipe: Sendable {
     /// Scheduled outages, and a switch for outages decided as the run goes.
     public var outages: [Outage] = []
     public var isDown = false
+    /// When set, every packet sent is logged here with its fate (its delay, or lost), as a trace
+    /// direction: what a replay did, to compare with what was recorded.
+    public var fateLog: [NetworkTrace.Packet]?
 
     public init(profile: ImpairmentProfile, seed: UInt64) {
         self.profile = profile
@@ -56,6 +59,18 @@ public struct ImpairedPipe: Sendable {
         if isDown || outages.contains(where: { now >= $0.start && now < $0.end }) {
             counters.lost &+= 1
             counters.lostToOutage &+= 1
+            log(now, nil, bytes.count)
+            return
+        }
+        if let trace = profile.trace {
+            guard let delay = trace.fate(at: now) else {
+                counters.lost &+= 1
+                log(now, nil, bytes.count)
+                return
+            }
+            log(now, delay, bytes.count)
+            insert(InFlight(deliverAt: now + delay, serial: serial, bytes: bytes))
+            serial &+= 1
             return
         }
         if let burst = profile.burstLoss {
@@ -63,11 +78,13 @@ public struct ImpairedPipe: Sendable {
             if random.chance(burstBad ? burst.badLoss : burst.goodLoss) {
                 counters.lost &+= 1
                 if burstBad { counters.lostInBurst &+= 1 }
+                log(now, nil, bytes.count)
                 return
             }
         }
         if random.chance(profile.loss) {
             counters.lost &+= 1
+            log(now, nil, bytes.count)
             return
         }
         var departure = now
@@ -76,16 +93,17 @@ public struct ImpairedPipe: Sendable {
             guard start - now <= profile.maxQueueDelay else {
                 counters.lost &+= 1
                 counters.lostToQueue &+= 1
+                log(now, nil, bytes.count)
                 return
             }
             // Serialisation time, with IPv4 + UDP headers counted.
             linkFreeAt = start + .nanoseconds(Int64(bytes.count + 28) * 1_000_000_000 / Int64(rate))
             departure = linkFreeAt
         }
-        schedule(bytes, now: departure)
+        schedule(bytes, now: departure, sentAt: now)
         if random.chance(profile.duplicate) {
             counters.duplicated &+= 1
-            schedule(bytes, now: departure)
+            schedule(bytes, now: departure, sentAt: nil)
         }
     }
 
@@ -107,7 +125,14 @@ public struct ImpairedPipe: Sendable {
     /// When the next packet becomes due.
     public var nextDelivery: TickwireInstant? { head < inFlight.count ? inFlight[head].deliverAt : nil }
 
-    private mutating func schedule(_ bytes: [UInt8], now: TickwireInstant) {
+    private mutating func log(_ now: TickwireInstant, _ delay: Duration?, _ size: Int) {
+        guard fateLog != nil else { return }
+        fateLog!.append(NetworkTrace.Packet(
+            sentMicros: Int64(now.nanoseconds / 1000), delayMicros: delay.map { $0.nanosecondsClamped / 1000 }, size: size))
+    }
+
+    /// `sentAt`: log the packet's fate as sent then (nil: a duplicate, not logged).
+    private mutating func schedule(_ bytes: [UInt8], now: TickwireInstant, sentAt: TickwireInstant?) {
         var delay = profile.latency.nanosecondsClamped
         let jitter = profile.jitter.nanosecondsClamped
         if jitter > 0 {
@@ -123,6 +148,11 @@ public struct ImpairedPipe: Sendable {
         }
         let entry = InFlight(deliverAt: now + .nanoseconds(max(0, delay)), serial: serial, bytes: bytes)
         serial &+= 1
+        if let sentAt { log(sentAt, entry.deliverAt - sentAt, bytes.count) }
+        insert(entry)
+    }
+
+    private mutating func insert(_ entry: InFlight) {
         // Binary search for the first entry due strictly later: keeps send order among equal times.
         var low = head
         var high = inFlight.count

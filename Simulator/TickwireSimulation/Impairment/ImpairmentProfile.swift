@@ -55,6 +55,9 @@ public struct ImpairmentProfile: Sendable, Equatable {
     /// that would wait longer than `maxQueueDelay` is dropped, as a full router queue would.
     public var bandwidthBytesPerSecond: Int?
     public var maxQueueDelay: Duration = .milliseconds(200)
+    /// A recorded direction to replay instead of all of the above: each packet meets the fate of
+    /// the trace packet at the same offset in time (`TraceReplay`). Outages still apply.
+    public var trace: TraceReplay?
 
     public init(
         latency: Duration = .zero, jitter: Duration = .zero, jitterModel: JitterModel = .uniform, loss: Double = 0,

@@ -19,6 +19,8 @@ public struct SwarmReport: Codable, Sendable, Equatable {
     /// Where the join API put the bots: per relay process of a fleet (or per server address
     /// from a relay on its own), the bots and rooms that landed there. Nil without a join API.
     public var placement: [PlacementShare]?
+    /// Where `--record-trace` wrote the bots' links.
+    public var traceFile: String?
 
     public struct PlacementShare: Codable, Sendable, Equatable {
         /// The relay process's id in the fleet directory, or the server address.

@@ -24,6 +24,8 @@ public struct Scenario: Decodable, Sendable {
     public var defaults: BotDefaults?
     public var phases: [Phase]
     public var expect: Expectations
+    /// The folder of the scenario file: trace paths are relative to it (set when it is read).
+    public var baseDirectory: String?
 
     public struct BotDefaults: Decodable, Sendable {
         public var stateRate: Double?
@@ -113,7 +115,9 @@ public struct Scenario: Decodable, Sendable {
             throw ScenarioError.invalid("\(source): not valid YAML: \(error)")
         }
         try scenario.validate(source: source)
-        return scenario
+        var located = scenario
+        located.baseDirectory = URL(fileURLWithPath: source).deletingLastPathComponent().path
+        return located
     }
 
     func validate(source: String) throws {
@@ -186,6 +190,71 @@ public struct LinkSpec: Decodable, Sendable, Equatable {
     public var reorder: Double?
     public var reorderDelayMs: Double?
     public var bandwidthKbps: Double?
+    /// A recorded trace to replay instead of the parametric fields: `"trace": "file.trace"` or
+    /// `{"path": …, "link": 0, "loop": true, "timeScale": 1, "offsetSeconds": 0}`.
+    public var trace: TraceSpec?
+
+    public struct TraceSpec: Decodable, Sendable, Equatable {
+        /// Relative to the scenario file.
+        public var path: String
+        /// Which of the trace's links (default 0).
+        public var link: Int?
+        /// Start again at the end (default true); false holds the last packet's fate.
+        public var loop: Bool?
+        /// Trace seconds per virtual second (default 1).
+        public var timeScale: Double?
+        /// Where in the trace virtual time zero falls (default 0).
+        public var offsetSeconds: Double?
+
+        enum CodingKeys: String, CodingKey { case path, link, loop, timeScale, offsetSeconds }
+
+        public init(from decoder: any Decoder) throws {
+            if let path = try? decoder.singleValueContainer().decode(String.self) {
+                self.path = path
+                return
+            }
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            path = try container.decode(String.self, forKey: .path)
+            link = try container.decodeIfPresent(Int.self, forKey: .link)
+            loop = try container.decodeIfPresent(Bool.self, forKey: .loop)
+            timeScale = try container.decodeIfPresent(Double.self, forKey: .timeScale)
+            offsetSeconds = try container.decodeIfPresent(Double.self, forKey: .offsetSeconds)
+        }
+    }
+
+    /// The two directions' profiles: the trace's up and down when it has a trace, else the
+    /// parametric profile both ways. `directory` resolves a relative trace path.
+    public func profiles(directory: String?) throws -> (up: ImpairmentProfile, down: ImpairmentProfile) {
+        guard let trace else {
+            let both = try profile()
+            return (both, both)
+        }
+        let parametric: [Any?] = [latencyMs, jitterMs, jitter, loss, burst, duplicate, reorder, reorderDelayMs, bandwidthKbps]
+        guard parametric.allSatisfy({ $0 == nil }) else {
+            throw ScenarioError.invalid("a link with a trace takes no other impairment (latencyMs, loss, …): the trace is the link")
+        }
+        let path = trace.path.hasPrefix("/") || directory == nil ? trace.path : "\(directory!)/\(trace.path)"
+        let recorded: NetworkTrace
+        do { recorded = try NetworkTrace.load(path: path) } catch { throw ScenarioError.invalid("trace \(trace.path): \(error)") }
+        let link = trace.link ?? 0
+        guard recorded.links.indices.contains(link) else {
+            throw ScenarioError.invalid("trace \(trace.path): link \(link) is not in it (it has \(recorded.links.count))")
+        }
+        let scale = trace.timeScale ?? 1
+        guard scale > 0, scale <= 100 else { throw ScenarioError.invalid("trace.timeScale must be in (0, 100], got \(scale)") }
+        let offset = trace.offsetSeconds ?? 0
+        guard offset >= 0 else { throw ScenarioError.invalid("trace.offsetSeconds must be ≥ 0, got \(offset)") }
+        func replay(_ direction: NetworkTrace.Direction) throws -> ImpairmentProfile {
+            let packets = recorded.links[link][direction]
+            guard !packets.isEmpty else {
+                throw ScenarioError.invalid("trace \(trace.path): link \(link) has no \(direction.rawValue) packets")
+            }
+            var profile = ImpairmentProfile()
+            profile.trace = TraceReplay(packets, loops: trace.loop ?? true, timeScale: scale, offset: .nanoseconds(Int64(offset * 1e9)))
+            return profile
+        }
+        return (try replay(.up), try replay(.down))
+    }
 
     public struct Burst: Decodable, Sendable, Equatable {
         /// Long-run loss in bursts (0...1).

@@ -8,8 +8,11 @@ import TickwireReliability
 public enum ScenarioRunner {
     /// Runs `scenario` in virtual time. `progress` gets a line per simulated second; `seconds`,
     /// the figures of each simulated second (for the HTML report).
+    /// `fates`, when given, gets every bot's link as its pipes treated it (bot order): what a
+    /// replayed trace did, to compare with the recording.
     public static func run(
-        _ scenario: Scenario, seed: UInt64, progress: ((String) -> Void)? = nil, seconds: ((RunSecond) -> Void)? = nil
+        _ scenario: Scenario, seed: UInt64, progress: ((String) -> Void)? = nil, seconds: ((RunSecond) -> Void)? = nil,
+        fates: (([NetworkTrace.Link]) -> Void)? = nil
     ) throws -> SwarmReport {
         let joins = scenario.phases.compactMap { phase in phase.join.map { (phase.at, $0) } }
         let total = joins.reduce(0) { $0 + $1.1.bots }
@@ -25,13 +28,14 @@ public enum ScenarioRunner {
         let behaviour = BotBehaviour(
             stateRate: defaults?.stateRate ?? 20, eventRate: defaults?.eventRate ?? 2,
             eventSize: defaults?.eventSize ?? 32, stateSize: configuration.maxStateSize)
-        let defaultLink = try (defaults?.link ?? LinkSpec()).profile()
+        let directory = scenario.baseDirectory
+        let defaultLink = try (defaults?.link ?? LinkSpec()).profiles(directory: directory)
 
         // Every action at its time: joins spread over their window, then the other phases.
         var actions: [(at: Double, order: Int, act: Action)] = []
         var number = 0
         for (at, join) in joins {
-            let link = try join.link.map { try $0.profile() } ?? defaultLink
+            let link = try join.link.map { try $0.profiles(directory: directory) } ?? defaultLink
             for k in 0..<join.bots {
                 number += 1
                 let offset = join.bots > 1 ? (join.overSeconds ?? 0) * Double(k) / Double(join.bots) : 0
@@ -41,7 +45,7 @@ public enum ScenarioRunner {
         for phase in scenario.phases {
             if let selector = phase.leave { actions.append((phase.at, actions.count, .leave(selector))) }
             if let change = phase.link {
-                actions.append((phase.at, actions.count, .link(change.bots, change.direction ?? .both, try change.set.profile())))
+                actions.append((phase.at, actions.count, .link(change.bots, change.direction ?? .both, try change.set.profiles(directory: directory))))
             }
             if let outage = phase.outage {
                 actions.append((phase.at, actions.count, .down(outage.bots, outage.direction ?? .both, true)))
@@ -62,7 +66,12 @@ public enum ScenarioRunner {
             while next < actions.count, actions[next].at <= relay.now.seconds {
                 switch actions[next].act {
                 case .join(let n, let room, let link):
-                    clientOf[n - 1] = try relay.addClient(clientID: UInt64(n), room: room, up: link, down: link, timeoutSeconds: timeout)
+                    let index = try relay.addClient(clientID: UInt64(n), room: room, up: link.up, down: link.down, timeoutSeconds: timeout)
+                    clientOf[n - 1] = index
+                    if fates != nil {
+                        relay.clients[index].up.fateLog = []
+                        relay.clients[index].down.fateLog = []
+                    }
                     bots[n - 1] = Bot(clientID: UInt64(n), room: room, behaviour: behaviour, seed: seed, now: relay.now)
                 case .leave(let selector):
                     for n in 1...total where selector.contains(n) && bots[n - 1]?.isJoined == true {
@@ -72,8 +81,8 @@ public enum ScenarioRunner {
                 case .link(let selector, let direction, let profile):
                     for n in 1...total where selector.contains(n) {
                         guard let i = clientOf[n - 1] else { continue }
-                        if direction != .down { relay.clients[i].up.profile = profile }
-                        if direction != .up { relay.clients[i].down.profile = profile }
+                        if direction != .down { relay.clients[i].up.profile = profile.up }
+                        if direction != .up { relay.clients[i].down.profile = profile.down }
                     }
                 case .down(let selector, let direction, let down):
                     for n in 1...total where selector.contains(n) {
@@ -111,6 +120,11 @@ public enum ScenarioRunner {
             guard let bot = bots[n - 1], let i = clientOf[n - 1] else { return nil }
             return BotOutcome(number: n, bot: bot, core: relay.clients[i].core)
         }
+        if let fates {
+            fates((0..<total).compactMap { n in
+                clientOf[n].map { NetworkTrace.Link(up: relay.clients[$0].up.fateLog ?? [], down: relay.clients[$0].down.fateLog ?? []) }
+            })
+        }
         let server = relay.server
         let (aggregate, perBot) = SwarmReport.figures(
             outcomes, server: (server.counters.ticks, server.schedule.lateTicks, server.schedule.skippedTicks))
@@ -123,9 +137,9 @@ public enum ScenarioRunner {
     }
 
     private enum Action {
-        case join(number: Int, room: String, link: ImpairmentProfile)
+        case join(number: Int, room: String, link: (up: ImpairmentProfile, down: ImpairmentProfile))
         case leave(BotSelector)
-        case link(BotSelector, Scenario.Direction, ImpairmentProfile)
+        case link(BotSelector, Scenario.Direction, (up: ImpairmentProfile, down: ImpairmentProfile))
         case down(BotSelector, Scenario.Direction, Bool)
     }
 }

@@ -37,6 +37,9 @@ public struct RelayClientCore {
 
     public private(set) var netcode = NetcodeClient()
     public private(set) var channels: ChannelConnection
+
+    /// Starts logging this client's packets (`PacketLog`): what a trace recorder needs.
+    public mutating func logPackets() { channels.packetLog = PacketLog() }
     public private(set) var decoder: SnapshotDecoder
     public private(set) var interpolation: InterpolationBuffer
     public private(set) var phase: Phase = .idle
@@ -304,6 +307,7 @@ public struct RelayClientCore {
         let outcome = snapshotMessages.withUnsafeBytes { decoder.decode(UnsafeRawBufferPointer(rebasing: $0[span])) }
         switch outcome {
         case .decoded(let tick, let micros):
+            if channels.packetLog != nil { channels.packetLog!.noteServerTime(micros) }
             guard let view = decoder.view(tick: tick) else { return }
             let snapshot = RoomSnapshot(tick: tick, serverTimeMicros: micros, view: view)
             if latestSnapshot.map({ tick > $0.tick }) ?? true { latestSnapshot = snapshot }

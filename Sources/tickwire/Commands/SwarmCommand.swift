@@ -49,6 +49,8 @@ struct SwarmCommand: AsyncParsableCommand {
     @Option(help: "Mean burst length in packets for --burst-loss.") var meanBurst: Double = 5
     @Option(help: "Seed for the bots' paths and the impairment.") var seed: UInt64 = 1
     @Option(help: "Write the JSON report here.") var report: String = "swarm-report.json"
+    @Option(help: "Record every bot's link as it observed it (send times, fates, delays) into DIR/swarm.trace (see `tickwire trace show`).")
+    var recordTrace: String?
     @Option(help: "Also write a self-contained HTML page here: the checks, second-by-second charts (inline SVG) and latency percentiles.")
     var html: String?
     @Option(help: ArgumentHelp(
@@ -106,6 +108,7 @@ struct SwarmCommand: AsyncParsableCommand {
         configuration.timeoutSeconds = timeout
         configuration.clientAckDelay = .nanoseconds(Int64(clientAckDelayMs * 1e6))
         configuration.seed = seed
+        configuration.recordTrace = recordTrace
         configuration.hostile = hostile
         configuration.hostileJoinSeconds = hostileJoinSeconds
         configuration.link = ImpairmentProfile(
@@ -178,6 +181,7 @@ struct SwarmCommand: AsyncParsableCommand {
             throw CLIError("cannot write the report to \(report): \(error.localizedDescription)")
         }
         print("report: \(report)")
+        if let trace = result.traceFile { print("trace: \(trace)") }
         if let html {
             let page = HTMLReport.render(result, seconds: windows.withLockedValue { $0 }, capacity: capacityCurve, relay: relaySeconds)
             do { try page.write(toFile: html, atomically: true, encoding: .utf8) } catch {
