@@ -33,6 +33,8 @@ public struct SwarmConfiguration: Sendable {
     /// Get each bot's token from the relay's join API when it is due to join, as a game backend
     /// would (its connect time then runs from the request); nil: mint tokens with `privateKey`.
     public var joinAPI: JoinAPIClient?
+    /// Player populations: each bot's link is its population's preset (in place of `link`).
+    public var mix: PopulationMix?
     /// Record every bot's link as it observed it into `DIR/swarm.trace` (`--record-trace DIR`).
     public var recordTrace: String?
 

@@ -26,6 +26,8 @@ final class SwarmEngine {
     /// `tokenRefused` on this engine's loop.
     var requestToken: ((Int) -> Void)?
     private var clientIDs: [UInt64] = []
+    /// Each bot's population (link preset name) in a mixed swarm.
+    private var populations: [String?] = []
     private var rooms: [String] = []
     /// The hostile client's slot (after every bot's) and its script, when the swarm has one.
     private(set) var hostileSlot: Int?
@@ -48,21 +50,25 @@ final class SwarmEngine {
         self.configuration = configuration
         self.clock = clock
         startAt = clock.now()
-        impaired = configuration.link != .perfect
+        impaired = configuration.link != .perfect || configuration.mix != nil
     }
 
     var count: Int { cores.count }
 
     /// Adds a bot; `token` nil: it is asked for (`requestToken`) when the bot is due to join.
-    func add(token: ConnectToken?, clientID: UInt64, room: String, socket: UDPSocket, seed: UInt64, hostile: HostileBehaviour? = nil) throws {
+    func add(
+        token: ConnectToken?, clientID: UInt64, room: String, socket: UDPSocket, seed: UInt64, hostile: HostileBehaviour? = nil,
+        population: LinkPreset? = nil
+    ) throws {
         if let hostile {
             hostileSlot = cores.count
             self.hostile = HostileBot(clientID: clientID, room: room, behaviour: hostile)
         }
         cores.append(try RelayClientCore(ackDelay: configuration.clientAckDelay))
         bots.append(nil)
-        ups.append(ImpairedPipe(profile: configuration.link, seed: seed))
-        downs.append(ImpairedPipe(profile: configuration.link, seed: seed ^ 0xD0D0))
+        ups.append(ImpairedPipe(profile: population?.up ?? configuration.link, seed: seed))
+        downs.append(ImpairedPipe(profile: population?.down ?? configuration.link, seed: seed ^ 0xD0D0))
+        populations.append(population?.name)
         writers.append(DatagramBatchWriter(socket: socket))
         outbounds.append(OutboundQueue(initialCapacity: 4096))
         tokens.append(token)
@@ -189,7 +195,9 @@ final class SwarmEngine {
     var outcomes: [BotOutcome] {
         (0..<started).compactMap { i in
             guard let bot = bots[i] else { return nil }
-            return BotOutcome(number: slotOffset + i + 1, bot: bot, core: cores[i])
+            var outcome = BotOutcome(number: slotOffset + i + 1, bot: bot, core: cores[i])
+            outcome.population = populations[i]
+            return outcome
         }
     }
 }

@@ -127,6 +127,7 @@ public enum SwarmRunner {
                     }
                 }.get()
             }
+            let assignment = configuration.mix?.assign(configuration.bots)
             for (local, i) in slots.enumerated() {
                 let isHostile = i == configuration.bots
                 let room = isHostile ? "room-1" : "room-\(i / configuration.botsPerRoom + 1)"
@@ -146,8 +147,10 @@ public enum SwarmRunner {
                 var random = SplitMix64(seed: configuration.seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
                 let seed = random.next()
                 let hostile = isHostile ? configuration.hostile : nil
+                let population = isHostile ? nil : assignment.map { configuration.mix!.populations[$0[i]].preset }
                 try await loop.submit {
-                    try engine.value.add(token: token, clientID: clientID, room: room, socket: socket, seed: seed, hostile: hostile)
+                    try engine.value.add(
+                        token: token, clientID: clientID, room: room, socket: socket, seed: seed, hostile: hostile, population: population)
                 }.get()
                 channels.append(socket.channel)
             }
@@ -262,6 +265,7 @@ public enum SwarmRunner {
                 durationSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
                 tickRate: tickRate, checks: checks, passed: checks.allSatisfy(\.passed), aggregate: aggregate, bots: perBot)
             report.hostile = hostile
+            report.populations = SwarmReport.populations(outcomes)
             return report
         }
     }

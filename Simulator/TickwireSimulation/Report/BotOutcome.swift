@@ -11,6 +11,8 @@ public struct BotOutcome: Sendable {
     public var bytesOut: UInt64
     /// Snapshots the bot's decoder rebuilt (each tick's, including ones overtaken in transit).
     public var snapshotsDecoded: UInt64
+    /// The player population (link preset) the bot belonged to, in a mixed run.
+    public var population: String?
 
     /// The bot with the figures of the client core it drove.
     public init(number: Int, bot: Bot, core: RelayClientCore) {
@@ -26,6 +28,26 @@ public struct BotOutcome: Sendable {
 }
 
 extension SwarmReport {
+    /// The headline figures of each population, in the order they first appear; nil when no
+    /// bot has one.
+    public static func populations(_ outcomes: [BotOutcome]) -> [PopulationFigures]? {
+        var order: [String] = []
+        var groups: [String: [BotOutcome]] = [:]
+        for outcome in outcomes {
+            guard let name = outcome.population else { continue }
+            if groups[name] == nil { order.append(name) }
+            groups[name, default: []].append(outcome)
+        }
+        guard !order.isEmpty else { return nil }
+        return order.map { name in
+            let group = groups[name]!
+            let (a, _) = figures(group, server: (0, 0, 0))
+            return PopulationFigures(
+                name: name, bots: group.count, connectedAtEnd: a.botsConnectedAtEnd, rttP99Ms: a.rttMs.p99,
+                stalenessP99Ms: a.stalenessMs.p99, eventLatencyP99Ms: a.eventLatencyMs.p99, snapshotGapP99Ms: a.snapshotInterArrivalMs.p99)
+        }
+    }
+
     /// Per-bot and aggregate figures. `missing` counts, for every pair of bots in one room both
     /// connected at the end, the events the sender sent that the receiver never got.
     public static func figures(_ outcomes: [BotOutcome], server: (ticks: UInt64, late: UInt64, skipped: UInt64))

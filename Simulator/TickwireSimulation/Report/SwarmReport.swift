@@ -21,6 +21,19 @@ public struct SwarmReport: Codable, Sendable, Equatable {
     public var placement: [PlacementShare]?
     /// Where `--record-trace` wrote the bots' links.
     public var traceFile: String?
+    /// Per player population, in a mixed run (each figure over that population's bots: RTT and
+    /// staleness as they measured them, event latency of events they received).
+    public var populations: [PopulationFigures]?
+
+    public struct PopulationFigures: Codable, Sendable, Equatable {
+        public var name: String
+        public var bots: Int
+        public var connectedAtEnd: Int
+        public var rttP99Ms: Double
+        public var stalenessP99Ms: Double
+        public var eventLatencyP99Ms: Double
+        public var snapshotGapP99Ms: Double
+    }
 
     public struct PlacementShare: Codable, Sendable, Equatable {
         /// The relay process's id in the fleet directory, or the server address.
@@ -170,6 +183,12 @@ public struct SwarmReport: Codable, Sendable, Equatable {
         if let hostile { lines.append(hostile.line) }
         if let placement, !placement.isEmpty {
             lines.append("placement: " + placement.map { "\($0.relay) \($0.bots) bots in \($0.rooms) rooms" }.joined(separator: ", "))
+        }
+        for population in populations ?? [] {
+            func f(_ x: Double) -> String { String(format: "%.1f", x) }
+            lines.append("population \(population.name): \(population.bots) bots (\(population.connectedAtEnd) connected), "
+                + "rtt p99 \(f(population.rttP99Ms)) ms, staleness p99 \(f(population.stalenessP99Ms)) ms, "
+                + "event p99 \(f(population.eventLatencyP99Ms)) ms, snapshot gap p99 \(f(population.snapshotGapP99Ms)) ms")
         }
         lines.append("bots: \(a.botsJoined) joined, \(a.botsConnectedAtEnd) connected at the end; disconnects: "
             + (a.disconnects.isEmpty ? "none" : a.disconnects.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))

@@ -50,6 +50,19 @@ public struct Scenario: Decodable, Sendable {
         public var overSeconds: Double?
         /// This group's link, instead of the default.
         public var link: LinkSpec?
+        /// Player populations by link preset and share (e.g. `{"fiber": 0.5, "lte-handover": 0.5}`),
+        /// instead of `link`: bots are dealt out in join order (`PopulationMix`, presets by name
+        /// order) and the report gives each population's figures.
+        public var mix: [String: Double]?
+
+        /// The mix with its populations in name order (a JSON object has no order to keep).
+        public func populationMix() throws -> PopulationMix? {
+            guard let mix else { return nil }
+            guard link == nil else { throw ScenarioError.invalid("a join takes a link or a mix, not both") }
+            do { return try PopulationMix(mix.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }) } catch {
+                throw ScenarioError.invalid("\(error)")
+            }
+        }
     }
 
     public struct LinkChange: Decodable, Sendable {

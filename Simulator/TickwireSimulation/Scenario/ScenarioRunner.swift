@@ -32,12 +32,21 @@ public enum ScenarioRunner {
         let defaultLink = try (defaults?.link ?? LinkSpec()).profiles(directory: directory)
 
         // Every action at its time: joins spread over their window, then the other phases.
+        var populationOf: [Int: String] = [:]
         var actions: [(at: Double, order: Int, act: Action)] = []
         var number = 0
         for (at, join) in joins {
             let link = try join.link.map { try $0.profiles(directory: directory) } ?? defaultLink
+            let mix = try join.populationMix()
+            let assignment = mix?.assign(join.bots)
             for k in 0..<join.bots {
                 number += 1
+                var link = link
+                if let mix, let assignment {
+                    let preset = mix.populations[assignment[k]].preset
+                    link = (preset.up, preset.down)
+                    populationOf[number] = preset.name
+                }
                 let offset = join.bots > 1 ? (join.overSeconds ?? 0) * Double(k) / Double(join.bots) : 0
                 actions.append((at + offset, actions.count, .join(number: number, room: join.room ?? "arena", link: link)))
             }
@@ -118,7 +127,9 @@ public enum ScenarioRunner {
 
         let outcomes = (1...total).compactMap { n -> BotOutcome? in
             guard let bot = bots[n - 1], let i = clientOf[n - 1] else { return nil }
-            return BotOutcome(number: n, bot: bot, core: relay.clients[i].core)
+            var outcome = BotOutcome(number: n, bot: bot, core: relay.clients[i].core)
+            outcome.population = populationOf[n]
+            return outcome
         }
         if let fates {
             fates((0..<total).compactMap { n in
@@ -130,10 +141,12 @@ public enum ScenarioRunner {
             outcomes, server: (server.counters.ticks, server.schedule.lateTicks, server.schedule.skippedTicks))
         let checks = scenario.expect.evaluate(
             outcomes, aggregate: aggregate, end: scenario.durationSeconds, tickRate: configuration.tickRate)
-        return SwarmReport(
+        var report = SwarmReport(
             name: scenario.name, seed: seed, mode: "virtual", durationSeconds: scenario.durationSeconds,
             tickRate: configuration.tickRate, checks: checks, passed: checks.allSatisfy(\.passed),
             aggregate: aggregate, bots: perBot)
+        report.populations = SwarmReport.populations(outcomes)
+        return report
     }
 
     private enum Action {

@@ -49,6 +49,11 @@ struct SwarmCommand: AsyncParsableCommand {
     @Option(help: "Mean burst length in packets for --burst-loss.") var meanBurst: Double = 5
     @Option(help: "Seed for the bots' paths and the impairment.") var seed: UInt64 = 1
     @Option(help: "Write the JSON report here.") var report: String = "swarm-report.json"
+    @Option(help: ArgumentHelp(
+        "Player populations by link preset and share, e.g. fiber=0.5,wifi-busy=0.3,lte-handover=0.15,satellite=0.05 (in place of the impairment options); the report gives each population's figures.",
+        discussion: "Presets: " + LinkPreset.all.map(\.name).joined(separator: ", ") + " (`tickwire swarm --list-presets` gives their parameters and sources)."))
+    var mix: String?
+    @Flag(help: "List the link presets with their parameters and sources, and exit.") var listPresets = false
     @Option(help: "Record every bot's link as it observed it (send times, fates, delays) into DIR/swarm.trace (see `tickwire trace show`).")
     var recordTrace: String?
     @Option(help: "Also write a self-contained HTML page here: the checks, second-by-second charts (inline SVG) and latency percentiles.")
@@ -80,6 +85,21 @@ struct SwarmCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if listPresets {
+            for preset in LinkPreset.all {
+                func describe(_ p: ImpairmentProfile) -> String {
+                    var parts = ["\(p.latency.millisecondsDouble) ms ± \(p.jitter.millisecondsDouble) ms (\(p.jitterModel.rawValue))"]
+                    if p.loss > 0 { parts.append("loss \(p.loss * 100)%") }
+                    if let burst = p.burstLoss { parts.append("burst loss \((burst.longRunLoss * 1000).rounded() / 10)%, mean \((1 / burst.badToGood * 10).rounded() / 10) packets") }
+                    return parts.joined(separator: ", ")
+                }
+                print("\(preset.name)\n  up:   \(describe(preset.up))\n  down: \(describe(preset.down))\n  source: \(preset.source)")
+            }
+            return
+        }
+        if mix != nil, latencyMs != 0 || jitterMs != 0 || loss != 0 || burstLoss != 0 {
+            throw ValidationError("--mix gives every bot its population's link: leave out --latency-ms, --jitter-ms, --loss and --burst-loss")
+        }
         var joinClient: JoinAPIClient?
         if let joinApi {
             guard server == nil else { throw ValidationError("give --server or --join-api, not both: the join API says which worker each room is on") }
@@ -109,6 +129,9 @@ struct SwarmCommand: AsyncParsableCommand {
         configuration.clientAckDelay = .nanoseconds(Int64(clientAckDelayMs * 1e6))
         configuration.seed = seed
         configuration.recordTrace = recordTrace
+        if let mix {
+            do { configuration.mix = try PopulationMix(parsing: mix) } catch { throw ValidationError("--mix: \(error)") }
+        }
         configuration.hostile = hostile
         configuration.hostileJoinSeconds = hostileJoinSeconds
         configuration.link = ImpairmentProfile(
