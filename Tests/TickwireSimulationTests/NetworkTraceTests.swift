@@ -36,6 +36,9 @@ import TickwireReliability
         #expect(error(header + "\n" + #"{"link": 0, "dir": "up", "t_us": 9, "size": 1, "lost": true}"# + "\n"
             + #"{"link": 0, "dir": "up", "t_us": 5, "size": 1, "lost": true}"#).contains("x.trace:3: t_us goes backwards"))
         #expect(error(header + "\nnot json").contains("x.trace:2: not a JSON object"))
+        #expect(error(header + "\n" + #"{"link": 0, "dir": "up", "t_us": 1e30, "size": 1, "lost": true}"#).contains("x.trace:2: t_us must be a whole number"))
+        #expect(error(header + "\n" + #"{"link": 0, "dir": "up", "t_us": 0.5, "size": 1, "lost": true}"#).contains("t_us must be a whole number"))
+        #expect(error(header + "\n" + #"{"link": 0, "dir": "up", "t_us": 1, "size": 1, "delay_us": -3}"#).contains("give delay_us"))
     }
 
     /// A packet takes the fate of the latest trace packet sent at or before its time; looping,
@@ -57,6 +60,8 @@ import TickwireReliability
         #expect(fast.fate(at: at(30)) == nil)  // trace time 60 ms
         let later = TraceReplay(up, loops: false, offset: .milliseconds(150))
         #expect(later.fate(at: at(0)) == .milliseconds(30))
+        // Any time scale gives a fate, never a trap.
+        for scale in [Double.nan, .infinity, -1, 1e300] { _ = TraceReplay(up, timeScale: scale).fate(at: at(1_000_000)) }
     }
 
     @Test func theSummaryCountsBurstsDelaysAndOutages() {

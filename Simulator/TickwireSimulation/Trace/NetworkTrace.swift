@@ -112,7 +112,9 @@ public struct NetworkTrace: Sendable, Equatable {
             guard let dirText = entry["dir"] as? String, let direction = Direction(rawValue: dirText) else {
                 throw .invalid("\(where_): dir must be \"up\" or \"down\"")
             }
-            guard let sent = (entry["t_us"] as? NSNumber)?.int64Value, sent >= 0 else { throw .invalid("\(where_): t_us must be a time ≥ 0") }
+            guard let sent = Self.integer(entry["t_us"], in: 0...(86_400 * 1_000_000)) else {
+                throw .invalid("\(where_): t_us must be a whole number of microseconds, 0...86400000000")
+            }
             if let previous = trace.links[link][direction].last, previous.sentMicros > sent {
                 throw .invalid("\(where_): t_us goes backwards (\(sent) after \(previous.sentMicros)) on link \(link) \(dirText)")
             }
@@ -120,7 +122,7 @@ public struct NetworkTrace: Sendable, Equatable {
             let lost = entry["lost"] as? Bool ?? false
             var delayMicros: Int64?
             if !lost {
-                guard let value = (entry["delay_us"] as? NSNumber)?.int64Value, (0...600_000_000).contains(value) else {
+                guard let value = Self.integer(entry["delay_us"], in: 0...600_000_000) else {
                     throw .invalid("\(where_): give delay_us (0...600000000) or \"lost\": true")
                 }
                 delayMicros = value
@@ -128,6 +130,15 @@ public struct NetworkTrace: Sendable, Equatable {
             trace.links[link][direction].append(Packet(sentMicros: sent, delayMicros: delayMicros, size: size))
         }
         return trace
+    }
+
+    /// A JSON number that is a whole number within `range` (checked before any conversion, so no
+    /// value in a file can trap).
+    private static func integer(_ value: Any?, in range: ClosedRange<Int64>) -> Int64? {
+        guard let number = value as? NSNumber else { return nil }
+        let double = number.doubleValue
+        guard double.isFinite, double >= Double(range.lowerBound), double <= Double(range.upperBound), double.rounded() == double else { return nil }
+        return Int64(double)
     }
 
     /// The JSON-lines text (`parse` reads it back to an equal trace).

@@ -24,11 +24,17 @@ public enum PingLogImport {
             guard let seq, let rtt, rtt >= 0, rtt < 600_000 else { continue }
             if let bytes = Int(line.prefix { $0.isNumber }), bytes > 0 { size = bytes }
             var at: Double?
-            if line.hasPrefix("["), let close = line.firstIndex(of: "]") { at = Double(line[line.index(after: line.startIndex)..<close]) }
+            if line.hasPrefix("["), let close = line.firstIndex(of: "]"),
+               let stamp = Double(line[line.index(after: line.startIndex)..<close]), stamp.isFinite, stamp >= 0, stamp < 1e11 {
+                at = stamp
+            }
             replies.append((seq, Int64(rtt * 1000), at, size))
         }
         guard let firstSeq = replies.map(\.seq).min(), let lastSeq = replies.map(\.seq).max() else {
             throw .invalid("\(source): no replies with icmp_seq= and time= (is it the output of ping?)")
+        }
+        guard lastSeq - firstSeq < 1_000_000, (transmitted ?? 0) < 1_000_000 else {
+            throw .invalid("\(source): more than a million echoes; split the log")
         }
         // Sequences run from the first seen to the last sent (the summary's count when given).
         let end = max(lastSeq, transmitted.map { firstSeq + $0 - 1 } ?? lastSeq)
@@ -46,7 +52,8 @@ public enum PingLogImport {
             let reply = bySeq[seq]
             var sent = Double(seq - firstSeq) * spacing
             if let origin, let reply, let at = reply.at { sent = at - Double(reply.rttMicros) / 1e6 - origin }
-            let micros = max(link.up.last?.sentMicros ?? 0, Int64((sent * 1e6).rounded()))
+            let bounded = sent.isFinite ? min(max(sent, 0), 8.6e4 * 365) : 0
+            let micros = max(link.up.last?.sentMicros ?? 0, Int64((bounded * 1e6).rounded()))
             let half = reply.map { $0.rttMicros / 2 }
             link.up.append(.init(sentMicros: micros, delayMicros: half, size: reply?.size ?? size))
             let downSent = max(link.down.last?.sentMicros ?? 0, micros + (half ?? 0))

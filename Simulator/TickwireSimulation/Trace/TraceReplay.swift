@@ -37,7 +37,10 @@ public struct TraceReplay: Sendable, Equatable {
     /// The delay a packet sent at `now` gets, or nil when it is lost.
     public func fate(at now: TickwireInstant) -> Duration? {
         guard !offsets.isEmpty else { return .zero }
-        var t = offset.nanosecondsClamped &+ Int64(clamping: Int64(Double(now.nanoseconds) * timeScale))
+        // (In Double first: any time scale, even a NaN one, gives a time, never a trap.)
+        let scaled = Double(now.nanoseconds) * timeScale
+        let bounded = scaled.isFinite ? min(max(scaled, 0), 9e18) : 0
+        var t = offset.nanosecondsClamped &+ Int64(bounded)
         if loops, span > 0 { t = ((t % span) + span) % span }
         // The last packet sent at or before t.
         var low = 0
