@@ -143,7 +143,10 @@ public enum SwarmRunner {
                 let handler = try await loop.submit {
                     NIOLoopBound(DatagramEndpointHandler(endpoint: SwarmBotEndpoint(slot: local, engine: engine.value)), eventLoop: loop)
                 }.get()
-                let socket = try await UDPBinding.bind(host: needsIPv6 ? "::" : "127.0.0.1", port: 0, on: loop, handler: handler)
+                // Loopback for a relay on this machine; any address for one elsewhere (a bot bound
+                // to 127.0.0.1 cannot reach another host or namespace).
+                let host = needsIPv6 ? "::" : configuration.server.isLoopback && configuration.joinAPI == nil ? "127.0.0.1" : "0.0.0.0"
+                let socket = try await UDPBinding.bind(host: host, port: 0, on: loop, handler: handler)
                 var random = SplitMix64(seed: configuration.seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
                 let seed = random.next()
                 let hostile = isHostile ? configuration.hostile : nil

@@ -148,3 +148,34 @@ import TickwireReliability
         #expect(abs(upRow.replayed.delayP50 - upRow.recorded.delayP50) <= 3)
     }
 }
+
+/// Packet captures at both ends, as tshark prints them, become a trace.
+@Suite struct CaptureImportTests {
+    @Test func datagramsMatchedAcrossTheTwoCapturesByPayload() throws {
+        let client = """
+            100.000000|10.0.0.2||5000|10.0.0.1||40000|20|aa01
+            100.050000|10.0.0.2||5000|10.0.0.1||40000|20|aa02
+            100.100000|10.0.0.2||5000|10.0.0.1||40000|20|aa03
+            100.030000|10.0.0.1||40000|10.0.0.2||5000|30|bb01
+            """
+        let server = """
+            100.020000|10.0.0.2||5000|10.0.0.1||40000|20|aa01
+            100.125000|10.0.0.2||5000|10.0.0.1||40000|20|aa03
+            100.010000|10.0.0.1||40000|10.0.0.2||5000|30|bb01
+            100.060000|10.0.0.1||40000|10.0.0.2||5000|30|bb02
+            """
+        let trace = try CaptureImport.trace(
+            clientSide: try CaptureImport.parse(client, source: "c"), serverSide: try CaptureImport.parse(server, source: "s"),
+            server: "10.0.0.1:40000", source: "test")
+        #expect(trace.delay == .oneWay && trace.links.count == 1)
+        let link = trace.links[0]
+        #expect(link.up.map(\.delayMicros) == [20_000, nil, 25_000])
+        #expect(link.up.map(\.sentMicros) == [0, 50_000, 100_000])
+        #expect(link.down.map(\.delayMicros) == [20_000, nil])
+        #expect(link.up[0].size == 12)
+        #expect(throws: TraceError.self) { _ = try CaptureImport.parse("not|tshark", source: "x") }
+        #expect(throws: TraceError.self) {
+            _ = try CaptureImport.trace(clientSide: [], serverSide: [], server: "10.0.0.1:40000", source: "empty")
+        }
+    }
+}

@@ -16,7 +16,7 @@ import TickwireSimulation
         #expect(Self.files == [
             "bursty-loss-20.json", "clean.json", "duplicates.json", "join-storm.json", "latency-300-jitter-reorder.json",
             "link-cut-past-timeout.json", "loss-ramp.json", "outage-3s.json", "random-loss-5.json",
-            "trace-lte-handover.json", "trace-satellite.json", "trace-wifi-busy.json",
+            "trace-lte-handover.json", "trace-satellite.json", "trace-veth-capture.json", "trace-wifi-busy.json",
         ])
     }
 

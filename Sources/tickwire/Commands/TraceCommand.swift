@@ -53,13 +53,53 @@ struct TraceCommand: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Convert an outside record into a trace: the output of iputils ping (with or without -D).")
+            abstract: "Convert an outside record into a trace: a pair of packet captures (through tshark), or the output of ping.")
 
-        @Option(help: "The output of `ping` (Linux iputils): one line per reply with icmp_seq= and time=.") var pingLog: String
+        @Option(help: "The output of `ping` (Linux iputils): one line per reply with icmp_seq= and time=.") var pingLog: String?
         @Option(help: "Seconds between echo requests when the log has no -D timestamps (ping -i; default 1).") var interval = 1.0
+        @Option(help: "A capture (pcap/pcapng) taken at the clients' end of the link (with --server-pcap and --server).") var clientPcap: String?
+        @Option(help: "A capture taken at the server's end of the same link.") var serverPcap: String?
+        @Option(help: "The server's address as the captures show it, e.g. 10.77.0.1:40000.") var server: String?
         @Option(name: .shortAndLong, help: "Where to write the trace.") var output: String
 
         func run() throws {
+            if let clientPcap, let serverPcap, let server {
+                let trace: NetworkTrace
+                guard pingLog == nil else { throw ValidationError("give --ping-log or the captures, not both") }
+                func read(_ file: String) throws -> [CaptureImport.Datagram] {
+                    let tshark = Process()
+                    tshark.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                    tshark.arguments = ["tshark"] + CaptureImport.tsharkArguments(file: file)
+                    let out = Pipe(), errors = Pipe()
+                    tshark.standardOutput = out
+                    tshark.standardError = errors
+                    do { try tshark.run() } catch { throw CLIError("cannot run tshark (Debian: apt-get install tshark): \(error.localizedDescription)") }
+                    let data = out.fileHandleForReading.readDataToEndOfFile()
+                    tshark.waitUntilExit()
+                    guard tshark.terminationStatus == 0 else {
+                        let why = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                        throw CLIError("tshark could not read \(file) (is tshark installed? Debian: apt-get install tshark): \(why)")
+                    }
+                    do { return try CaptureImport.parse(String(decoding: data, as: UTF8.self), source: file) } catch { throw CLIError("\(error)") }
+                }
+                let name = "\(URL(fileURLWithPath: clientPcap).lastPathComponent) + \(URL(fileURLWithPath: serverPcap).lastPathComponent)"
+                do {
+                    trace = try CaptureImport.trace(clientSide: try read(clientPcap), serverSide: try read(serverPcap), server: server, source: name)
+                } catch let error as TraceError { throw CLIError("\(error)") }
+                do { try trace.encoded().write(toFile: output, atomically: true, encoding: .utf8) } catch {
+                    throw CLIError("cannot write \(output): \(error.localizedDescription)")
+                }
+                print("wrote \(output): \(trace.links.count) links")
+                for (k, link) in trace.links.enumerated() {
+                    print("link \(k) up: \(TraceSummary(link.up).line)")
+                    print("link \(k) down: \(TraceSummary(link.down).line)")
+                }
+                return
+            }
+            guard clientPcap == nil, serverPcap == nil, server == nil else {
+                throw ValidationError("captures need all three of --client-pcap, --server-pcap and --server")
+            }
+            guard let pingLog else { throw ValidationError("give --ping-log FILE, or --client-pcap, --server-pcap and --server") }
             let text: String
             do { text = try String(contentsOfFile: pingLog, encoding: .utf8) } catch {
                 throw CLIError("cannot read --ping-log \(pingLog): \(error.localizedDescription)")
