@@ -270,3 +270,19 @@ int tickwire_available_cores(void) {
     return -ENOTSUP;
 #endif
 }
+
+void tickwire_datagram_set_destination(tickwire_datagram *datagram, int family, uint64_t high, uint64_t low, uint16_t port) {
+    if (family == 4) {
+        datagram->family = 4;
+        datagram->address = htonl((uint32_t)low);
+    } else if (family == 6) {
+        datagram->family = 6;
+        for (int i = 0; i < 8; i++) {
+            datagram->address6[i] = (uint8_t)(high >> (56 - 8 * i));
+            datagram->address6[8 + i] = (uint8_t)(low >> (56 - 8 * i));
+        }
+    } else {
+        return;
+    }
+    datagram->port = htons(port);
+}

@@ -74,8 +74,8 @@ final class ClientHandle {
             }
             if count < Self.batchSize { break }
         }
-        if core.isActive, let deadline = core.nextDeadline,
-           now >= max(deadline, (lastUpdate ?? .zero) + Self.updateInterval) || lastUpdate == nil {
+        if let wake = core.hostWake(lastUpdate: lastUpdate ?? .zero, minimumInterval: Self.updateInterval),
+           now >= wake || lastUpdate == nil {
             lastUpdate = now
             core.update(now: now)
         }
@@ -85,10 +85,7 @@ final class ClientHandle {
     }
 
     /// When `poll` next has work without new input, or nil once the client has ended.
-    var nextWake: TickwireInstant? {
-        guard core.isActive, let deadline = core.nextDeadline else { return nil }
-        return max(deadline, (lastUpdate ?? .zero) + Self.updateInterval)
-    }
+    var nextWake: TickwireInstant? { core.hostWake(lastUpdate: lastUpdate ?? .zero, minimumInterval: Self.updateInterval) }
 
     func disconnect(now: TickwireInstant) {
         core.disconnect(now: now)
@@ -150,18 +147,7 @@ final class ClientHandle {
         var datagram = tickwire_datagram()
         datagram.bytes = bytes.baseAddress
         datagram.length = UInt32(bytes.count)
-        datagram.port = address.port.bigEndian
-        switch address.family {
-        case .ipv4:
-            datagram.family = 4
-            datagram.address = UInt32(truncatingIfNeeded: address.low).bigEndian
-        case .ipv6:
-            datagram.family = 6
-            let octets = address.ipv6Bytes
-            withUnsafeMutableBytes(of: &datagram.address6) { raw in
-                for i in 0..<16 { raw[i] = octets[i] }
-            }
-        }
+        tickwire_datagram_set_destination(&datagram, address.family == .ipv4 ? 4 : 6, address.high, address.low, address.port)
         return datagram
     }
 }

@@ -108,12 +108,7 @@ final class ClientDriver: DatagramEndpoint {
     /// Wakes at the core's next deadline, no sooner than `updateInterval` after the last update,
     /// unless a wake no later than that is already scheduled.
     private func scheduleWake() {
-        switch core.phase {
-        case .connecting, .joined: break
-        case .idle, .denied, .ended: return
-        }
-        guard let eventLoop, let deadline = core.nextDeadline else { return }
-        let wake = max(deadline, lastUpdate + updateInterval)
+        guard let eventLoop, let wake = core.hostWake(lastUpdate: lastUpdate, minimumInterval: updateInterval) else { return }
         if let current = scheduledWake, current <= wake { return }
         scheduled?.cancel()
         scheduledWake = wake

@@ -101,17 +101,6 @@ public final class DatagramBatchWriter {
     }
 
     private static func setDestination(_ datagram: inout tickwire_datagram, _ address: NetcodeAddress) {
-        datagram.port = address.port.bigEndian
-        switch address.family {
-        case .ipv4:
-            datagram.family = 4
-            datagram.address = UInt32(truncatingIfNeeded: address.low).bigEndian
-        case .ipv6:
-            datagram.family = 6
-            withUnsafeMutableBytes(of: &datagram.address6) { raw in
-                raw.storeBytes(of: address.high.bigEndian, toByteOffset: 0, as: UInt64.self)
-                raw.storeBytes(of: address.low.bigEndian, toByteOffset: 8, as: UInt64.self)
-            }
-        }
+        tickwire_datagram_set_destination(&datagram, address.family == .ipv4 ? 4 : 6, address.high, address.low, address.port)
     }
 }

@@ -41,9 +41,12 @@ public struct VirtualRelay {
         /// The core's wake (as `ClientDriver`): its deadline, no sooner than `updateInterval` after
         /// its last update; nil once it has ended.
         fileprivate mutating func coreWake(updateInterval: Duration) -> TickwireInstant? {
-            guard core.isActive else { return nil }
-            let deadline = sendsChannelPackets ? core.nextDeadline : core.netcode.nextDeadline()
-            return deadline.map { max($0, lastUpdate + updateInterval) }
+            guard sendsChannelPackets else {
+                // A hostile client runs netcode alone: its channels' deadlines do not apply.
+                guard core.isActive else { return nil }
+                return core.netcode.nextDeadline().map { max($0, lastUpdate + updateInterval) }
+            }
+            return core.hostWake(lastUpdate: lastUpdate, minimumInterval: updateInterval)
         }
 
         /// The earliest of the core's wake, the next delivery either way and the owner's turn.

@@ -18,6 +18,11 @@ typedef struct {
     uint16_t port;        /* network order */
 } tickwire_datagram;
 
+/* Sets where `datagram` goes, from a netcode address: family 4 (`low` holds the IPv4 address,
+ * first octet highest) or 6 (`high` then `low` are the 16 bytes, most significant first), and the
+ * port in host order. Any other family leaves the datagram unchanged. */
+void tickwire_datagram_set_destination(tickwire_datagram *datagram, int family, uint64_t high, uint64_t low, uint16_t port);
+
 /* Scratch for up to `capacity` datagrams per call: allocated once, reused for every call. */
 typedef struct tickwire_batch tickwire_batch;
 tickwire_batch *tickwire_batch_create(int capacity);

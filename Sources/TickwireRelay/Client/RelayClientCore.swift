@@ -150,6 +150,14 @@ public struct RelayClientCore {
         return deadline
     }
 
+    /// When a host should next call `update`: `nextDeadline`, but no sooner than `minimumInterval`
+    /// after its last update (a host batches what is queued between updates); nil once there is
+    /// nothing to wake for (not connecting or joined). Every shell wakes by this rule.
+    public func hostWake(lastUpdate: TickwireInstant, minimumInterval: Duration) -> TickwireInstant? {
+        guard isActive, let deadline = nextDeadline else { return nil }
+        return max(deadline, lastUpdate + minimumInterval)
+    }
+
     /// Keep-alives and timeouts, then the queued messages' packets.
     public mutating func update(now: TickwireInstant) {
         netcode.update(now: now)
