@@ -41,10 +41,11 @@ extension SwarmReport {
         guard !order.isEmpty else { return nil }
         return order.map { name in
             let group = groups[name]!
-            let (a, _) = figures(group, server: (0, 0, 0))
-            return PopulationFigures(
-                name: name, bots: group.count, connectedAtEnd: a.botsConnectedAtEnd, rttP99Ms: a.rttMs.p99,
-                stalenessP99Ms: a.stalenessMs.p99, eventLatencyP99Ms: a.eventLatencyMs.p99, snapshotGapP99Ms: a.snapshotInterArrivalMs.p99)
+            var (a, _) = figures(group, server: (0, 0, 0))
+            // The run's histograms are the whole report's business; each population keeps its figures.
+            a.stalenessHistogram = nil
+            a.eventLatencyHistogram = nil
+            return PopulationFigures(name: name, bots: group.count, figures: a)
         }
     }
 

@@ -21,18 +21,21 @@ public struct SwarmReport: Codable, Sendable, Equatable {
     public var placement: [PlacementShare]?
     /// Where `--record-trace` wrote the bots' links.
     public var traceFile: String?
-    /// Per player population, in a mixed run (each figure over that population's bots: RTT and
-    /// staleness as they measured them, event latency of events they received).
+    /// Per player population, in a mixed run: every aggregate figure over that population's bots
+    /// (RTT and staleness as they measured them, event latency of the events they received;
+    /// missing events count pairs of bots within the population).
     public var populations: [PopulationFigures]?
 
     public struct PopulationFigures: Codable, Sendable, Equatable {
         public var name: String
         public var bots: Int
-        public var connectedAtEnd: Int
-        public var rttP99Ms: Double
-        public var stalenessP99Ms: Double
-        public var eventLatencyP99Ms: Double
-        public var snapshotGapP99Ms: Double
+        public var figures: Aggregate
+
+        public var connectedAtEnd: Int { figures.botsConnectedAtEnd }
+        public var rttP99Ms: Double { figures.rttMs.p99 }
+        public var stalenessP99Ms: Double { figures.stalenessMs.p99 }
+        public var eventLatencyP99Ms: Double { figures.eventLatencyMs.p99 }
+        public var snapshotGapP99Ms: Double { figures.snapshotInterArrivalMs.p99 }
     }
 
     public struct PlacementShare: Codable, Sendable, Equatable {
