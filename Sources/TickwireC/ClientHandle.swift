@@ -25,7 +25,10 @@ final class ClientHandle {
 
     static let batchSize: Int32 = 32
     static let updateInterval: Duration = .milliseconds(10)
-    private var receiveBuffers: [[UInt8]] = (0..<Int(batchSize)).map { _ in [UInt8](repeating: 0, count: 1500) }
+    static let datagramCapacity = 1500
+    /// One receive buffer per datagram of a batch, in one allocation that lives as long as the
+    /// handle (recvmmsg writes into it; the core reads each datagram in place).
+    private let receiveArea = UnsafeMutableRawPointer.allocate(byteCount: Int(batchSize) * datagramCapacity, alignment: 16)
     private var datagrams = [tickwire_datagram](repeating: tickwire_datagram(), count: Int(batchSize))
 
     init() throws {
@@ -33,6 +36,7 @@ final class ClientHandle {
     }
 
     deinit {
+        receiveArea.deallocate()
         if socket >= 0 { close(socket) }
         if let batch { tickwire_batch_free(batch) }
     }
@@ -57,20 +61,17 @@ final class ClientHandle {
         guard socket >= 0, let batch else { return state }
         // Read until the socket would block (bounded: a flood cannot hold the caller here).
         for _ in 0..<64 {
-            let count = receiveBuffers.withUnsafeMutableBufferPointer { buffers -> Int32 in
-                for i in 0..<Int(Self.batchSize) {
-                    datagrams[i].bytes = UnsafeMutableRawPointer(buffers[i].withUnsafeMutableBytes { $0.baseAddress })
-                    datagrams[i].length = 1500
-                }
-                return tickwire_recvmmsg(socket, batch, &datagrams, Self.batchSize)
+            for i in 0..<Int(Self.batchSize) {
+                datagrams[i].bytes = receiveArea + i * Self.datagramCapacity
+                datagrams[i].length = UInt32(Self.datagramCapacity)
             }
+            let count = tickwire_recvmmsg(socket, batch, &datagrams, Self.batchSize)
             guard count > 0 else { break }
             for i in 0..<Int(count) {
                 let datagram = datagrams[i]
                 guard let from = Self.address(of: datagram) else { continue }
-                receiveBuffers[i].withUnsafeBytes { raw in
-                    core.receive(UnsafeRawBufferPointer(rebasing: raw[0..<min(Int(datagram.length), raw.count)]), from: from, now: now)
-                }
+                let length = min(Int(datagram.length), Self.datagramCapacity)
+                core.receive(UnsafeRawBufferPointer(start: receiveArea + i * Self.datagramCapacity, count: length), from: from, now: now)
             }
             if count < Self.batchSize { break }
         }

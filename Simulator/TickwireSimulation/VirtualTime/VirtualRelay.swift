@@ -140,7 +140,6 @@ public struct VirtualRelay {
             if let step { next = max(next, now + step) }
             guard next <= end else { break }
             now = max(now, next)
-            debugInstants += 1
             var progressed = true
             while progressed {
                 progressed = false
@@ -150,7 +149,6 @@ public struct VirtualRelay {
                 }
                 if serverWake <= now {
                     lastServerUpdate = now
-                    debugServer += 1
                     server.update(now: now)
                     flushServer()
                     progressed = true
@@ -172,9 +170,7 @@ public struct VirtualRelay {
 
     /// Everything due for client `i` now: its datagrams to the server, the server's to it, its
     /// update, its owner's turn. Then its next wake.
-    public var debugRuns = 0, debugUpdates = 0, debugServer = 0, debugInstants = 0
     private mutating func run(client i: Int, _ afterClientUpdate: (inout Client, TickwireInstant) -> Void) {
-        debugRuns += 1
         var serverRead = false
         while let datagram = clients[i].up.receive(now: now) {
             recording?.toServer.append((now, clients[i].address, datagram))
@@ -192,7 +188,6 @@ public struct VirtualRelay {
         if let at = clients[i].actsAt, at <= now { acts = true }
         if let wake = clients[i].coreWake(updateInterval: updateInterval), wake <= now {
             clients[i].lastUpdate = now
-            debugUpdates += 1
             if clients[i].sendsChannelPackets {
                 clients[i].core.update(now: now)
             } else {
