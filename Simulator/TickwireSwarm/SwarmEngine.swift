@@ -6,8 +6,8 @@ import TickwireSimulation
 import TickwireTransport
 
 /// The bots of one swarm worker on one event loop: one UDP socket each, one shared 10 ms update that
-/// runs every bot's client core and bot logic, and batched writes (one flush per socket per
-/// update). Datagrams go through each bot's impaired pipes when the link is impaired.
+/// runs each bot's client core when its deadline has come and its bot logic when something reached
+/// it or its turn has come, and batched writes (one flush per socket per update). Datagrams go through each bot's impaired pipes when the link is impaired.
 final class SwarmEngine {
     // Parallel arrays, one entry per bot slot, so that one bot's parts can be borrowed at once.
     var cores: [RelayClientCore] = []
@@ -26,6 +26,12 @@ final class SwarmEngine {
     /// `tokenRefused` on this engine's loop.
     var requestToken: ((Int) -> Void)?
     private var clientIDs: [UInt64] = []
+    /// When each bot's core last ran `update`, and whether a datagram reached it since its bot last stepped.
+    private var lastUpdates: [TickwireInstant] = []
+    private var heardSince: [Bool] = []
+    /// A core is updated when its deadline has come (`hostWake`), at most this often; the engine's
+    /// shared update runs every 10 ms, so half that never skips a due one.
+    static let minimumUpdateInterval: Duration = .milliseconds(5)
     /// Each bot's population (link preset name) in a mixed swarm.
     private var populations: [String?] = []
     private var rooms: [String] = []
@@ -69,6 +75,8 @@ final class SwarmEngine {
         ups.append(ImpairedPipe(profile: population?.up ?? configuration.link, seed: seed))
         downs.append(ImpairedPipe(profile: population?.down ?? configuration.link, seed: seed ^ 0xD0D0))
         populations.append(population?.name)
+        lastUpdates.append(.zero)
+        heardSince.append(false)
         writers.append(DatagramBatchWriter(socket: socket))
         outbounds.append(OutboundQueue(initialCapacity: 4096))
         tokens.append(token)
@@ -84,6 +92,7 @@ final class SwarmEngine {
             downs[i].send(datagram, now: now)
         } else {
             cores[i].receive(datagram, from: address, now: now)
+            heardSince[i] = true
         }
     }
 
@@ -132,14 +141,25 @@ final class SwarmEngine {
     func update(sendEvents: Bool) {
         let now = clock.now()
         for i in 0..<started {
+            // A bot's core runs when its deadline has come, its bot when something reached it or
+            // its own turn has come: a quiet bot costs a few comparisons per update.
+            var acts = heardSince[i]
+            heardSince[i] = false
             if impaired {
                 while let datagram = downs[i].receive(now: now) {
                     cores[i].receive(datagram, from: servers[i], now: now)
+                    acts = true
                 }
             }
-            cores[i].update(now: now)
+            if let wake = cores[i].hostWake(lastUpdate: lastUpdates[i], minimumInterval: Self.minimumUpdateInterval), wake <= now {
+                lastUpdates[i] = now
+                cores[i].update(now: now)
+                acts = true
+            }
             bots[i]!.sendsEvents = sendEvents
-            bots[i]!.step(&cores[i], now: now)
+            if acts || bots[i]!.nextActionAt.map({ $0 <= now }) ?? false || !bots[i]!.isJoined {
+                bots[i]!.step(&cores[i], now: now)
+            }
             flush(i, now: now)
         }
         if let slot = hostileSlot, cores[slot].phase != .idle {
