@@ -15,9 +15,9 @@ public enum TraceReplayCheck {
     public static func scenario(tracePath: String, trace: NetworkTrace, links: Int, seconds: Double?) throws -> Scenario {
         let length = trace.links.prefix(links).flatMap { [$0.up.last?.sentMicros ?? 0, $0.down.last?.sentMicros ?? 0] }.max() ?? 0
         let duration = seconds ?? max(2, (Double(length) / 1e6).rounded(.down))
+        let path = String(decoding: try JSONSerialization.data(withJSONObject: tracePath, options: .fragmentsAllowed), as: UTF8.self)
         var phases: [String] = []
         for k in 0..<min(links, trace.links.count) {
-            let path = String(decoding: try JSONSerialization.data(withJSONObject: tracePath, options: .fragmentsAllowed), as: UTF8.self)
             phases.append("""
                 {"at": 0, "join": {"bots": 1, "room": "replay", "link": {"trace": {"path": \(path), "link": \(k), "loop": false}}}}
                 """)
@@ -41,7 +41,9 @@ public enum TraceReplayCheck {
             for direction in NetworkTrace.Direction.allCases {
                 // Compare over the span both cover: the replay's length.
                 let end = link[direction].last?.sentMicros ?? 0
-                let recorded = trace.links[k][direction].filter { $0.sentMicros - (trace.links[k][direction].first?.sentMicros ?? 0) <= end }
+                let packets = trace.links[k][direction]
+                let first = packets.first?.sentMicros ?? 0
+                let recorded = packets.filter { $0.sentMicros - first <= end }
                 rows.append(Row(link: k, direction: direction, recorded: TraceSummary(recorded), replayed: TraceSummary(link[direction])))
             }
         }

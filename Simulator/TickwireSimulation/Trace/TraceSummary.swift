@@ -1,6 +1,6 @@
 /// What `tickwire trace show` prints for one direction of a link: loss, burst lengths, delay
 /// percentiles and outages. Also how recorded and replayed runs are compared.
-public struct TraceSummary: Sendable, Equatable {
+public struct TraceSummary: Sendable {
     public var packets: Int
     public var lost: Int
     public var lossRate: Double { packets > 0 ? Double(lost) / Double(packets) : 0 }
@@ -17,11 +17,6 @@ public struct TraceSummary: Sendable, Equatable {
     /// Losses spanning at least `outageThreshold` of send time: (start s, length s).
     public var outages: [(start: Double, seconds: Double)]
     public static let outageThresholdMicros: Int64 = 500_000
-
-    public static func == (a: TraceSummary, b: TraceSummary) -> Bool {
-        a.packets == b.packets && a.lost == b.lost && a.burstLengths == b.burstLengths && a.delayP50 == b.delayP50
-            && a.delayP99 == b.delayP99 && a.outages.map(\.start) == b.outages.map(\.start)
-    }
 
     public init(_ packets: [NetworkTrace.Packet]) {
         self.packets = packets.count
@@ -55,9 +50,11 @@ public struct TraceSummary: Sendable, Equatable {
         meanBurst = runs.isEmpty ? 0 : Double(runs.reduce(0, +)) / Double(runs.count)
         longestBurst = runs.max() ?? 0
         let delays = packets.compactMap(\.delayMicros).sorted()
+        /// The nearest-rank percentile, in milliseconds.
         func percentile(_ p: Double) -> Double {
             guard !delays.isEmpty else { return 0 }
-            return Double(delays[min(delays.count - 1, Int((p * Double(delays.count)).rounded(.up)) - 1 < 0 ? 0 : Int((p * Double(delays.count)).rounded(.up)) - 1)]) / 1000
+            let rank = Int((p * Double(delays.count)).rounded(.up))
+            return Double(delays[min(delays.count, max(1, rank)) - 1]) / 1000
         }
         delayP50 = percentile(0.5)
         delayP90 = percentile(0.9)
