@@ -53,6 +53,8 @@ public enum RelayCapacityRun {
         public var bytesIn: UInt64
         public var bytesOut: UInt64
         public var ticks: DurationHistogram
+        /// The send part of each tick (its datagrams written to the socket).
+        public var tickSends: DurationHistogram
         public var lateTicks: UInt64
         public var updates: UInt64
         public var residentBytesBefore: Int?
@@ -193,7 +195,12 @@ public enum RelayCapacityRun {
         let cpuEnd = try await cpuTimes()
         let after = try await snapshot()
         var ticks = DurationHistogram()
-        for host in hosts { ticks.merge(try await host.takeTickDurations()) }
+        var tickSends = DurationHistogram()
+        for host in hosts {
+            let taken = try await host.takeTickDurations()
+            ticks.merge(taken.ticks)
+            tickSends.merge(taken.sends)
+        }
         let window = ContinuousClock.now - windowStart
         let residentAfter = ThreadResources.residentBytes()
         let connectedBefore = Int(sum(before) { UInt64($0.connectedClients) })
@@ -219,7 +226,7 @@ public enum RelayCapacityRun {
             datagramsIn: sum(after, \.datagramsRead) - sum(before, \.datagramsRead),
             datagramsOut: sum(after, \.datagramsWritten) - sum(before, \.datagramsWritten),
             bytesIn: sum(after, \.bytesRead) - sum(before, \.bytesRead), bytesOut: sum(after, \.bytesWritten) - sum(before, \.bytesWritten),
-            ticks: ticks, lateTicks: sum(after, \.lateTicks) - sum(before, \.lateTicks), updates: sum(after, \.updates) - sum(before, \.updates),
+            ticks: ticks, tickSends: tickSends, lateTicks: sum(after, \.lateTicks) - sum(before, \.lateTicks), updates: sum(after, \.updates) - sum(before, \.updates),
             residentBytesBefore: residentBefore, residentBytesAfter: residentAfter,
             swarm: swarm, swarmExitCode: process.terminationStatus, pinned: pinned, workers: shares)
     }

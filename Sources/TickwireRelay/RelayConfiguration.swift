@@ -24,8 +24,18 @@ public struct RelayConfiguration: Sendable {
     public var ackDelay: Duration?
     /// How long a relayed event (or a join, leave or notice) may wait for a packet that leaves
     /// anyway, a snapshot at the next tick, before it is sent alone: the `nextDeadline` a
-    /// `receive` that queued one sets. 10 ms at most delays an event as the old 10 ms update did.
-    public var relayDelay: Duration = .milliseconds(10)
+    /// `receive` that queued one sets. Nil (the default): one tick period, at most 20 ms
+    /// (`effectiveRelayDelay`). At 60 Hz every event then rides on the next snapshot, at most
+    /// 16.7 ms later, instead of costing each recipient a packet of its own; at lower tick rates
+    /// an event waits at most 20 ms. A game that wants events sooner than the next tick sets it
+    /// lower (0 ... 500 ms) and pays a packet per recipient for each early send.
+    public var relayDelay: Duration?
+    public static let maxRelayDelay: Duration = .milliseconds(500)
+
+    /// `relayDelay`, or its default.
+    public var effectiveRelayDelay: Duration {
+        relayDelay ?? min(.nanoseconds(1_000_000_000 / Int64(max(1, tickRate))), .milliseconds(20))
+    }
 
     /// The channel configuration of each client's connection on the server.
     public var serverChannels: ChannelConfiguration {
@@ -50,6 +60,9 @@ public struct RelayConfiguration: Sendable {
         }
         guard Self.roomCapacities.contains(roomCapacity) else {
             throw .invalid("room capacity (--room-capacity) must be 1...4096 clients, got \(roomCapacity)")
+        }
+        if let relayDelay, relayDelay < .zero || relayDelay > Self.maxRelayDelay {
+            throw .invalid("relay delay (--relay-delay-ms) must be 0...500 ms, got \(relayDelay)")
         }
         guard maxPacketsPerUpdate >= 1 else { throw .invalid("maxPacketsPerUpdate must be at least 1") }
         try limits.validate(channels: channels)

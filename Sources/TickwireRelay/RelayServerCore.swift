@@ -91,6 +91,11 @@ public struct RelayServerCore {
     private static let roomViewSlots = SnapshotEncoder.ringSize + 1
     private var stateArena: [UInt8]
     private var stateLength: [Int]
+    /// Each slot's channel deadline in nanoseconds (`UInt64.max`: none; 0: now), kept beside the
+    /// clients so an update finds the few clients with something to write without touching the
+    /// rest. Set after every change to a client's connection (a receive, a queued reliable
+    /// message, a write).
+    private var channelDue: [UInt64]
     /// Payloads received during one `receive`, processed after it returns (the netcode server
     /// cannot be re-entered from its own payload callback).
     private var pending: [UInt8] = []
@@ -107,18 +112,21 @@ public struct RelayServerCore {
     private var nextLivenessSweep = TickwireInstant.zero
     private var retiredEncoders = SnapshotEncoder.Counters()
     private let serverChannels: ChannelConfiguration
+    private let relayDelay: Duration
 
     public init(netcode: NetcodeServer, configuration: RelayConfiguration = RelayConfiguration(), start: TickwireInstant = .zero)
         throws(RelayConfigurationError)
     {
         try configuration.validate()
         serverChannels = configuration.serverChannels
+        relayDelay = configuration.effectiveRelayDelay
         self.netcode = netcode
         self.configuration = configuration
         schedule = TickSchedule(rate: configuration.tickRate, start: start)
         clients = Array(repeating: nil, count: netcode.maxClients)
         stateArena = [UInt8](repeating: 0, count: netcode.maxClients * configuration.maxStateSize)
         stateLength = Array(repeating: 0, count: netcode.maxClients)
+        channelDue = Array(repeating: .max, count: netcode.maxClients)
         pending.reserveCapacity(Netcode.maxPayloadBytes * 4)
         pendingRecords.reserveCapacity(16)
         incomingStates.reserveCapacity(Netcode.maxPayloadBytes)
@@ -237,7 +245,7 @@ public struct RelayServerCore {
         processNetcodeEvents(now: now)
         processPending(now: now)
         removeMisbehaving(now: now)
-        if queuedReliable { nextDeadline = min(nextDeadline, now + configuration.relayDelay) }
+        if queuedReliable { nextDeadline = min(nextDeadline, now + relayDelay) }
     }
 
     public mutating func receive(_ datagram: [UInt8], from address: NetcodeAddress, now: TickwireInstant) {
@@ -300,6 +308,8 @@ public struct RelayServerCore {
             for index in list {
                 guard let client = clients[index] else { continue }
                 writeSnapshot(to: client, index: index, tick: tickNumber, micros: micros, view: view, now: now)
+                // The rest of what the client is owed goes now, while its state is in cache.
+                writePackets(to: client, index: index, now: now)
             }
         }
     }
@@ -346,20 +356,34 @@ public struct RelayServerCore {
         }
     }
 
+    /// Writes the packets of every client whose channel deadline has come (all of them at a
+    /// tick, which has written them already) and takes the earliest deadline of the rest.
     private mutating func writePackets(now: TickwireInstant) {
-        channelDeadline = nil
+        var earliest = UInt64.max
         for index in occupied {
-            guard let client = clients[index] else { continue }
-            for _ in 0..<configuration.maxPacketsPerUpdate {
-                let length = packet.withUnsafeMutableBytes { client.connection.writePacket(into: $0, now: now) }
-                if length == 0 { break }
-                packet.withUnsafeBytes { raw in
-                    _ = try? netcode.sendPayload(index, UnsafeRawBufferPointer(rebasing: raw[0..<length]), now: now)
-                }
-            }
-            client.connection.endTick()
-            if let due = client.connection.update(now: now) { channelDeadline = min(channelDeadline ?? due, due) }
+            if channelDue[index] <= now.nanoseconds, let client = clients[index] { writePackets(to: client, index: index, now: now) }
+            earliest = min(earliest, channelDue[index])
         }
+        channelDeadline = earliest == .max ? nil : TickwireInstant(nanoseconds: earliest)
+    }
+
+    /// Writes what `client`'s connection has to send now (reliable records, an ack), at most
+    /// `maxPacketsPerUpdate` packets, and notes its next deadline.
+    private mutating func writePackets(to client: Client, index: Int, now: TickwireInstant) {
+        for _ in 0..<configuration.maxPacketsPerUpdate {
+            let length = packet.withUnsafeMutableBytes { client.connection.writePacket(into: $0, now: now) }
+            if length == 0 { break }
+            packet.withUnsafeBytes { raw in
+                _ = try? netcode.sendPayload(index, UnsafeRawBufferPointer(rebasing: raw[0..<length]), now: now)
+            }
+        }
+        client.connection.endTick()
+        noteChannelDeadline(of: client, index: index, now: now)
+    }
+
+    /// Records when `client`'s connection next has something to send unprompted.
+    private mutating func noteChannelDeadline(of client: Client, index: Int, now: TickwireInstant) {
+        channelDue[index] = client.connection.update(now: now)?.nanoseconds ?? .max
     }
 
     private mutating func lingerDenied(now: TickwireInstant) {
@@ -387,6 +411,7 @@ public struct RelayServerCore {
                 }
             }
             client.policing.lastPayload = now
+            noteChannelDeadline(of: client, index: sender, now: now)
             if case .invalid = verdict {
                 counters.invalidChannelPackets &+= 1
                 violation(client, now: now)
@@ -508,13 +533,17 @@ public struct RelayServerCore {
         guard clients[sender] != nil, clients[sender]!.policing.mayNotify(now: now) else { return }
         events.append(.eventRefused(clientIndex: sender, clientID: netcode.clientID(sender) ?? 0, reason: reason))
         // The notice uses the control headroom; a sender whose queue is full does not get it.
-        if (try? clients[sender]!.connection.sendReliable(RelayMessage.refused(reason).encoded())) != nil { queuedReliable = true }
+        if (try? clients[sender]!.connection.sendReliable(RelayMessage.refused(reason).encoded())) != nil {
+            channelDue[sender] = 0
+            queuedReliable = true
+        }
     }
 
     private mutating func sendReliable(_ framed: [UInt8], to peer: Int, counted: Bool = false) {
         guard clients[peer] != nil else { return }
         do {
             try clients[peer]!.connection.sendReliable(framed)
+            channelDue[peer] = 0
             queuedReliable = true
             if counted { counters.eventsRelayed &+= 1 }
         } catch {
@@ -574,6 +603,7 @@ public struct RelayServerCore {
             case .clientDisconnected(let index, let clientID, _, let reason):
                 guard let client = clients[index].take() else { continue }
                 forget(index)
+                channelDue[index] = .max
                 retiredEncoders.add(client.encoder.counters)
                 stateLength[index] = 0
                 guard client.admitted else { continue }

@@ -209,7 +209,7 @@ public struct ChannelConnection {
         var writer = UnsafeByteWriter(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<budget]))
         let ack = received.ack
         PacketHeader(sequence: nextSequence, ack: ack.ack, ackBits: ack.bits).encode(into: &writer)
-        packetMessages.removeAll(keepingCapacity: true)
+        if !packetMessages.isEmpty { packetMessages.removeAll(keepingCapacity: true) }
         let wroteReliable = writeReliableRecords(into: &writer, now: now)
         let unreliableCount = writeUnreliableRecords(into: &writer) + (inPlace ? writeInPlace(message, into: &writer) : 0)
         let wroteUnreliable = unreliableCount > 0
@@ -222,7 +222,7 @@ public struct ChannelConnection {
 
         let (slot, evicted) = sent.begin(nextSequence, at: now)
         if let acked = evicted { loss.settle(acked: acked) }
-        sent[slot].messages.append(contentsOf: packetMessages)
+        if !packetMessages.isEmpty { sent[slot].messages.append(contentsOf: packetMessages) }
         // An ack-only packet does not ask for an ack (else two peers would ack each other's
         // acks forever), so it says nothing about loss or RTT when one arrives late or never.
         let elicitsAck = wroteReliable || wroteUnreliable

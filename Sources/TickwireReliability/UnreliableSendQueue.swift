@@ -54,6 +54,8 @@ struct UnreliableSendQueue {
     }
 
     mutating func removeAll() {
+        // Called after every packet write: an empty queue is left untouched.
+        guard !spans.isEmpty || !arena.isEmpty else { return }
         arena.removeAll(keepingCapacity: true)
         spans.removeAll(keepingCapacity: true)
     }

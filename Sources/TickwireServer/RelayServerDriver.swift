@@ -19,6 +19,8 @@ final class RelayServerDriver: DatagramEndpoint {
     private(set) var maxTickDuration: Duration = .zero
     /// Every tick's duration (send included) since the last `resetTickDurations()`.
     private(set) var tickDurations = DurationHistogram()
+    /// The send part of each of those ticks (writing its datagrams to the socket).
+    private(set) var tickSendDurations = DurationHistogram()
     private(set) var datagramsRead: UInt64 = 0
     private(set) var bytesRead: UInt64 = 0
     /// Fed tick durations as they happen and the stats once a second.
@@ -96,13 +98,16 @@ final class RelayServerDriver: DatagramEndpoint {
             lastUpdate = clock.now()
             updates &+= 1
             core.update(now: lastUpdate)
+            let updated = ContinuousClock.now
             flush()
             if core.counters.ticks != ticksBefore {
                 // A tick's duration includes sending what it wrote: that is most of its cost.
-                let took = ContinuousClock.now - started
+                let sent = ContinuousClock.now
+                let took = sent - started
                 lastTickDuration = took
                 maxTickDuration = max(maxTickDuration, took)
                 tickDurations.record(took)
+                tickSendDurations.record(sent - updated)
                 metrics?.recordTick(took)
                 heartbeat.beat(lastUpdate)
             }
@@ -115,7 +120,10 @@ final class RelayServerDriver: DatagramEndpoint {
         }
     }
 
-    func resetTickDurations() { tickDurations = DurationHistogram() }
+    func resetTickDurations() {
+        tickDurations = DurationHistogram()
+        tickSendDurations = DurationHistogram()
+    }
 
     func shutdown() {
         stopped = true

@@ -113,10 +113,10 @@ public final class RelayServerHost: Sendable {
         try await channel.eventLoop.submit { self.driver.value.stats() }.get()
     }
 
-    /// The durations of the ticks since the last call (send included), for benchmarks.
-    public func takeTickDurations() async throws -> DurationHistogram {
+    /// The durations of the ticks since the last call (send included), and of their sends, for benchmarks.
+    public func takeTickDurations() async throws -> (ticks: DurationHistogram, sends: DurationHistogram) {
         try await channel.eventLoop.submit {
-            let taken = self.driver.value.tickDurations
+            let taken = (self.driver.value.tickDurations, self.driver.value.tickSendDurations)
             self.driver.value.resetTickDurations()
             return taken
         }.get()

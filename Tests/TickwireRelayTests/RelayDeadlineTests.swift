@@ -5,9 +5,10 @@ import TickwireSimulation
 
 /// The relay core says when it next has work, so its host wakes then instead of polling.
 @Suite struct RelayDeadlineTests {
-    static func seatedRoom(tickRate: Int, seed: UInt64) throws -> VirtualRelay {
+    static func seatedRoom(tickRate: Int, seed: UInt64, relayDelay: Duration? = nil) throws -> VirtualRelay {
         var configuration = RelayConfiguration()
         configuration.tickRate = tickRate
+        configuration.relayDelay = relayDelay
         var relay = try VirtualRelay(configuration: configuration, seed: seed)
         for id in 1...3 { _ = try relay.addClient(clientID: UInt64(id), room: "a", timeoutSeconds: 10) }
         relay.advance(by: .seconds(2))
@@ -26,8 +27,8 @@ import TickwireSimulation
     }
 
     @Test func anEventReceivedIsDueWithinTheRelayDelay() throws {
-        var relay = try Self.seatedRoom(tickRate: 60, seed: 2)
-        let delay = RelayConfiguration().relayDelay
+        let delay = Duration.milliseconds(10)
+        var relay = try Self.seatedRoom(tickRate: 60, seed: 2, relayDelay: delay)
         // A moment when the server has nothing due within the relay delay (between its acks).
         var tries = 0
         while relay.server.nextDeadline <= relay.now + delay + .milliseconds(1), tries < 200 {
@@ -47,6 +48,39 @@ import TickwireSimulation
         server.update(now: due)
         #expect(server.nextDeadline > due, "the update sent it")
         #expect(server.counters.eventsRelayed == 2)
+    }
+
+    /// By default an event waits for the next tick's snapshot (one tick period at most): the
+    /// server does not wake for it before the tick, and each recipient gets the event and the
+    /// snapshot in one packet.
+    @Test func byDefaultAnEventRidesOnTheNextSnapshot() throws {
+        #expect(RelayConfiguration().effectiveRelayDelay == .nanoseconds(1_000_000_000 / 60))
+        var tickAt30 = RelayConfiguration()
+        tickAt30.tickRate = 30
+        #expect(tickAt30.effectiveRelayDelay == .milliseconds(20), "at most 20 ms at low tick rates")
+        var relay = try Self.seatedRoom(tickRate: 60, seed: 4)
+        // Just after a tick: the next one is almost a period away.
+        var tries = 0
+        while relay.server.nextTickDeadline - relay.now < .milliseconds(15), tries < 100 {
+            relay.advance(by: .microseconds(500))
+            tries += 1
+        }
+        try #require(relay.server.nextTickDeadline - relay.now >= .milliseconds(15))
+        var server = relay.server
+        let now = relay.now
+        try relay.clients[0].core.sendEvent([1, 2, 3])
+        relay.clients[0].core.update(now: now)
+        for datagram in relay.clients[0].core.outbound.datagrams { server.receive(datagram.bytes, from: relay.clients[0].address, now: now) }
+        #expect(server.nextDeadline == server.nextTickDeadline, "nothing to wake for before the tick")
+        server.outbound.removeAll()
+        let tick = server.nextTickDeadline
+        server.update(now: tick)
+        #expect(server.counters.eventsRelayed == 2)
+        // One packet to each member: the snapshot with the event beside it.
+        var packetsTo: [NetcodeAddress: Int] = [:]
+        for datagram in server.outbound.datagrams { packetsTo[datagram.address, default: 0] += 1 }
+        #expect(packetsTo[relay.clients[1].address] == 1)
+        #expect(packetsTo[relay.clients[2].address] == 1)
     }
 
     /// At 1 Hz the ticks are a second apart, but keep-alives (every 100 ms) and resends fall

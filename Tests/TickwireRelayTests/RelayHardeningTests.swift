@@ -25,6 +25,24 @@ import TickwireSimulation
         relay.server.events.compactMap { if case .removed(_, let id, let reason, _) = $0 { (id, reason) } else { nil } }
     }
 
+    /// Honest members' events at a fixed rate however often the relay wakes them (it wakes a
+    /// client when something reaches it, so "on every wake" would depend on the server's timing):
+    /// a member sends when its turn has come and is woken again at its next turn.
+    struct EventPacer {
+        let interval: Duration
+        private var turns: [UInt64: TickwireInstant] = [:]
+
+        init(interval: Duration) { self.interval = interval }
+
+        mutating func turnHasCome(for client: inout VirtualRelay.Client, now: TickwireInstant) -> Bool {
+            let turn = turns[client.clientID] ?? now
+            let due = now >= turn
+            if due { turns[client.clientID] = turn + interval }
+            client.actsAt = turns[client.clientID]
+            return due
+        }
+    }
+
     /// Runs a hostile bot against the room for `seconds`; returns when (if) it was removed.
     static func runHostile(_ relay: inout VirtualRelay, _ behaviour: HostileBehaviour, seconds: Int,
                            honestEvents: Bool = true) -> (bot: HostileBot, removedAt: TickwireInstant?) {
@@ -32,6 +50,7 @@ import TickwireSimulation
         let start = relay.now
         var removedAt: TickwireInstant?
         var counter: UInt8 = 0
+        var pacer = EventPacer(interval: .milliseconds(100))
         while relay.now - start < .seconds(Int64(seconds)) {
             relay.advance(by: .milliseconds(10)) { client, now in
                 if client.clientID == 99 {
@@ -39,7 +58,7 @@ import TickwireSimulation
                     client.core.events = client.heard
                     client.heard.removeAll()
                     bot.step(&client.core, now: now)
-                } else if honestEvents, now.nanoseconds % 100_000_000 < 10_000_000 {
+                } else if honestEvents, pacer.turnHasCome(for: &client, now: now) {
                     counter &+= 1
                     try? client.core.sendEvent([0xAB, counter])
                 }
@@ -172,9 +191,10 @@ import TickwireSimulation
         var peak = 0
         var removed = false
         var bot = HostileBot(clientID: 99, room: "r", behaviour: .neverAck)
+        var pacer = EventPacer(interval: .milliseconds(20))
         for _ in 0..<800 {
             relay.advance(by: .milliseconds(10)) { client, now in
-                if client.clientID == 99 { bot.step(&client.core, now: now) } else if now.nanoseconds % 20_000_000 < 10_000_000 {
+                if client.clientID == 99 { bot.step(&client.core, now: now) } else if pacer.turnHasCome(for: &client, now: now) {
                     // 50 events a second of 200 bytes from each honest member: within the limits.
                     try? client.core.sendEvent([UInt8](repeating: 7, count: 200))
                 }

@@ -24,65 +24,81 @@ public struct ByteWriter: Sendable {
 
 /// Writes little-endian integers into caller-owned memory. Bounds are checked; a write past the
 /// end sets `overflowed` and is ignored, so callers check once at the end.
+///
+/// Inlinable, so the relay's and the reliability layer's per-packet writes are specialized and
+/// inlined where they are used instead of going through generic witness calls.
+@frozen
 public struct UnsafeByteWriter {
     public let buffer: UnsafeMutableRawBufferPointer
-    public private(set) var offset: Int
-    public private(set) var overflowed = false
+    @usableFromInline var _offset: Int
+    @usableFromInline var _overflowed = false
 
+    @inlinable public var offset: Int { _offset }
+    @inlinable public var overflowed: Bool { _overflowed }
+
+    @inlinable
     public init(_ buffer: UnsafeMutableRawBufferPointer, offset: Int = 0) {
         self.buffer = buffer
-        self.offset = offset
+        self._offset = offset
     }
 
+    @inlinable
     public mutating func write(_ value: UInt8) {
-        guard offset < buffer.count else { overflowed = true; return }
+        guard offset < buffer.count else { _overflowed = true; return }
         buffer[offset] = value
-        offset += 1
+        _offset += 1
     }
 
+    @inlinable
     public mutating func write<T: FixedWidthInteger>(_ value: T) {
         let size = MemoryLayout<T>.size
-        guard offset + size <= buffer.count else { overflowed = true; return }
+        guard offset + size <= buffer.count else { _overflowed = true; return }
         buffer.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
-        offset += size
+        _offset += size
     }
 
+    @inlinable
     public mutating func write(bytes source: UnsafeRawBufferPointer) {
-        guard offset + source.count <= buffer.count else { overflowed = true; return }
+        guard offset + source.count <= buffer.count else { _overflowed = true; return }
         if source.count > 0 {
             UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + source.count]).copyMemory(from: source)
         }
-        offset += source.count
+        _offset += source.count
     }
 
+    @inlinable
     public mutating func write(bytes source: [UInt8]) {
         source.withUnsafeBytes { write(bytes: $0) }
     }
 
     /// Claims the next `count` bytes for the caller to fill, or marks overflow and returns nil.
+    @inlinable
     public mutating func reserve(_ count: Int) -> UnsafeMutableRawPointer? {
         guard count >= 0, offset + count <= buffer.count, let base = buffer.baseAddress else {
-            overflowed = true
+            _overflowed = true
             return nil
         }
-        defer { offset += count }
+        defer { _offset += count }
         return base + offset
     }
 
     /// Goes back to an earlier offset, undoing what was written after it (and any overflow).
+    @inlinable
     public mutating func rewind(to earlier: Int) {
         precondition(earlier <= offset && earlier >= 0)
-        offset = earlier
-        overflowed = false
+        _offset = earlier
+        _overflowed = false
     }
 
     /// Writes at an offset already written, without moving on (to fill in a count later).
+    @inlinable
     public mutating func patch<T: FixedWidthInteger>(_ value: T, at position: Int) {
         precondition(position >= 0 && position + MemoryLayout<T>.size <= offset)
         buffer.storeBytes(of: value.littleEndian, toByteOffset: position, as: T.self)
     }
 
     /// LEB128: 7 bits per byte, low first; 1 byte below 128.
+    @inlinable
     public mutating func writeVarint(_ value: Int) {
         precondition(value >= 0)
         var rest = UInt64(value)
@@ -93,9 +109,10 @@ public struct UnsafeByteWriter {
         write(UInt8(rest))
     }
 
+    @inlinable
     public mutating func zero(count: Int) {
-        guard offset + count <= buffer.count else { overflowed = true; return }
+        guard offset + count <= buffer.count else { _overflowed = true; return }
         for i in offset..<offset + count { buffer[i] = 0 }
-        offset += count
+        _offset += count
     }
 }

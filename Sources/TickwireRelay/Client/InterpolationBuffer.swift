@@ -86,9 +86,14 @@ public struct InterpolationBuffer: Sendable {
         }
         if lastArrival.map({ server > $0.server }) ?? true { lastArrival = (local, server) }
         if let rendered = lastRender, snapshot.serverTime < rendered { counters.arrivedTooLate &+= 1 }
-        guard !snapshots.contains(where: { $0.tick == snapshot.tick }) else { return }
-        let position = snapshots.firstIndex { $0.tick > snapshot.tick } ?? snapshots.count
-        snapshots.insert(snapshot, at: position)
+        if snapshots.last.map({ $0.tick < snapshot.tick }) ?? true {
+            // The usual case, the newest tick yet: no search through the buffer.
+            snapshots.append(snapshot)
+        } else {
+            guard !snapshots.contains(where: { $0.tick == snapshot.tick }) else { return }
+            let position = snapshots.firstIndex { $0.tick > snapshot.tick } ?? snapshots.count
+            snapshots.insert(snapshot, at: position)
+        }
         if snapshots.count > configuration.capacity { snapshots.removeFirst(snapshots.count - configuration.capacity) }
     }
 

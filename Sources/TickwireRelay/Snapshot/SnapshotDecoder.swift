@@ -63,7 +63,7 @@ public struct SnapshotDecoder {
         guard reader.readUInt8() == SnapshotFormat.kind,
               let tick = reader.read(UInt32.self), let time = reader.read(UInt64.self),
               let baselineTick = reader.read(UInt32.self), let count = reader.read(UInt16.self) else { return .malformed }
-        if view(tick: tick) != nil { return .duplicate(tick: tick) }
+        if ring.contains(tick: tick) { return .duplicate(tick: tick) }
         let base: SnapshotView
         if baselineTick == SnapshotFormat.noBaseline {
             base = SnapshotView()

@@ -108,11 +108,17 @@ public struct SnapshotEncoder {
         // Entries coded against the room's own (shared) view of the baseline tick are the same
         // for every member with that baseline: those are cached under the tick.
         var baseKey: Int64?
-        if usesBaselines, let acked = newestAckedTick, let entry = baseline(tick: acked) {
+        /// The ring slot `base` was taken from: it goes back before this snapshot is stored.
+        var baseSlot: Int?
+        if usesBaselines, let acked = newestAckedTick, ring[slot(acked)].tick == Int64(acked) {
+            let i = slot(acked)
             baselineTick = acked
-            base = entry.view
-            baseExcluding = entry.excluding
-            if entry.shared { baseKey = Int64(acked) }
+            // Taken out of the ring for the encode, not copied (a copy retains and releases each
+            // of the view's arrays, cold memory for most clients).
+            swap(&base, &ring[i].view)
+            baseSlot = i
+            baseExcluding = ring[i].excluding
+            if ring[i].shared { baseKey = Int64(acked) }
         }
         var writer = UnsafeByteWriter(buffer)
         writer.write(SnapshotFormat.kind)
@@ -178,10 +184,15 @@ public struct SnapshotEncoder {
         }
         writer.patch(entries, at: countAt)
 
+        // The ring gets the baseline's view back before this tick's snapshot is stored: it may
+        // take the same slot (a baseline exactly `ringSize` ticks old).
         if fitAll && !removals.contains(where: { !$0.included }) {
+            if let i = baseSlot { swap(&base, &ring[i].view) }
             store(Baseline(tick: Int64(tick), view: room, excluding: own, shared: true))
         } else {
-            record(tick: tick, base: base, baseExcluding: baseExcluding, room: room, own: own)
+            let reconstructed = record(base: base, baseExcluding: baseExcluding, room: room, own: own)
+            if let i = baseSlot { swap(&base, &ring[i].view) }
+            store(Baseline(tick: Int64(tick), view: reconstructed, excluding: nil, shared: false))
         }
         counters.snapshots &+= 1
         if baselineTick == nil { counters.fullSnapshots &+= 1 }
@@ -312,9 +323,9 @@ public struct SnapshotEncoder {
         if entry.tick >= 0, !entry.shared, spares.count < spares.capacity { spares.append(entry.view) }
     }
 
-    /// Stores a copy of what the client will reconstruct: the baseline with the included
-    /// entries applied. `changes` is in id order here.
-    private mutating func record(tick: UInt32, base: SnapshotView, baseExcluding: UInt16?, room: SnapshotView, own: UInt16?) {
+    /// A copy of what the client will reconstruct: the baseline with the included entries
+    /// applied, in a spare view when there is one. `changes` is in id order here.
+    private mutating func record(base: SnapshotView, baseExcluding: UInt16?, room: SnapshotView, own: UInt16?) -> SnapshotView {
         var scratch = spares.popLast() ?? SnapshotView()
         scratch.removeAll()
         var i = 0, j = 0, r = 0, c = 0
@@ -340,6 +351,6 @@ public struct SnapshotEncoder {
                 j += 1
             }
         }
-        store(Baseline(tick: Int64(tick), view: scratch, excluding: nil, shared: false))
+        return scratch
     }
 }

@@ -15,6 +15,9 @@ struct SnapshotRing: Sendable {
         ticks[slot(tick)] == Int64(tick) ? views[slot(tick)] : nil
     }
 
+    /// Whether the ring holds `tick` (without copying its view).
+    func contains(tick: UInt32) -> Bool { ticks[slot(tick)] == Int64(tick) }
+
     /// Stores `view` as `tick` by swapping: `view` comes back holding the evicted snapshot's
     /// storage, ready to be cleared and reused without allocating.
     mutating func store(tick: UInt32, swapping view: inout SnapshotView) {

@@ -55,20 +55,26 @@ public enum XORDelta {
     /// Returns false on malformed input (a run past the length or one that makes no progress),
     /// leaving `output` with partial content the caller must discard.
     public static func decode(_ reader: inout ByteReader, length: Int, against baseline: UnsafeRawBufferPointer, into output: inout [UInt8]) -> Bool {
-        var position = 0
-        while position < length {
-            guard let zeros = reader.readVarint(limit: length - position),
-                  let count = reader.readVarint(limit: length - position - zeros),
-                  zeros + count > 0,
-                  let literal = reader.readSlice(count) else { return false }
-            for i in position..<position + zeros { output.append(i < baseline.count ? baseline[i] : 0) }
-            position += zeros
-            for k in 0..<count {
-                let i = position + k
-                output.append(literal[k] ^ (i < baseline.count ? baseline[i] : 0))
+        guard length > 0 else { return true }
+        // The blob starts as the baseline (cut or zero-padded to the length); zero runs leave it
+        // as it is and literals are XORed in. Written in place: no per-byte appends.
+        let start = output.count
+        output.append(contentsOf: repeatElement(0, count: length))
+        return output.withUnsafeMutableBytes { raw in
+            let blob = UnsafeMutableRawBufferPointer(rebasing: raw[start..<start + length])
+            let covered = min(baseline.count, length)
+            if covered > 0 { UnsafeMutableRawBufferPointer(rebasing: blob[0..<covered]).copyMemory(from: UnsafeRawBufferPointer(rebasing: baseline[0..<covered])) }
+            var position = 0
+            while position < length {
+                guard let zeros = reader.readVarint(limit: length - position),
+                      let count = reader.readVarint(limit: length - position - zeros),
+                      zeros + count > 0,
+                      let literal = reader.readSlice(count) else { return false }
+                position += zeros
+                for k in 0..<count { blob[position + k] ^= literal[k] }
+                position += count
             }
-            position += count
+            return true
         }
-        return true
     }
 }

@@ -55,6 +55,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest entity state a client may send, in bytes (1...1024, default 64).") var stateSize: Int?
     @Option(help: "How long an ack may wait for a snapshot or event to ride on, in ms (0...500). Default: one tick period plus 4 ms.")
     var ackDelayMs: Double?
+    @Option(help: "How long a relayed event may wait for the next snapshot to ride on before it is sent alone, in ms (0...500). Default: one tick period, at most 20 ms.")
+    var relayDelayMs: Double?
     @Option(help: "The admin port: Prometheus metrics at HOST:PORT/metrics (and the join API with --join-api-key-file), e.g. 127.0.0.1:9464 (off unless given).")
     var metrics: String?
     @Option(help: "Log level: trace, debug, info (default), notice, warning, error, critical.") var logLevel: String?
@@ -90,6 +92,7 @@ struct ServeCommand: AsyncParsableCommand {
         put("room-capacity", roomCapacity)
         put("state-size", stateSize)
         put("ack-delay-ms", ackDelayMs)
+        put("relay-delay-ms", relayDelayMs)
         put("metrics", metrics)
         put("log-level", logLevel)
         put("log-format", logFormat)
@@ -120,6 +123,9 @@ struct ServeCommand: AsyncParsableCommand {
         options.relay.maxStateSize = try settings.int("state-size", in: 1...1024) ?? 64
         if let ackDelayMs = try settings.double("ack-delay-ms", in: 0...500) {
             options.relay.ackDelay = .microseconds(Int64(ackDelayMs * 1000))
+        }
+        if let relayDelayMs = try settings.double("relay-delay-ms", in: 0...500) {
+            options.relay.relayDelay = .microseconds(Int64(relayDelayMs * 1000))
         }
         try LimitOptions.apply(settings, to: &options.relay.limits)
         options.requestsPerSecondPerAddress = try settings.double("requests-per-address", in: 0.001...1e9) ?? options.requestsPerSecondPerAddress

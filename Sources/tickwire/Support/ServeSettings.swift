@@ -62,6 +62,7 @@ struct ServeSettings {
         Setting(name: "room-capacity", kind: .int, defaultText: "64"),
         Setting(name: "state-size", kind: .int, defaultText: "64"),
         Setting(name: "ack-delay-ms", kind: .double, defaultText: nil),
+        Setting(name: "relay-delay-ms", kind: .double, defaultText: nil),
         Setting(name: "metrics", kind: .string, defaultText: nil),
         Setting(name: "join-api-key-file", kind: .string, defaultText: nil),
         Setting(name: "join-token-seconds", kind: .int, defaultText: "30"),

@@ -88,14 +88,13 @@ extension NetcodeServer {
         }) else { return drop(.challengeTokenInvalid) }
         guard clientByID[challenge.clientID] == nil else { return drop(.clientIDAlreadyConnected) }
         guard admitsNewClients, connectedClientCount < configuration.maxClients,
-            let index = slots.firstIndex(where: { !$0.connected })
+            let index = liveness.firstIndex(where: { !$0.connected })
         else {
             sendDenied(to: address, key: mapping.sendKey)
             events.append(.connectionDenied(clientID: challenge.clientID, address: address))
             return
         }
         var slot = slots[index]
-        slot.connected = true
         slot.confirmed = false
         slot.clientID = challenge.clientID
         slot.address = address
@@ -103,11 +102,10 @@ extension NetcodeServer {
         slot.receiveKey = mapping.receiveKey
         slot.sequence = 0
         slot.replay.reset()
-        slot.timeoutNanoseconds = mapping.timeout?.nonNegativeNanoseconds
-        slot.lastReceive = now
-        slot.lastSend = now
         slot.userData = challenge.userData
         slots[index] = slot
+        liveness[index] = Liveness(
+            connected: true, timeoutNanoseconds: mapping.timeout?.nonNegativeNanoseconds ?? .max, lastReceive: now, lastSend: now)
         clientByAddress[address] = index
         clientByID[challenge.clientID] = index
         mappings.remove(address)

@@ -33,7 +33,7 @@ extension NetcodeServer {
 
     /// Disconnects every client cleanly (used on shutdown).
     public mutating func disconnectAll(now: TickwireInstant) {
-        for index in slots.indices where slots[index].connected { disconnect(index, now: now) }
+        for index in liveness.indices where liveness[index].connected { disconnect(index, now: now) }
     }
 
     mutating func sendKeepAlive(_ clientIndex: Int, now: TickwireInstant) {
@@ -50,7 +50,7 @@ extension NetcodeServer {
     ) {
         let sequence = slots[clientIndex].sequence
         slots[clientIndex].sequence &+= 1
-        slots[clientIndex].lastSend = now
+        liveness[clientIndex].lastSend = now
         let address = slots[clientIndex].address
         let protocolID = configuration.protocolID
         let written = slots[clientIndex].sendKey.withUnsafeBytes { key in

@@ -52,7 +52,6 @@ public struct NetcodeServer {
     }
 
     struct Slot {
-        var connected = false
         var confirmed = false
         var clientID: UInt64 = 0
         var address = NetcodeAddress.ipv4(0, 0, 0, 0, port: 0)
@@ -60,11 +59,17 @@ public struct NetcodeServer {
         var receiveKey: [UInt8] = []
         var sequence: UInt64 = 0
         var replay = ReplayProtection()
-        /// The token's timeout, in nanoseconds (nil: none); the per-update checks add it to an instant.
-        var timeoutNanoseconds: UInt64?
+        var userData: [UInt8] = []
+    }
+
+    /// What the per-update sweep reads of a slot, kept apart from the rest (keys, replay window,
+    /// address) so the sweep over every slot reads 32 contiguous bytes a slot, not whole slots.
+    struct Liveness {
+        var connected = false
+        /// The token's timeout in nanoseconds (`.max`: none); the sweep adds it to an instant.
+        var timeoutNanoseconds: UInt64 = .max
         var lastReceive = TickwireInstant.zero
         var lastSend = TickwireInstant.zero
-        var userData: [UInt8] = []
     }
 
     public let configuration: NetcodeServerConfiguration
@@ -73,6 +78,8 @@ public struct NetcodeServer {
     public var unixTimeAtInstantZero: UInt64
 
     var slots: [Slot]
+    /// Each slot's liveness, by slot index (whether it is connected lives here).
+    var liveness: [Liveness]
     /// False while draining: new connection requests are denied as if the server were full;
     /// connected clients stay.
     public var admitsNewClients = true
@@ -98,6 +105,7 @@ public struct NetcodeServer {
         self.configuration = configuration
         self.unixTimeAtInstantZero = unixTimeAtInstantZero
         slots = Array(repeating: Slot(), count: configuration.maxClients)
+        liveness = Array(repeating: Liveness(), count: configuration.maxClients)
         mappings = EncryptionMappings(capacity: 4 * configuration.maxClients)
         tokenHistory = TokenHistory(capacity: 8 * configuration.maxClients)
         scratch = [UInt8](repeating: 0, count: Netcode.maxPacketBytes)
@@ -115,7 +123,7 @@ public struct NetcodeServer {
     // MARK: - Queries
 
     public func isConnected(_ clientIndex: Int) -> Bool {
-        slots.indices.contains(clientIndex) && slots[clientIndex].connected
+        liveness.indices.contains(clientIndex) && liveness[clientIndex].connected
     }
 
     public func clientID(_ clientIndex: Int) -> UInt64? { isConnected(clientIndex) ? slots[clientIndex].clientID : nil }
@@ -127,7 +135,7 @@ public struct NetcodeServer {
     public func userData(_ clientIndex: Int) -> [UInt8]? { isConnected(clientIndex) ? slots[clientIndex].userData : nil }
 
     /// When the last packet (keep-alive or payload) from a connected client was accepted.
-    public func lastReceive(_ clientIndex: Int) -> TickwireInstant? { isConnected(clientIndex) ? slots[clientIndex].lastReceive : nil }
+    public func lastReceive(_ clientIndex: Int) -> TickwireInstant? { isConnected(clientIndex) ? liveness[clientIndex].lastReceive : nil }
 
     public func clientIndex(forAddress address: NetcodeAddress) -> Int? { clientByAddress[address] }
 
@@ -137,7 +145,7 @@ public struct NetcodeServer {
     }
 
     /// Indices of connected clients, in slot order.
-    public var connectedClientIndices: [Int] { slots.indices.filter { slots[$0].connected } }
+    public var connectedClientIndices: [Int] { liveness.indices.filter { liveness[$0].connected } }
 
     // MARK: - Receive
 
@@ -202,11 +210,11 @@ public struct NetcodeServer {
             receiveConnectionResponse(sequence: sequence, token: token, mapping: mapping!, from: address, now: now)
         case .keepAlive:
             guard let index = clientIndex else { return drop(.unexpectedPacket) }
-            slots[index].lastReceive = now
+            liveness[index].lastReceive = now
             slots[index].confirmed = true
         case .payload:
             guard let index = clientIndex else { return drop(.unexpectedPacket) }
-            slots[index].lastReceive = now
+            liveness[index].lastReceive = now
             slots[index].confirmed = true
             counters.payloadsReceived &+= 1
             scratch.withUnsafeBytes { raw in
@@ -238,12 +246,12 @@ public struct NetcodeServer {
 
     /// Sends keep-alives to idle clients and times out silent ones.
     public mutating func update(now: TickwireInstant) {
-        for index in slots.indices where slots[index].connected {
-            if let timeout = slots[index].timeoutNanoseconds, slots[index].lastReceive.adding(nanoseconds: timeout) <= now {
+        for index in liveness.indices where liveness[index].connected {
+            if liveness[index].lastReceive.adding(nanoseconds: liveness[index].timeoutNanoseconds) <= now {
                 freeSlot(index, reason: .timedOut, now: now)
                 continue
             }
-            if slots[index].lastSend.adding(nanoseconds: Netcode.packetSendIntervalNanoseconds) <= now {
+            if liveness[index].lastSend.adding(nanoseconds: Netcode.packetSendIntervalNanoseconds) <= now {
                 sendKeepAlive(index, now: now)
             }
         }
@@ -252,17 +260,18 @@ public struct NetcodeServer {
     /// The earliest instant at which `update` has work to do, if any client is connected.
     public func nextDeadline() -> TickwireInstant? {
         var deadline: TickwireInstant?
-        for index in slots.indices where slots[index].connected {
-            var candidate = slots[index].lastSend.adding(nanoseconds: Netcode.packetSendIntervalNanoseconds)
-            if let timeout = slots[index].timeoutNanoseconds { candidate = min(candidate, slots[index].lastReceive.adding(nanoseconds: timeout)) }
+        for index in liveness.indices where liveness[index].connected {
+            let slot = liveness[index]
+            let candidate = min(slot.lastSend.adding(nanoseconds: Netcode.packetSendIntervalNanoseconds),
+                                slot.lastReceive.adding(nanoseconds: slot.timeoutNanoseconds))
             deadline = min(deadline ?? candidate, candidate)
         }
         return deadline
     }
 
     mutating func freeSlot(_ index: Int, reason: DisconnectReason, now: TickwireInstant) {
+        guard liveness[index].connected else { return }
         let slot = slots[index]
-        guard slot.connected else { return }
         events.append(.clientDisconnected(clientIndex: index, clientID: slot.clientID, address: slot.address, reason: reason))
         clientByAddress[slot.address] = nil
         clientByID[slot.clientID] = nil
@@ -278,7 +287,7 @@ public struct NetcodeServer {
                     expireUnixSeconds: .max, lastAccess: now),
                 now: now, unixSeconds: unixSeconds(now))
         }
-        slots[index].connected = false
+        liveness[index].connected = false
         slots[index].confirmed = false
         slots[index].replay.reset()
         connectedClientCount -= 1
