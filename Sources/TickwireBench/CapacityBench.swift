@@ -45,6 +45,10 @@ public enum CapacityBench {
         /// The send part of the relay's ticks (the rest is its core's update).
         public var tickSendP50Ms: Double
         public var tickSendP99Ms: Double
+        /// Snapshots and reliable resends the relay sent per client-second (packets out less
+        /// snapshots is what events, acks and resends cost in packets of their own or beside them).
+        public var snapshotsPerClientS: Double
+        public var resendsPerClientS: Double
         public var lateTicks: UInt64
         /// How often the relay's host woke its core (ticks included).
         public var updatesPerSecond: Double
@@ -78,7 +82,8 @@ public enum CapacityBench {
             case ceilingPacketsInPerClientS = "ceiling_packets_in_per_client_s", ceilingPacketsOutPerClientS = "ceiling_packets_out_per_client_s"
             case meanDatagramOutBytes = "mean_datagram_out_bytes", meanDatagramInBytes = "mean_datagram_in_bytes"
             case tickP50Ms = "tick_p50_ms", tickP99Ms = "tick_p99_ms", tickMaxMs = "tick_max_ms"
-            case tickSendP50Ms = "tick_send_p50_ms", tickSendP99Ms = "tick_send_p99_ms", lateTicks = "late_ticks", updatesPerSecond = "updates_per_second"
+            case tickSendP50Ms = "tick_send_p50_ms", tickSendP99Ms = "tick_send_p99_ms"
+            case snapshotsPerClientS = "snapshots_per_client_s", resendsPerClientS = "resends_per_client_s", lateTicks = "late_ticks", updatesPerSecond = "updates_per_second"
             case ceilingOpenFailures = "ceiling_open_failures"
             case ceilingTickSendP50Ms = "ceiling_tick_send_p50_ms", ceilingTickSendP99Ms = "ceiling_tick_send_p99_ms"
             case tickP99OverCeiling = "tick_p99_over_ceiling"
@@ -100,6 +105,7 @@ public enum CapacityBench {
                 "tick p50 ms (send incl.)  \(f(ceilingTickSendP50Ms, 3).leftPad(10)) \(f(tickP50Ms, 3).leftPad(10))",
                 "tick p99 ms (send incl.)  \(f(ceilingTickSendP99Ms, 3).leftPad(10)) \(f(tickP99Ms, 3).leftPad(10))   relay/ceiling \(f(tickP99OverCeiling, 2))",
                 "tick send p50/p99 ms      \(f(ceilingTickSendP50Ms, 3).leftPad(10)) \(f(tickSendP50Ms, 3).leftPad(10)) / \(f(tickSendP99Ms, 3))   (the relay's rest is its core's update)",
+                "relay: \(f(snapshotsPerClientS)) snapshots and \(f(resendsPerClientS, 2)) reliable resends per client-second",
                 "relay: tick max \(f(tickMaxMs, 3)) ms, late ticks \(lateTicks), \(f(updatesPerSecond, 0)) wakes a second, datagrams out \(f(meanDatagramOutBytes, 0)) B and in \(f(meanDatagramInBytes, 0)) B on average",
             ]
             if let rss = rssBytesPerClient { lines.append("relay RSS per client: \(f(rss / 1024)) KiB") }
@@ -164,6 +170,7 @@ public enum CapacityBench {
             meanDatagramOutBytes: meanOut, meanDatagramInBytes: meanIn,
             tickP50Ms: millis(relay.ticks.quantile(0.5)), tickP99Ms: millis(relay.ticks.quantile(0.99)), tickMaxMs: millis(relay.ticks.max),
             tickSendP50Ms: millis(relay.tickSends.quantile(0.5)), tickSendP99Ms: millis(relay.tickSends.quantile(0.99)),
+            snapshotsPerClientS: Double(relay.snapshotsSent) / relayClientSeconds, resendsPerClientS: Double(relay.reliableResends) / relayClientSeconds,
             lateTicks: relay.lateTicks, updatesPerSecond: Double(relay.updates) / relay.seconds,
             ceilingOpenFailures: ceiling.openFailures + ceiling.sendErrors,
             ceilingTickSendP50Ms: millis(ceiling.tickSend.quantile(0.5)), ceilingTickSendP99Ms: ceilingP99,

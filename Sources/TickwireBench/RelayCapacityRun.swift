@@ -55,6 +55,9 @@ public enum RelayCapacityRun {
         public var ticks: DurationHistogram
         /// The send part of each tick (its datagrams written to the socket).
         public var tickSends: DurationHistogram
+        /// Reliable records sent again, and snapshots sent, over the window (what the packets out carried).
+        public var reliableResends: UInt64
+        public var snapshotsSent: UInt64
         public var lateTicks: UInt64
         public var updates: UInt64
         public var residentBytesBefore: Int?
@@ -226,7 +229,10 @@ public enum RelayCapacityRun {
             datagramsIn: sum(after, \.datagramsRead) - sum(before, \.datagramsRead),
             datagramsOut: sum(after, \.datagramsWritten) - sum(before, \.datagramsWritten),
             bytesIn: sum(after, \.bytesRead) - sum(before, \.bytesRead), bytesOut: sum(after, \.bytesWritten) - sum(before, \.bytesWritten),
-            ticks: ticks, tickSends: tickSends, lateTicks: sum(after, \.lateTicks) - sum(before, \.lateTicks), updates: sum(after, \.updates) - sum(before, \.updates),
+            ticks: ticks, tickSends: tickSends,
+            reliableResends: sum(after, \.links.counters.reliableResends) &- sum(before, \.links.counters.reliableResends),
+            snapshotsSent: sum(after, \.snapshots.snapshots) &- sum(before, \.snapshots.snapshots),
+            lateTicks: sum(after, \.lateTicks) - sum(before, \.lateTicks), updates: sum(after, \.updates) - sum(before, \.updates),
             residentBytesBefore: residentBefore, residentBytesAfter: residentAfter,
             swarm: swarm, swarmExitCode: process.terminationStatus, pinned: pinned, workers: shares)
     }

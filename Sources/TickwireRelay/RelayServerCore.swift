@@ -96,6 +96,9 @@ public struct RelayServerCore {
     /// rest. Set after every change to a client's connection (a receive, a queued reliable
     /// message, a write).
     private var channelDue: [UInt64]
+    /// Per slot: until when reliable messages queued and not yet written may wait (0: none held);
+    /// see `markReliableQueued`.
+    private var reliableHold: [UInt64]
     /// Payloads received during one `receive`, processed after it returns (the netcode server
     /// cannot be re-entered from its own payload callback).
     private var pending: [UInt8] = []
@@ -127,6 +130,7 @@ public struct RelayServerCore {
         stateArena = [UInt8](repeating: 0, count: netcode.maxClients * configuration.maxStateSize)
         stateLength = Array(repeating: 0, count: netcode.maxClients)
         channelDue = Array(repeating: .max, count: netcode.maxClients)
+        reliableHold = Array(repeating: 0, count: netcode.maxClients)
         pending.reserveCapacity(Netcode.maxPayloadBytes * 4)
         pendingRecords.reserveCapacity(16)
         incomingStates.reserveCapacity(Netcode.maxPayloadBytes)
@@ -378,12 +382,16 @@ public struct RelayServerCore {
             }
         }
         client.connection.endTick()
+        reliableHold[index] = 0
         noteChannelDeadline(of: client, index: index, now: now)
     }
 
-    /// Records when `client`'s connection next has something to send unprompted.
+    /// Records when `client`'s connection next has something to send unprompted: the channel's
+    /// deadline, except that messages queued to it and not yet written wait out their hold.
     private mutating func noteChannelDeadline(of client: Client, index: Int, now: TickwireInstant) {
-        channelDue[index] = client.connection.update(now: now)?.nanoseconds ?? .max
+        var due = client.connection.update(now: now)?.nanoseconds ?? .max
+        if due <= now.nanoseconds, reliableHold[index] > now.nanoseconds { due = reliableHold[index] }
+        channelDue[index] = due
     }
 
     private mutating func lingerDenied(now: TickwireInstant) {
@@ -525,7 +533,7 @@ public struct RelayServerCore {
                 return refuse(sender, .roomBusy, now: now)
             }
         }
-        for peer in peers where peer != sender { sendReliable(framed, to: peer, counted: true) }
+        for peer in peers where peer != sender { sendReliable(framed, to: peer, now: now, counted: true) }
     }
 
     /// Counts a refused event and tells the sender, at most once a second.
@@ -534,17 +542,24 @@ public struct RelayServerCore {
         events.append(.eventRefused(clientIndex: sender, clientID: netcode.clientID(sender) ?? 0, reason: reason))
         // The notice uses the control headroom; a sender whose queue is full does not get it.
         if (try? clients[sender]!.connection.sendReliable(RelayMessage.refused(reason).encoded())) != nil {
-            channelDue[sender] = 0
-            queuedReliable = true
+            markReliableQueued(sender, now: now)
         }
     }
 
-    private mutating func sendReliable(_ framed: [UInt8], to peer: Int, counted: Bool = false) {
+    /// A reliable message queued to `peer` is due `relayDelay` from now: it rides on the next
+    /// tick's snapshot when that comes first, and no earlier update (a keep-alive or liveness
+    /// wake) sends it alone.
+    private mutating func markReliableQueued(_ peer: Int, now: TickwireInstant) {
+        if reliableHold[peer] <= now.nanoseconds { reliableHold[peer] = (now + relayDelay).nanoseconds }
+        channelDue[peer] = min(channelDue[peer], reliableHold[peer])
+        queuedReliable = true
+    }
+
+    private mutating func sendReliable(_ framed: [UInt8], to peer: Int, now: TickwireInstant, counted: Bool = false) {
         guard clients[peer] != nil else { return }
         do {
             try clients[peer]!.connection.sendReliable(framed)
-            channelDue[peer] = 0
-            queuedReliable = true
+            markReliableQueued(peer, now: now)
             if counted { counters.eventsRelayed &+= 1 }
         } catch {
             // Events leave headroom for notices, so only a client that stopped acking fills it.
@@ -604,6 +619,7 @@ public struct RelayServerCore {
                 guard let client = clients[index].take() else { continue }
                 forget(index)
                 channelDue[index] = .max
+                reliableHold[index] = 0
                 retiredEncoders.add(client.encoder.counters)
                 stateLength[index] = 0
                 guard client.admitted else { continue }
@@ -615,7 +631,7 @@ public struct RelayServerCore {
                 case .serverDisconnected: .removedByServer
                 }
                 let left = RelayMessage.peerLeft(clientID: clientID, reason: why).encoded()
-                for peer in members[room] ?? [] { sendReliable(left, to: peer) }
+                for peer in members[room] ?? [] { sendReliable(left, to: peer, now: now) }
                 if members[room]?.isEmpty == true { members[room] = nil }
                 events.append(.left(clientIndex: index, clientID: clientID, room: room, reason: reason))
             case .connectionDenied(let clientID, let address):
@@ -642,7 +658,7 @@ public struct RelayServerCore {
                 room: room, admitted: false, connection: connection, encoder: SnapshotEncoder(usesBaselines: false),
                 denialDeadline: now + configuration.denialLinger, policing: policing)
             remember(index, lingering: true)
-            sendReliable(RelayMessage.denied(denial).encoded(), to: index)
+            sendReliable(RelayMessage.denied(denial).encoded(), to: index, now: now)
             switch denial {
             case .roomFull:
                 counters.roomFullDenials &+= 1
@@ -663,12 +679,12 @@ public struct RelayServerCore {
             entityID: UInt16(index), tickRate: UInt16(configuration.tickRate),
             maxStateSize: UInt16(configuration.maxStateSize), roomCapacity: UInt16(configuration.roomCapacity),
             maxEventBytes: UInt16(configuration.limits.maxEventBytes))
-        sendReliable(RelayMessage.welcome(welcome).encoded(), to: index)
+        sendReliable(RelayMessage.welcome(welcome).encoded(), to: index, now: now)
         let joined = RelayMessage.peerJoined(clientID: clientID, entityID: UInt16(index)).encoded()
         for peer in present {
-            sendReliable(joined, to: peer)
+            sendReliable(joined, to: peer, now: now)
             if let peerID = netcode.clientID(peer) {
-                sendReliable(RelayMessage.peerJoined(clientID: peerID, entityID: UInt16(peer)).encoded(), to: index)
+                sendReliable(RelayMessage.peerJoined(clientID: peerID, entityID: UInt16(peer)).encoded(), to: index, now: now)
             }
         }
         // Members stay sorted by slot, the order snapshots list entities in.
