@@ -45,10 +45,19 @@ public struct RelayServerCore {
     private final class Client {
         let room: String
         let admitted: Bool
+        // Release builds skip the dynamic exclusivity checks on these (a runtime call and a
+        // thread-local access set on every access, several per client per tick); debug builds,
+        // the tests', keep them, so an overlapping access still traps there.
+        #if DEBUG
         var connection: ChannelConnection
         var encoder: SnapshotEncoder
-        let denialDeadline: TickwireInstant?
         var policing: ClientPolicing
+        #else
+        @exclusivity(unchecked) var connection: ChannelConnection
+        @exclusivity(unchecked) var encoder: SnapshotEncoder
+        @exclusivity(unchecked) var policing: ClientPolicing
+        #endif
+        let denialDeadline: TickwireInstant?
 
         init(room: String, admitted: Bool, connection: ChannelConnection, encoder: SnapshotEncoder,
              denialDeadline: TickwireInstant? = nil, policing: ClientPolicing) {

@@ -232,9 +232,10 @@ public struct ChannelConnection {
             if outstandingSince == nil { outstandingSince = now }
             newestElicitingSequence = nextSequence
         }
-        sent[slot].wireBytes = writer.offset + configuration.overheadBytesPerPacket
-        sentMeter.add(bytes: sent[slot].wireBytes, now: now)
-        if elicitsAck, packetLog != nil { packetLog!.noteSent(sequence: nextSequence, at: now, bytes: sent[slot].wireBytes) }
+        let wireBytes = writer.offset + configuration.overheadBytesPerPacket
+        sent[slot].wireBytes = UInt16(clamping: wireBytes)
+        sentMeter.add(bytes: wireBytes, now: now)
+        if elicitsAck, packetLog != nil { packetLog!.noteSent(sequence: nextSequence, at: now, bytes: wireBytes) }
         counters.packetsSent &+= 1
         nextSequence &+= 1
         ackOwedSince = nil
@@ -568,7 +569,7 @@ public struct ChannelConnection {
                 roundTrip.add(sample: now.seconds(since: sent[slot].sentAt))
                 freshAck = true
             }
-            ackedMeter.add(bytes: sent[slot].wireBytes, now: now)
+            ackedMeter.add(bytes: Int(sent[slot].wireBytes), now: now)
             if !sent[slot].messages.isEmpty { reliableQuietSince = nil }
             for reference in sent[slot].messages {
                 reliableOut.ack(id: UInt16(truncatingIfNeeded: reference >> 16), fragment: Int(reference & 0xFFFF))

@@ -8,14 +8,16 @@ import TickwireProtocol
 /// fragment index); the arrays keep their capacity, so steady-state sending allocates nothing.
 struct SentPacketRing {
     struct Record {
-        var sequence: Int32 = -1
+        // Widest first, so a record packs into 32 bytes (every client holds a ring of them).
         var sentAt = TickwireInstant.zero
-        var wireBytes = 0
+        var messages: [UInt32] = []
+        var sequence: Int32 = -1
+        /// The packet's size on the wire (at most a UDP datagram).
+        var wireBytes: UInt16 = 0
         var acked = false
         var decided = false
         /// False for ack-only packets: the peer need not answer them.
         var elicitsAck = true
-        var messages: [UInt32] = []
     }
 
     private(set) var records: [Record]

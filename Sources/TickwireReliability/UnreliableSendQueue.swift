@@ -4,11 +4,13 @@ struct UnreliableSendQueue {
     private(set) var arena: [UInt8] = []
     private(set) var spans: [(offset: Int, length: Int)] = []
     let capacity: Int
+    /// Reserved on the first message, not up front: a relay server writes its snapshots in place
+    /// and never queues one, so its hundreds of connections would hold the space for nothing.
+    private let reserveBytes: Int
 
     init(capacity: Int, reserveBytes: Int) {
         self.capacity = capacity
-        arena.reserveCapacity(reserveBytes)
-        spans.reserveCapacity(capacity)
+        self.reserveBytes = reserveBytes
     }
 
     var count: Int { spans.count }
@@ -16,6 +18,10 @@ struct UnreliableSendQueue {
 
     /// Queues a message; returns how many older messages were dropped to make room.
     mutating func enqueue(_ message: UnsafeRawBufferPointer) -> Int {
+        if arena.capacity == 0 {
+            arena.reserveCapacity(reserveBytes)
+            spans.reserveCapacity(capacity)
+        }
         var dropped = 0
         if spans.count >= capacity {
             spans.removeFirst()
