@@ -292,9 +292,9 @@ public struct ChannelConnection {
             if reliableOut[offset: offset].isComplete { continue }
             let id = reliableOut.oldest &+ UInt16(truncatingIfNeeded: offset)
             for fragment in 0..<fragmentCount {
-                if reliableOut[offset: offset].acked[fragment] { continue }
-                if let last = reliableOut[offset: offset].lastSent[fragment], now - last < interval,
-                   !reliableOut[offset: offset].resendNow[fragment] {
+                let state = reliableOut[offset: offset][fragment: fragment]
+                if state.acked { continue }
+                if let last = state.lastSent, now - last < interval, !state.resendNow {
                     earliestSent = min(earliestSent ?? last, last)
                     continue
                 }
@@ -322,13 +322,13 @@ public struct ChannelConnection {
                     writer.write(bytes: UnsafeRawBufferPointer(rebasing: raw[start..<start + length]))
                 }
                 if reliableOut[offset: offset].firstSent == nil { reliableOut[offset: offset].firstSent = now }
-                if reliableOut[offset: offset].lastSent[fragment] == nil {
+                if state.lastSent == nil {
                     if fragment == 0 { counters.reliableMessagesSent &+= 1 }
                 } else {
                     counters.reliableResends &+= 1
                 }
-                reliableOut[offset: offset].lastSent[fragment] = now
-                reliableOut[offset: offset].resendNow[fragment] = false
+                reliableOut[offset: offset][fragment: fragment].lastSent = now
+                reliableOut[offset: offset][fragment: fragment].resendNow = false
                 packetMessages.append(UInt32(id) << 16 | UInt32(fragment))
                 wrote = true
                 earliestSent = min(earliestSent ?? now, now)

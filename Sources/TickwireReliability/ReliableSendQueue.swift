@@ -12,17 +12,37 @@ import TickwireProtocol
 /// most `retainedBytes` of buffer once its message is acknowledged. Steady small-message
 /// traffic reuses the slots' buffers and allocates only on growth.
 struct ReliableSendQueue {
+    /// One fragment's sending state.
+    struct Fragment {
+        var lastSent: TickwireInstant?
+        /// Set when the packet carrying the latest copy is known lost: send again without waiting.
+        var resendNow = false
+        var acked = false
+    }
+
     struct Entry {
         var bytes: [UInt8] = []
         var fragmentCount = 0
-        var lastSent: [TickwireInstant?] = []
-        /// Set when the packet carrying the latest copy is known lost: send again without waiting.
-        var resendNow: [Bool] = []
-        var acked: [Bool] = []
         var ackedCount = 0
         /// When the first copy of any fragment went out (nil until then).
         var firstSent: TickwireInstant?
+        /// Fragment 0's state is kept inline and only fragments 1... in an array, so a message
+        /// that fits one packet (nearly all of them) needs no buffer beyond its bytes.
+        private var first = Fragment()
+        private var rest: [Fragment] = []
         var isComplete: Bool { ackedCount == fragmentCount }
+
+        subscript(fragment i: Int) -> Fragment {
+            get { i == 0 ? first : rest[i - 1] }
+            set { if i == 0 { first = newValue } else { rest[i - 1] = newValue } }
+        }
+
+        /// Starts a message of `count` fragments, none sent.
+        mutating func resetFragments(_ count: Int) {
+            first = Fragment()
+            if !rest.isEmpty { rest.removeAll(keepingCapacity: true) }
+            if count > 1 { rest.append(contentsOf: repeatElement(Fragment(), count: count - 1)) }
+        }
     }
 
     private var entries: [Entry]
@@ -71,12 +91,7 @@ struct ReliableSendQueue {
         entries[i].bytes.removeAll(keepingCapacity: true)
         entries[i].bytes.append(contentsOf: message)
         entries[i].fragmentCount = fragments
-        entries[i].lastSent.removeAll(keepingCapacity: true)
-        entries[i].lastSent.append(contentsOf: repeatElement(nil, count: fragments))
-        entries[i].resendNow.removeAll(keepingCapacity: true)
-        entries[i].resendNow.append(contentsOf: repeatElement(false, count: fragments))
-        entries[i].acked.removeAll(keepingCapacity: true)
-        entries[i].acked.append(contentsOf: repeatElement(false, count: fragments))
+        entries[i].resetFragments(fragments)
         entries[i].ackedCount = 0
         entries[i].firstSent = nil
         bytesQueued += message.count
@@ -86,7 +101,7 @@ struct ReliableSendQueue {
 
     /// The entry for the message `offset` places after `oldest`.
     subscript(offset offset: Int) -> Entry {
-        get { entries[index(oldest &+ UInt16(truncatingIfNeeded: offset))] }
+        _read { yield entries[index(oldest &+ UInt16(truncatingIfNeeded: offset))] }
         _modify { yield &entries[index(oldest &+ UInt16(truncatingIfNeeded: offset))] }
     }
 
@@ -98,8 +113,9 @@ struct ReliableSendQueue {
         for offset in 0..<min(count, limit) {
             let i = index(oldest &+ UInt16(truncatingIfNeeded: offset))
             guard entries[i].ackedCount < entries[i].fragmentCount else { continue }
-            for fragment in 0..<entries[i].fragmentCount where !entries[i].acked[fragment] {
-                guard let last = entries[i].lastSent[fragment], !entries[i].resendNow[fragment] else { return .zero }
+            for fragment in 0..<entries[i].fragmentCount where !entries[i][fragment: fragment].acked {
+                let state = entries[i][fragment: fragment]
+                guard let last = state.lastSent, !state.resendNow else { return .zero }
                 earliestLastSent = min(earliestLastSent ?? last, last)
             }
         }
@@ -114,8 +130,8 @@ struct ReliableSendQueue {
     mutating func ack(id: UInt16, fragment: Int) {
         guard SequenceNumber.distance(from: oldest, to: id) < count else { return }
         let i = index(id)
-        guard fragment >= 0, fragment < entries[i].fragmentCount, !entries[i].acked[fragment] else { return }
-        entries[i].acked[fragment] = true
+        guard fragment >= 0, fragment < entries[i].fragmentCount, !entries[i][fragment: fragment].acked else { return }
+        entries[i][fragment: fragment].acked = true
         entries[i].ackedCount += 1
     }
 
@@ -124,9 +140,9 @@ struct ReliableSendQueue {
     mutating func lost(id: UInt16, fragment: Int, sentAt: TickwireInstant) {
         guard SequenceNumber.distance(from: oldest, to: id) < count else { return }
         let i = index(id)
-        guard fragment >= 0, fragment < entries[i].fragmentCount, !entries[i].acked[fragment],
-              entries[i].lastSent[fragment] == sentAt else { return }
-        entries[i].resendNow[fragment] = true
+        guard fragment >= 0, fragment < entries[i].fragmentCount, !entries[i][fragment: fragment].acked,
+              entries[i][fragment: fragment].lastSent == sentAt else { return }
+        entries[i][fragment: fragment].resendNow = true
     }
 
     /// Drops fully acknowledged messages from the front, releasing their bytes.
