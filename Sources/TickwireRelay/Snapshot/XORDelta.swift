@@ -10,45 +10,55 @@ public enum XORDelta {
     /// the writer ran out of room; rewind the writer in that case.
     public static func encode(_ state: UnsafeRawBufferPointer, against baseline: UnsafeRawBufferPointer, into writer: inout UnsafeByteWriter) -> Bool {
         let length = state.count
-        guard length > 0, let s = state.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
+        guard length > 0, let s = state.baseAddress else { return true }
         let covered = min(baseline.count, length)
-        let b = baseline.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        // Positions below `covered` XOR with the baseline; the rest are the state's own bytes.
-        @inline(__always) func x(_ i: Int) -> UInt8 { i < covered ? s[i] ^ b.unsafelyUnwrapped[i] : s[i] }
-        /// The first position at or after `i` whose XOR is not zero (or `length`), 8 bytes at a time where it can.
-        @inline(__always) func skipZeros(from i: Int) -> Int {
-            var i = i
-            let raw = UnsafeRawPointer(s)
-            if let b {
-                let rawB = UnsafeRawPointer(b)
-                while i + 8 <= covered,
-                    raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) == rawB.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+        // The XOR is formed once, 8 bytes at a time, in scratch space on the stack; the runs are
+        // then found in it and its literals copied out whole.
+        return withUnsafeTemporaryAllocation(byteCount: length, alignment: 8) { scratch -> Bool in
+            guard let x = scratch.baseAddress else { return true }
+            var i = 0
+            if let b = baseline.baseAddress {
+                while i + 8 <= covered {
+                    let word = s.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    x.storeBytes(of: word, toByteOffset: i, as: UInt64.self)
                     i += 8
                 }
+                while i < covered {
+                    x.storeBytes(of: s.load(fromByteOffset: i, as: UInt8.self) ^ b.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self)
+                    i += 1
+                }
             }
-            while i < length, x(i) == 0 { i += 1 }
-            return i
-        }
-        var position = 0
-        while position < length {
-            let start = skipZeros(from: position)
-            let zeros = start - position
-            var end = start
-            while end < length {
-                if x(end) != 0 { end += 1; continue }
-                let next = skipZeros(from: end)
-                // A short zero run inside a literal is cheaper than two run headers.
-                if next - end > 2 || next == length { break }
-                end = next
+            // Past the baseline, the state's own bytes.
+            if i < length { (x + i).copyMemory(from: s + i, byteCount: length - i) }
+            let bytes = x.assumingMemoryBound(to: UInt8.self)
+            /// The first position at or after `i` whose XOR is not zero (or `length`).
+            func skipZeros(from i: Int) -> Int {
+                var i = i
+                while i + 8 <= length, x.loadUnaligned(fromByteOffset: i, as: UInt64.self) == 0 { i += 8 }
+                while i < length, bytes[i] == 0 { i += 1 }
+                return i
             }
-            writer.writeVarint(zeros)
-            writer.writeVarint(end - start)
-            guard let out = writer.reserve(end - start)?.assumingMemoryBound(to: UInt8.self) else { return false }
-            for i in start..<end { out[i - start] = x(i) }
-            if writer.overflowed { return false }
-            position = end
+            var position = 0
+            while position < length {
+                let start = skipZeros(from: position)
+                let zeros = start - position
+                var end = start
+                while end < length {
+                    if bytes[end] != 0 { end += 1; continue }
+                    let next = skipZeros(from: end)
+                    // A short zero run inside a literal is cheaper than two run headers.
+                    if next - end > 2 || next == length { break }
+                    end = next
+                }
+                writer.writeVarint(zeros)
+                writer.writeVarint(end - start)
+                guard let out = writer.reserve(end - start) else { return false }
+                if end > start { out.copyMemory(from: x + start, byteCount: end - start) }
+                if writer.overflowed { return false }
+                position = end
+            }
+            return true
         }
-        return true
     }
 
     /// Reads a blob of `length` bytes coded against `baseline` and appends it to `output`.
