@@ -369,8 +369,8 @@ public struct RelayServerCore {
         }
     }
 
-    /// Writes the packets of every client whose channel deadline has come (all of them at a
-    /// tick, which has written them already) and takes the earliest deadline of the rest.
+    /// Writes the packets of every client whose channel deadline has come (at a tick, the room
+    /// members it just served are not due again) and takes the earliest deadline of them all.
     private mutating func writePackets(now: TickwireInstant) {
         var earliest = UInt64.max
         for index in occupied {

@@ -6,6 +6,9 @@ import TickwireProtocol
 /// Bytes that did not change cost nothing beyond their run's varint; a blob coded against an
 /// empty baseline is the blob itself, run-length coded.
 public enum XORDelta {
+    /// Zeros to pad a decoded blob past its baseline with.
+    private static let zeroPadding = [UInt8](repeating: 0, count: 256)
+
     /// Writes `state` against `baseline`. Returns false (and may have written part of it) when
     /// the writer ran out of room; rewind the writer in that case.
     public static func encode(_ state: UnsafeRawBufferPointer, against baseline: UnsafeRawBufferPointer, into writer: inout UnsafeByteWriter) -> Bool {
@@ -69,11 +72,17 @@ public enum XORDelta {
         // The blob starts as the baseline (cut or zero-padded to the length); zero runs leave it
         // as it is and literals are XORed in. Written in place: no per-byte appends.
         let start = output.count
-        output.append(contentsOf: repeatElement(0, count: length))
+        let covered = min(baseline.count, length)
+        // Appended from contiguous memory (a copy, not an element at a time).
+        if covered > 0 { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: baseline[0..<covered])) }
+        var padding = length - covered
+        while padding > 0 {
+            let count = min(padding, zeroPadding.count)
+            zeroPadding.withUnsafeBytes { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            padding -= count
+        }
         return output.withUnsafeMutableBytes { raw in
             let blob = UnsafeMutableRawBufferPointer(rebasing: raw[start..<start + length])
-            let covered = min(baseline.count, length)
-            if covered > 0 { UnsafeMutableRawBufferPointer(rebasing: blob[0..<covered]).copyMemory(from: UnsafeRawBufferPointer(rebasing: baseline[0..<covered])) }
             var position = 0
             while position < length {
                 guard let zeros = reader.readVarint(limit: length - position),
