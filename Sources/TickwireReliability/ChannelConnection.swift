@@ -209,7 +209,7 @@ public struct ChannelConnection {
         var writer = UnsafeByteWriter(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<budget]))
         let ack = received.ack
         PacketHeader(sequence: nextSequence, ack: ack.ack, ackBits: ack.bits).encode(into: &writer)
-        if !packetMessages.isEmpty { packetMessages.removeAll(keepingCapacity: true) }
+        packetMessages.clearKeepingCapacity()
         let wroteReliable = writeReliableRecords(into: &writer, now: now)
         let unreliableCount = writeUnreliableRecords(into: &writer) + (inPlace ? writeInPlace(message, into: &writer) : 0)
         let wroteUnreliable = unreliableCount > 0

@@ -40,7 +40,7 @@ struct ReliableSendQueue {
         /// Starts a message of `count` fragments, none sent.
         mutating func resetFragments(_ count: Int) {
             first = Fragment()
-            if !rest.isEmpty { rest.removeAll(keepingCapacity: true) }
+            rest.clearKeepingCapacity()
             if count > 1 { rest.append(contentsOf: repeatElement(Fragment(), count: count - 1)) }
         }
     }

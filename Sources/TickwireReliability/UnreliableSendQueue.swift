@@ -1,3 +1,5 @@
+import TickwireProtocol
+
 /// Unreliable messages waiting for the next packet, oldest first, in one reusable byte arena.
 /// Beyond `capacity` messages the oldest is dropped: for state, the newest wins.
 struct UnreliableSendQueue {
@@ -60,9 +62,7 @@ struct UnreliableSendQueue {
     }
 
     mutating func removeAll() {
-        // Called after every packet write: an empty queue is left untouched.
-        guard !spans.isEmpty || !arena.isEmpty else { return }
-        arena.removeAll(keepingCapacity: true)
-        spans.removeAll(keepingCapacity: true)
+        arena.clearKeepingCapacity()
+        spans.clearKeepingCapacity()
     }
 }

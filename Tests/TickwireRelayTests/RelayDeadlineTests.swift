@@ -83,6 +83,20 @@ import TickwireSimulation
         #expect(packetsTo[relay.clients[2].address] == 1)
     }
 
+    @Test func aRelayDelayOutOfRangeNamesTheOptionAndTheRange() {
+        for delay: Duration in [.milliseconds(-1), .milliseconds(501)] {
+            var configuration = RelayConfiguration()
+            configuration.relayDelay = delay
+            #expect(throws: RelayConfigurationError.self) { try configuration.validate() }
+            do { try configuration.validate() } catch {
+                #expect(error.description.contains("relay delay (--relay-delay-ms) must be 0...500 ms"))
+            }
+        }
+        var zero = RelayConfiguration()
+        zero.relayDelay = .zero
+        #expect(throws: Never.self) { try zero.validate() }
+    }
+
     /// At 1 Hz the ticks are a second apart, but keep-alives (every 100 ms) and resends fall
     /// between them: the deadline says so, so a host that sleeps until it still does them.
     @Test func atOneHertzTheDeadlineFallsBetweenTicks() throws {

@@ -261,9 +261,9 @@ public struct NetcodeServer {
     public func nextDeadline() -> TickwireInstant? {
         var deadline: TickwireInstant?
         for index in liveness.indices where liveness[index].connected {
-            let slot = liveness[index]
-            let candidate = min(slot.lastSend.adding(nanoseconds: Netcode.packetSendIntervalNanoseconds),
-                                slot.lastReceive.adding(nanoseconds: slot.timeoutNanoseconds))
+            let entry = liveness[index]
+            let candidate = min(entry.lastSend.adding(nanoseconds: Netcode.packetSendIntervalNanoseconds),
+                                entry.lastReceive.adding(nanoseconds: entry.timeoutNanoseconds))
             deadline = min(deadline ?? candidate, candidate)
         }
         return deadline
