@@ -70,15 +70,14 @@ public struct SnapshotEncoder {
 
     private func slot(_ tick: UInt32) -> Int { Int(tick % UInt32(Self.ringSize)) }
 
-    private func baseline(tick: UInt32) -> Baseline? {
-        let entry = ring[slot(tick)]
-        return entry.tick == Int64(tick) ? entry : nil
-    }
+    /// Whether the ring still holds the snapshot of `tick`.
+    private func holds(tick: UInt32) -> Bool { ring[slot(tick)].tick == Int64(tick) }
 
     /// The snapshot the client reconstructs for `tick`, while it is in the ring (a copy: for
     /// inspection and tests, not the hot path).
     public func view(tick: UInt32) -> SnapshotView? {
-        guard let entry = baseline(tick: tick) else { return nil }
+        guard holds(tick: tick) else { return nil }
+        let entry = ring[slot(tick)]
         var view = SnapshotView()
         for i in 0..<entry.view.count where entry.view.ids[i] != entry.excluding { view.append(entry.view, at: i) }
         return view
@@ -110,7 +109,7 @@ public struct SnapshotEncoder {
         var baseKey: Int64?
         /// The ring slot `base` was taken from: it goes back before this snapshot is stored.
         var baseSlot: Int?
-        if usesBaselines, let acked = newestAckedTick, ring[slot(acked)].tick == Int64(acked) {
+        if usesBaselines, let acked = newestAckedTick, holds(tick: acked) {
             let i = slot(acked)
             baselineTick = acked
             // Taken out of the ring for the encode, not copied (a copy retains and releases each

@@ -12,7 +12,7 @@ struct SnapshotRing: Sendable {
 
     /// The snapshot of `tick`, while its slot still holds it.
     func view(tick: UInt32) -> SnapshotView? {
-        ticks[slot(tick)] == Int64(tick) ? views[slot(tick)] : nil
+        contains(tick: tick) ? views[slot(tick)] : nil
     }
 
     /// Whether the ring holds `tick` (without copying its view).
