@@ -67,13 +67,15 @@ let package = Package(
             ],
             swiftSettings: shellSettings
         ),
-        // Batched UDP syscalls (recvmmsg/sendmmsg) over plain sockets and thread pinning, for benchmarks.
+        // Batched UDP syscalls (recvmmsg/sendmmsg), the I/O thread's poller (epoll, timerfd, eventfd), thread pinning.
         .target(name: "CTickwireSocket"),
-        // Thin SwiftNIO shell: UDP sockets, batched reads and writes, timers.
+        // The thin I/O shell: DatagramLoop (a thread per loop over epoll: UDP sockets read with
+        // recvmmsg, written with sendmmsg, timers; a SwiftNIO EventLoop), and the HTTP helpers.
         .target(
             name: "TickwireTransport",
             dependencies: [
                 "TickwireProtocol", "CTickwireSocket",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -117,8 +119,8 @@ let package = Package(
             name: "TickwireClient",
             dependencies: [
                 "TickwireProtocol", "TickwireRelay", "TickwireReliability", "TickwireTransport",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

@@ -84,30 +84,43 @@ public enum SwarmRunner {
         public var held: Bool
     }
 
-    /// The engine, its sockets and its event loop for one run.
+    /// The engine, its sockets and its loop (a thread of its own) for one run.
     final class Session: Sendable {
         let engine: NIOLoopBound<SwarmEngine>
-        let channels: [any Channel]
-        let loop: any EventLoop
+        let sockets: [UDPSocket]
+        let loop: DatagramLoop
         let configuration: SwarmConfiguration
         let startedAt: ContinuousClock.Instant
         let tickRateBox: NIOLockedValueBox<Int>
 
         var tickRate: Int { tickRateBox.withLockedValue { $0 } }
 
-        private init(engine: NIOLoopBound<SwarmEngine>, channels: [any Channel], loop: any EventLoop, configuration: SwarmConfiguration) {
+        private init(engine: NIOLoopBound<SwarmEngine>, sockets: [UDPSocket], loop: DatagramLoop, configuration: SwarmConfiguration) {
             self.engine = engine
-            self.channels = channels
+            self.sockets = sockets
             self.loop = loop
             self.configuration = configuration
             startedAt = .now
             tickRateBox = NIOLockedValueBox(60)
         }
 
-        /// Opens the bots `bots` (global slot numbers) on `loop`, and the hostile client after them
-        /// when `withHostile`. Each bot's room, client id and seed depend only on its slot.
+        /// Opens the bots `bots` (global slot numbers) on a new loop named `name`, and the hostile
+        /// client after them when `withHostile`. Each bot's room, client id and seed depend only on
+        /// its slot. Join API requests go out on `group`.
         static func open(
-            _ configuration: SwarmConfiguration, bots: Range<Int>, withHostile: Bool, loop: any EventLoop
+            _ configuration: SwarmConfiguration, bots: Range<Int>, withHostile: Bool, name: String, group: any EventLoopGroup
+        ) async throws -> Session {
+            let loop = try DatagramLoop(name: name)
+            do {
+                return try await open(configuration, bots: bots, withHostile: withHostile, loop: loop, group: group)
+            } catch {
+                await loop.stop()
+                throw error
+            }
+        }
+
+        private static func open(
+            _ configuration: SwarmConfiguration, bots: Range<Int>, withHostile: Bool, loop: DatagramLoop, group: any EventLoopGroup
         ) async throws -> Session {
             let clock = MonotonicClock()
             let firstSlot = bots.lowerBound
@@ -116,14 +129,14 @@ public enum SwarmRunner {
                 made.slotOffset = firstSlot
                 return NIOLoopBound(made, eventLoop: loop)
             }.get()
-            var channels: [any Channel] = []
+            var sockets: [UDPSocket] = []
             let unix = MonotonicClock.unixSeconds()
             let needsIPv6 = configuration.server.family == .ipv6
             let slots = Array(bots) + (withHostile && configuration.hostile != nil ? [configuration.bots] : [])
             if let joinAPI = configuration.joinAPI {
                 try await loop.submit {
                     engine.value.requestToken = { local in
-                        Self.fetchToken(joinAPI, slot: local, engine: engine, loop: loop)
+                        Self.fetchToken(joinAPI, slot: local, engine: engine, loop: loop, group: group)
                     }
                 }.get()
             }
@@ -140,13 +153,13 @@ public enum SwarmRunner {
                         publicServerAddresses: [configuration.server], userData: try RoomTicket(room: room).encodeUserData())
                     token = try ConnectTokenMinter.random(request, privateKey: configuration.privateKey)
                 }
-                let handler = try await loop.submit {
-                    NIOLoopBound(DatagramEndpointHandler(endpoint: SwarmBotEndpoint(slot: local, engine: engine.value)), eventLoop: loop)
-                }.get()
                 // Loopback for a relay on this machine; any address for one elsewhere (a bot bound
                 // to 127.0.0.1 cannot reach another host or namespace).
                 let host = needsIPv6 ? "::" : configuration.server.isLoopback && configuration.joinAPI == nil ? "127.0.0.1" : "0.0.0.0"
-                let socket = try await UDPBinding.bind(host: host, port: 0, on: loop, handler: handler)
+                let socket = try await loop.submit {
+                    try loop.bind(host: host, port: 0, endpoint: SwarmBotEndpoint(slot: local, engine: engine.value))
+                }.get()
+                sockets.append(socket)
                 var random = SplitMix64(seed: configuration.seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
                 let seed = random.next()
                 let hostile = isHostile ? configuration.hostile : nil
@@ -155,17 +168,19 @@ public enum SwarmRunner {
                     try engine.value.add(
                         token: token, clientID: clientID, room: room, socket: socket, seed: seed, hostile: hostile, population: population)
                 }.get()
-                channels.append(socket.channel)
             }
-            return Session(engine: engine, channels: channels, loop: loop, configuration: configuration)
+            return Session(engine: engine, sockets: sockets, loop: loop, configuration: configuration)
         }
 
-        /// Asks the join API for a bot's token (on the bot's loop) and hands the answer to the engine.
-        private static func fetchToken(_ joinAPI: JoinAPIClient, slot: Int, engine: NIOLoopBound<SwarmEngine>, loop: any EventLoop) {
+        /// Asks the join API for a bot's token (over HTTP on `group`) and hands the answer to the
+        /// engine on the bots' loop.
+        private static func fetchToken(
+            _ joinAPI: JoinAPIClient, slot: Int, engine: NIOLoopBound<SwarmEngine>, loop: DatagramLoop, group: any EventLoopGroup
+        ) {
             let (clientID, room) = (engine.value.clientID(of: slot), engine.value.room(of: slot))
             Task {
                 do {
-                    let grant = try await joinAPI.join(clientID: clientID, room: room, group: loop)
+                    let grant = try await joinAPI.join(clientID: clientID, room: room, group: group)
                     let token = try ConnectToken.decode(grant.token)
                     loop.execute { engine.value.tokenArrived(slot, token: token, server: grant.server, relay: grant.relay) }
                 } catch {
@@ -232,7 +247,8 @@ public enum SwarmRunner {
                     hostile: engine.value.hostile.map { SwarmReport.HostileOutcome($0, start: engine.value.startAt) },
                     landed: engine.value.landed.map { Collected.Landed(relay: $0.relay, server: $0.server, room: $0.room) })
             }.get()) ?? Collected(traceLinks: [], outcomes: [], hostile: nil, landed: [])
-            for channel in channels { try? await channel.close() }
+            for socket in sockets { await socket.close() }
+            await loop.stop()
             return collected
         }
 

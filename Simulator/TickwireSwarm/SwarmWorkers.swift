@@ -45,7 +45,8 @@ final class SwarmWorkers: Sendable {
             for (w, range) in ranges.enumerated() {
                 var share = configuration
                 share.joinsPerSecond = configuration.joinsPerSecond * Double(range.count) / Double(configuration.bots)
-                sessions.append(try await SwarmRunner.Session.open(share, bots: range, withHostile: w == 0, loop: group.next()))
+                sessions.append(try await SwarmRunner.Session.open(
+                    share, bots: range, withHostile: w == 0, name: "tickwire-swarm\(w)", group: group))
             }
         } catch {
             for session in sessions { _ = await session.collect() }

@@ -4,7 +4,7 @@ import TickwireRelay
 import TickwireReliability
 import TickwireTransport
 
-/// Owns a `RelayClientCore` on one event loop: feeds it datagrams and time, wakes it at the
+/// Owns a `RelayClientCore` on one `DatagramLoop`: feeds it datagrams and time, wakes it at the
 /// core's next deadline (a keep-alive, a resend, an ack due, a state or event queued), no sooner
 /// than `updateInterval` after its last update, and turns what it reports into the async API's
 /// events.

@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import NIOCore
 import NIOPosix
@@ -5,10 +6,13 @@ import TickwireProtocol
 import TickwireRelay
 import TickwireTransport
 
-/// A running relay server: one UDP channel on one event loop, with the relay core on that loop.
+/// A running relay server: one UDP socket on a `DatagramLoop` of its own (one thread), with the
+/// relay core on that loop. Its metrics endpoint, if any, runs on the NIO group.
 public final class RelayServerHost: Sendable {
-    public let channel: any Channel
-    public let localAddress: SocketAddress
+    public let socket: UDPSocket
+    /// The relay's thread: every call on the core runs there.
+    public let loop: DatagramLoop
+    public var localAddress: SocketAddress { socket.localAddress }
     /// The addresses connect tokens must name for this server.
     public let publicAddresses: [NetcodeAddress]
     private let driver: NIOLoopBound<RelayServerDriver>
@@ -23,31 +27,45 @@ public final class RelayServerHost: Sendable {
     /// How long ago the tick loop last ticked (nil: not yet). Any thread.
     public var timeSinceLastTick: Duration? { heartbeat.lastTick.map { clock.now() - $0 } }
 
-    private init(channel: any Channel, publicAddresses: [NetcodeAddress], driver: NIOLoopBound<RelayServerDriver>,
+    private init(socket: UDPSocket, publicAddresses: [NetcodeAddress], driver: NIOLoopBound<RelayServerDriver>,
                  metrics: RelayMetrics?, metricsChannel: (any Channel)?, heartbeat: TickHeartbeat, tickRate: Int, clock: MonotonicClock) {
         self.heartbeat = heartbeat
         self.clock = clock
         self.tickRate = tickRate
         self.metrics = metrics
         self.metricsChannel = metricsChannel
-        self.channel = channel
-        self.localAddress = channel.localAddress!
+        self.socket = socket
+        self.loop = socket.loop
         self.publicAddresses = publicAddresses
         self.driver = driver
     }
 
-    /// Starts one relay on one event loop of `group` (`loop`, or the group's next).
+    /// Starts one relay on a new `DatagramLoop` thread (`loopName` names it); `group` serves its
+    /// metrics endpoint.
     ///
     /// A worker of a process with several passes its shared `metrics` (labelled with its index; the
     /// process serves them) and `hostsPlacedRoomsOnly` when a join API places its rooms.
     public static func start(
         options: RelayServerOptions, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        loop chosenLoop: (any EventLoop)? = nil,
+        loopName: String = "tickwire-relay",
         logger: Logger = Logger(label: "tickwire.server"), challengeKey: [UInt8]? = nil,
         metrics workerMetrics: RelayMetrics? = nil, hostsPlacedRoomsOnly: Bool = false
     ) async throws -> RelayServerHost {
         try options.validate()
-        let loop = chosenLoop ?? group.next()
+        let loop = try DatagramLoop(name: loopName)
+        do {
+            return try await start(options: options, loop: loop, group: group, logger: logger, challengeKey: challengeKey,
+                                   metrics: workerMetrics, hostsPlacedRoomsOnly: hostsPlacedRoomsOnly)
+        } catch {
+            loop.shutdown()
+            throw error
+        }
+    }
+
+    private static func start(
+        options: RelayServerOptions, loop: DatagramLoop, group: any EventLoopGroup, logger: Logger, challengeKey: [UInt8]?,
+        metrics workerMetrics: RelayMetrics?, hostsPlacedRoomsOnly: Bool
+    ) async throws -> RelayServerHost {
         let clock = MonotonicClock()
         // The core must know its own address, which depends on the port actually bound (port 0
         // picks one): bind with a core for a provisional address, then replace it before any
@@ -58,17 +76,15 @@ public final class RelayServerHost: Sendable {
         configuration.requestsPerSecondPerAddress = options.requestsPerSecondPerAddress
         configuration.requestBurstPerAddress = options.requestBurstPerAddress
         let provisional = configuration
-        let (driver, handler, heartbeat) = try await loop.submit {
+        let (driver, socket, heartbeat) = try await loop.submit {
             let core = try RelayServerCore(
                 netcode: try NetcodeServer(configuration: provisional, unixTimeAtInstantZero: clock.unixTimeAtOrigin),
                 configuration: options.relay)
             let driver = RelayServerDriver(core: core, clock: clock, updateInterval: options.updateInterval, logger: logger)
-            return (NIOLoopBound(driver, eventLoop: loop), NIOLoopBound(DatagramEndpointHandler(endpoint: driver), eventLoop: loop),
-                    driver.heartbeat)
+            let socket = try loop.bind(host: options.bindHost, port: options.bindPort, endpoint: driver)
+            return (NIOLoopBound(driver, eventLoop: loop), socket, driver.heartbeat)
         }.get()
-        let socket = try await UDPBinding.bind(host: options.bindHost, port: options.bindPort, on: loop, handler: handler)
-        let channel = socket.channel
-        let port = UInt16(channel.localAddress?.port ?? options.bindPort)
+        let port = UInt16(socket.localAddress.port ?? options.bindPort)
         let publicAddresses = options.resolvedPublicAddresses(boundPort: port)
         let dualStack = options.bindHost.contains(":")
         configuration.serverAddresses = publicAddresses
@@ -80,7 +96,7 @@ public final class RelayServerHost: Sendable {
             do {
                 metricsChannel = try await MetricsEndpoint.start(host: host, port: options.metricsPort, metrics: made, group: group)
             } catch {
-                try? await channel.close()
+                await socket.close()
                 throw RelayServerOptionsError.invalid("could not serve metrics on \(host):\(options.metricsPort): \(error); pick another --metrics address")
             }
             metrics = made
@@ -96,7 +112,7 @@ public final class RelayServerHost: Sendable {
             driver.value.scheduleNextUpdate(on: loop)
         }.get()
         logger.info("relay listening", metadata: [
-            "bind": "\(channel.localAddress.map { "\($0)" } ?? "?")",
+            "bind": "\(socket.localAddress)",
             "token_addresses": "\(publicAddresses.map(\.description).joined(separator: ","))",
             "max_clients": "\(options.maxClients)", "tick_rate": "\(options.relay.tickRate)",
             "room_capacity": "\(options.relay.roomCapacity)", "state_size": "\(options.relay.maxStateSize)",
@@ -105,17 +121,17 @@ public final class RelayServerHost: Sendable {
         if let metricsChannel {
             logger.info("metrics at http://\(options.metricsHost!):\(metricsChannel.localAddress?.port ?? options.metricsPort)/metrics")
         }
-        return RelayServerHost(channel: channel, publicAddresses: publicAddresses, driver: driver,
+        return RelayServerHost(socket: socket, publicAddresses: publicAddresses, driver: driver,
                                metrics: metrics, metricsChannel: metricsChannel, heartbeat: heartbeat, tickRate: options.relay.tickRate, clock: clock)
     }
 
     public func stats() async throws -> RelayServerStats {
-        try await channel.eventLoop.submit { self.driver.value.stats() }.get()
+        try await loop.submit { self.driver.value.stats() }.get()
     }
 
     /// The durations of the ticks since the last call (send included), and of their sends, for benchmarks.
     public func takeTickDurations() async throws -> (ticks: DurationHistogram, sends: DurationHistogram) {
-        try await channel.eventLoop.submit {
+        try await loop.submit {
             let taken = (self.driver.value.tickDurations, self.driver.value.tickSendDurations)
             self.driver.value.resetTickDurations()
             return taken
@@ -124,19 +140,19 @@ public final class RelayServerHost: Sendable {
 
     /// Runs `body` on the relay's event loop thread (to read its CPU time or pin it, in benchmarks).
     public func onLoopThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async throws -> T {
-        try await channel.eventLoop.submit(body).get()
+        try await loop.submit(body).get()
     }
 
     /// Stops admitting new clients (they are denied as if the server were full); connected
     /// clients stay. For draining.
     public func stopAdmitting() async throws {
-        try await channel.eventLoop.submit { self.driver.value.core.netcode.admitsNewClients = false }.get()
+        try await loop.submit { self.driver.value.core.netcode.admitsNewClients = false }.get()
     }
 
     /// Debug hook: the tick loop runs no update for `duration` (as if stuck), without blocking
     /// the event loop. For health-check tests.
     public func debugStallTicks(for duration: Duration) async throws {
-        try await channel.eventLoop.submit {
+        try await loop.submit {
             let driver = self.driver.value
             driver.stalledUntil = driver.clock.now() + duration
         }.get()
@@ -144,18 +160,18 @@ public final class RelayServerHost: Sendable {
 
     /// Admits clients to `room` from now on (placement put it on this worker).
     public func host(room: String) async throws {
-        try await channel.eventLoop.submit { self.driver.value.core.host(room: room) }.get()
+        try await loop.submit { self.driver.value.core.host(room: room) }.get()
     }
 
     /// Admits no new clients to `room` (placement released it).
     public func release(room: String) async throws {
-        try await channel.eventLoop.submit { self.driver.value.core.release(room: room) }.get()
+        try await loop.submit { self.driver.value.core.release(room: room) }.get()
     }
 
     /// What the placement directory needs from this worker: connected clients, the last tick's
     /// time over the tick period, and each room's members.
     public func placementReport() async throws -> (connected: Int, tickLoad: Double, members: [String: [UInt64]]) {
-        try await channel.eventLoop.submit {
+        try await loop.submit {
             let driver = self.driver.value
             let period = 1.0 / Double(driver.core.configuration.tickRate)
             return (driver.core.netcode.connectedClientIndices.count,
@@ -165,7 +181,7 @@ public final class RelayServerHost: Sendable {
 
     /// Each connected client's link statistics (RTT, jitter, loss, bandwidth, channel counters).
     public func linkStats() async throws -> [ClientLinkStats] {
-        try await channel.eventLoop.submit {
+        try await loop.submit {
             let core = self.driver.value.core
             return core.netcode.connectedClientIndices.compactMap { index in
                 guard let id = core.netcode.clientID(index), let stats = core.linkStats(of: index) else { return nil }
@@ -175,11 +191,14 @@ public final class RelayServerHost: Sendable {
     }
 
     /// Disconnects every client cleanly (10 disconnect packets each), then closes the socket.
+    /// The relay's thread ends when the host is released.
     public func shutdown() async throws {
-        try await channel.eventLoop.submit { self.driver.value.shutdown() }.get()
-        try await channel.close()
+        try await loop.submit { self.driver.value.shutdown() }.get()
+        await socket.close()
         try? await metricsChannel?.close()
     }
+
+    deinit { loop.shutdownGracefully(queue: .global()) { _ in } }
 }
 
 /// A fresh random 32-byte key (challenge keys are per server start).

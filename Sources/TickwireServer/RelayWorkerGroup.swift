@@ -170,7 +170,6 @@ public final class RelayWorkerGroup: Sendable {
     ) async throws -> RelayWorkerGroup {
         try validate(options, count: count, ports: ports, join: join)
         let tls = try adminTLS(options)
-        let loops = Array(group.makeIterator())
         let perWorker = (0..<count).map { workerOptions(options, index: $0, count: count, ports: ports) }
         let registry = PrometheusCollectorRegistry()
         var workers: [RelayServerHost] = []
@@ -180,7 +179,7 @@ public final class RelayWorkerGroup: Sendable {
                 if count > 1 { workerLogger[metadataKey: "worker"] = "\(index)" }
                 let worker = try await RelayServerHost.start(
                     options: perWorker[index], group: group,
-                    loop: loops[index % loops.count], logger: workerLogger,
+                    loopName: count > 1 ? "tickwire-w\(index)" : "tickwire-relay", logger: workerLogger,
                     metrics: options.metricsHost == nil ? nil : RelayMetrics(registry: registry, worker: count > 1 ? index : nil),
                     hostsPlacedRoomsOnly: join != nil)
                 workers.append(worker)

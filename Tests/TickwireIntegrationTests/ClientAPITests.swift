@@ -11,7 +11,7 @@ struct ClientAPITests {
     static func deadRelayToken(timeoutSeconds: Int32 = 30) async throws -> [UInt8] {
         let server = try await Loopback.startServer()
         let token = try Loopback.token(for: server, clientID: 1, timeoutSeconds: timeoutSeconds)
-        try await server.channel.close()
+        await server.socket.close()
         return token
     }
 

@@ -105,7 +105,7 @@ import TickwireTransport
         let client = try await TickwireClient.connect(token: try Loopback.token(for: server, clientID: 1, timeoutSeconds: 1))
         #expect(try await Loopback.eventually { try await server.stats().connectedClients == 1 })
         // Kill the server's socket without a disconnect: the client must notice by timeout.
-        try await server.channel.close()
+        await server.socket.close()
         #expect(try await Loopback.eventually(within: .seconds(5)) { await client.state() == .disconnected(.timedOut) })
 
         let server2 = try await Loopback.startServer()

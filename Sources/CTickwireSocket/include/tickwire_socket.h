@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tickwire_poller.h"
+
 /* Batched UDP I/O (recvmmsg/sendmmsg on Linux, a loop of sendto/recvfrom elsewhere) for the
  * relay's send path and the capacity benchmark, and thread pinning. Nothing here allocates after
  * tickwire_batch_create. Functions that move datagrams return how many moved, 0 when the socket

@@ -2,42 +2,13 @@ import CTickwireSocket
 import NIOCore
 import TickwireProtocol
 
-/// What a sans-IO machine's driver implements to sit behind `DatagramEndpointHandler`.
-/// All calls happen on the channel's event loop.
+/// What a sans-IO machine's driver implements to be read by a `DatagramLoop`.
+/// All calls happen on its `DatagramLoop`'s thread.
 public protocol DatagramEndpoint: AnyObject {
     /// One datagram; the bytes are valid only during the call.
     func receive(_ datagram: UnsafeRawBufferPointer, from address: NetcodeAddress)
-    /// The end of a batch of reads (one recvmmsg): a good moment to flush replies.
+    /// The end of a batch of reads (up to four recvmmsg calls): a good moment to flush replies.
     func readBatchComplete()
-}
-
-/// The inbound handler of a UDP channel: hands each datagram to the endpoint without copying and
-/// counts datagrams the endpoint cannot take (non-IP sources).
-public final class DatagramEndpointHandler: ChannelInboundHandler {
-    public typealias InboundIn = AddressedEnvelope<ByteBuffer>
-
-    private let endpoint: any DatagramEndpoint
-    public private(set) var unreadableSources: UInt64 = 0
-
-    public init(endpoint: any DatagramEndpoint) { self.endpoint = endpoint }
-
-    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let envelope = unwrapInboundIn(data)
-        guard let address = NetcodeAddress(envelope.remoteAddress) else {
-            unreadableSources &+= 1
-            return
-        }
-        envelope.data.withUnsafeReadableBytes { endpoint.receive($0, from: address) }
-    }
-
-    public func channelReadComplete(context: ChannelHandlerContext) {
-        endpoint.readBatchComplete()
-    }
-
-    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // ICMP port-unreachable and similar surface here as errors on a UDP socket; they must not
-        // close the channel, the protocol's timeouts handle unreachable peers.
-    }
 }
 
 /// Writes an `OutboundQueue` straight from its arena to the socket with sendmmsg, 64 datagrams a
@@ -69,7 +40,7 @@ public final class DatagramBatchWriter {
     public func write(_ queue: inout OutboundQueue) {
         guard !queue.isEmpty else { return }
         defer { queue.removeAll() }
-        guard socket.channel.isActive else {
+        guard socket.isOpen else {
             datagramsDropped &+= UInt64(queue.count)
             return
         }

@@ -1,0 +1,353 @@
+import CTickwireSocket
+import NIOConcurrencyHelpers
+import Dispatch
+import NIOCore
+import TickwireProtocol
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One I/O thread for UDP endpoints: the shell the server, the client and the swarm share.
+///
+/// It waits on its sockets, its earliest timer and tasks from other threads at once (epoll, a
+/// timerfd and an eventfd on Linux). A readable socket is read with recvmmsg into one arena, and
+/// each datagram goes to its endpoint in place: no buffer, address object or pipeline per
+/// datagram. Writes go straight out through `DatagramBatchWriter`. It is a SwiftNIO `EventLoop`,
+/// so futures, `NIOLoopBound`, `submit` and scheduled tasks work on it as on any loop; HTTP and
+/// the rest of the process stay on NIO's own loops.
+public final class DatagramLoop: EventLoop, @unchecked Sendable {
+    /// Datagrams one recvmmsg reads, and the bytes kept for each (larger datagrams are truncated
+    /// by the kernel, and the protocol then rejects them).
+    public static let batchSize = 64
+    public static let datagramCapacity = 2048
+    /// recvmmsg calls per socket per wake before timers and tasks get their turn.
+    static let readsPerWake = 4
+
+    private let poller: OpaquePointer
+    private let lock = NIOLock()
+    // Guarded by `lock`.
+    private var tasks: [@Sendable () -> Void] = []
+    private var state = State.running
+    // Set once by the loop's thread before `init` returns.
+    private var thread = pthread_t()
+    private let started = ConditionLock(value: false)
+    private let stopped = ConditionLock(value: false)
+    // Confined to the loop's thread.
+    private var timers = TimerQueue()
+    private var sockets: [Registration?] = []
+    private var running: [@Sendable () -> Void] = []
+    private let batch: OpaquePointer
+    private var datagrams: [tickwire_datagram]
+    private let arena: UnsafeMutableRawPointer
+    private var readyTokens = [UInt64](repeating: 0, count: 64)
+    public let name: String
+
+    private enum State { case running, stopping, stopped }
+
+    private struct Registration {
+        let socket: UDPSocket
+        let endpoint: any DatagramEndpoint
+    }
+
+    /// Starts the loop's thread (named `name`, at most 15 characters shown).
+    public init(name: String = "tickwire-udp") throws {
+        self.name = name
+        guard let poller = tickwire_poller_create() else { throw IOError(errnoCode: errno, reason: "DatagramLoop: epoll/timerfd/eventfd") }
+        guard let batch = tickwire_batch_create(Int32(Self.batchSize)) else {
+            tickwire_poller_free(poller)
+            throw IOError(errnoCode: ENOMEM, reason: "DatagramLoop: read batch")
+        }
+        self.poller = poller
+        self.batch = batch
+        datagrams = Array(repeating: tickwire_datagram(), count: Self.batchSize)
+        arena = UnsafeMutableRawPointer.allocate(byteCount: Self.batchSize * Self.datagramCapacity, alignment: 16)
+        let box = Unmanaged.passRetained(self)
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        var created = pthread_t()
+        let rc = pthread_create(&created, &attributes, { raw in
+            #if canImport(Darwin)
+            let loop = Unmanaged<DatagramLoop>.fromOpaque(raw).takeRetainedValue()
+            #else
+            let loop = Unmanaged<DatagramLoop>.fromOpaque(raw!).takeRetainedValue()
+            #endif
+            loop.run()
+            return nil
+        }, box.toOpaque())
+        guard rc == 0 else {
+            box.release()
+            tickwire_batch_free(batch)
+            tickwire_poller_free(poller)
+            arena.deallocate()
+            throw IOError(errnoCode: rc, reason: "DatagramLoop: pthread_create")
+        }
+        pthread_detach(created)
+        started.lock(whenValue: true)
+        started.unlock()
+    }
+
+    deinit {
+        tickwire_batch_free(batch)
+        tickwire_poller_free(poller)
+        arena.deallocate()
+    }
+
+    // MARK: EventLoop
+
+    public var inEventLoop: Bool { pthread_equal(pthread_self(), thread) != 0 }
+
+    public func execute(_ task: @escaping @Sendable () -> Void) {
+        let queued = lock.withLock { () -> Bool in
+            guard state != .stopped else { return false }
+            tasks.append(task)
+            return true
+        }
+        // Once the thread has ended nothing runs on the loop again: like a NIO loop that has shut
+        // down, a late task is dropped (its owner stopped the loop; nothing should await it).
+        if queued { _ = tickwire_poller_wake(poller) }
+    }
+
+    public func scheduleTask<T>(deadline: NIODeadline, _ task: @escaping @Sendable () throws -> T) -> Scheduled<T> {
+        let promise: EventLoopPromise<T> = makePromise()
+        let id = TimerQueue.nextID()
+        let timer = TimerQueue.Timer(deadline: deadline.uptimeNanoseconds, id: id, body: {
+            do { promise.assumeIsolated().succeed(try task()) } catch { promise.fail(error) }
+        }, abandon: { promise.fail(EventLoopError.shutdown) })
+        if inEventLoop { timers.insert(timer) } else { execute { self.timers.insert(timer) } }
+        return Scheduled(promise: promise) { [self] in
+            if inEventLoop { timers.cancel(id) } else { execute { self.timers.cancel(id) } }
+        }
+    }
+
+    public func scheduleTask<T>(in delay: TimeAmount, _ task: @escaping @Sendable () throws -> T) -> Scheduled<T> {
+        scheduleTask(deadline: .now() + delay, task)
+    }
+
+    public func preconditionInEventLoop(file: StaticString, line: UInt) {
+        precondition(inEventLoop, "not on DatagramLoop \(name)", file: file, line: line)
+    }
+
+    public func preconditionNotInEventLoop(file: StaticString, line: UInt) {
+        precondition(!inEventLoop, "on DatagramLoop \(name)", file: file, line: line)
+    }
+
+    /// Runs what is queued, closes the sockets still registered and ends the thread.
+    public func shutdownGracefully(queue: DispatchQueue, _ callback: @escaping @Sendable ((any Error)?) -> Void) {
+        let first = lock.withLock { () -> Bool in
+            guard state == .running else { return false }
+            state = .stopping
+            return true
+        }
+        if first { _ = tickwire_poller_wake(poller) }
+        if inEventLoop {
+            queue.async { callback(first ? nil : EventLoopError.shutdown) }
+            return
+        }
+        stopped.lock(whenValue: true)
+        stopped.unlock()
+        queue.async { callback(first ? nil : EventLoopError.shutdown) }
+    }
+
+    /// Shuts the loop down and waits for its thread to end, without blocking the caller's thread.
+    public func stop() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            shutdownGracefully(queue: .global()) { _ in done.resume() }
+        }
+    }
+
+    /// Shuts the loop down and waits for its thread to end (not from the loop's own thread).
+    public func shutdown() {
+        preconditionNotInEventLoop(file: #file, line: #line)
+        let first = lock.withLock { () -> Bool in
+            guard state == .running else { return false }
+            state = .stopping
+            return true
+        }
+        if first { _ = tickwire_poller_wake(poller) }
+        stopped.lock(whenValue: true)
+        stopped.unlock()
+    }
+
+    // MARK: Sockets
+
+    /// Binds a UDP socket (see `UDPBinding.bind`) and reads it into `endpoint` from now on. On
+    /// the loop's thread.
+    public func bind(host: String, port: Int, endpoint: any DatagramEndpoint) throws -> UDPSocket {
+        preconditionInEventLoop(file: #file, line: #line)
+        let socket = try UDPBinding.bind(host: host, port: port, loop: self)
+        let token = sockets.firstIndex { $0 == nil } ?? sockets.count
+        let rc = tickwire_poller_add(poller, socket.descriptor, UInt64(token))
+        guard rc == 0 else {
+            socket.closeNow()
+            throw IOError(errnoCode: -rc, reason: "DatagramLoop: watch socket")
+        }
+        if token == sockets.count { sockets.append(nil) }
+        sockets[token] = Registration(socket: socket, endpoint: endpoint)
+        return socket
+    }
+
+    /// Stops reading `socket` and closes it. On the loop's thread; closing twice does nothing.
+    func close(_ socket: UDPSocket) {
+        preconditionInEventLoop(file: #file, line: #line)
+        guard socket.isOpen else { return }
+        if let token = sockets.firstIndex(where: { $0?.socket === socket }) {
+            _ = tickwire_poller_remove(poller, socket.descriptor)
+            sockets[token] = nil
+        }
+        socket.closeNow()
+    }
+
+    // MARK: The thread
+
+    private func run() {
+        thread = pthread_self()
+        name.withCString { _ = tickwire_name_thread($0) }
+        started.lock()
+        started.unlock(withValue: true)
+        while true {
+            runTasks()
+            runDueTimers()
+            let stopping = lock.withLock { () -> Bool in
+                if state == .stopping && tasks.isEmpty { state = .stopped; return true }
+                return false
+            }
+            if stopping { break }
+            let hasTasks = lock.withLock { !tasks.isEmpty }
+            // With tasks queued or a timer due, only look at the sockets.
+            let deadline: UInt64 = hasTasks ? 0 : timers.earliest ?? TICKWIRE_POLLER_NO_DEADLINE
+            let ready = readyTokens.withUnsafeMutableBufferPointer {
+                Int(tickwire_poller_wait(poller, deadline, $0.baseAddress, Int32($0.count)))
+            }
+            for k in 0..<max(0, ready) {
+                let token = Int(readyTokens[k])
+                if token < sockets.count, let registration = sockets[token] { read(registration) }
+            }
+        }
+        for case let registration? in sockets { registration.socket.closeNow() }
+        sockets.removeAll()
+        // Timers that never ran fail their futures, as on a NIO loop that shuts down.
+        for timer in timers.removeAll() { timer.abandon() }
+        stopped.lock()
+        stopped.unlock(withValue: true)
+    }
+
+    private func runTasks() {
+        lock.withLock { swap(&tasks, &running) }
+        for task in running { task() }
+        running.removeAll(keepingCapacity: true)
+    }
+
+    private func runDueTimers() {
+        let now = tickwire_monotonic_ns()
+        // Timers a due timer schedules for now run on the next turn, after the sockets.
+        while let timer = timers.popDue(at: now) { timer.body() }
+    }
+
+    /// Reads until the socket would block, at most `readsPerWake` batches, then tells the
+    /// endpoint the batch is complete.
+    private func read(_ registration: Registration) {
+        let fd = registration.socket.descriptor
+        var any = false
+        for _ in 0..<Self.readsPerWake {
+            for i in 0..<Self.batchSize {
+                datagrams[i].bytes = arena + i * Self.datagramCapacity
+                datagrams[i].length = UInt32(Self.datagramCapacity)
+            }
+            let count = Int(tickwire_recvmmsg(fd, batch, &datagrams, Int32(Self.batchSize)))
+            guard count > 0 else { break }
+            any = true
+            for i in 0..<count {
+                let datagram = datagrams[i]
+                guard let from = NetcodeAddress(datagram) else {
+                    registration.socket.unreadableSources &+= 1
+                    continue
+                }
+                let bytes = UnsafeRawBufferPointer(start: datagram.bytes, count: min(Int(datagram.length), Self.datagramCapacity))
+                registration.endpoint.receive(bytes, from: from)
+            }
+            // The endpoint may have closed the socket.
+            if count < Self.batchSize || !registration.socket.isOpen { break }
+        }
+        if any { registration.endpoint.readBatchComplete() }
+    }
+}
+
+/// The loop's timers: a binary heap by deadline (then by order scheduled), with cancellation by id.
+struct TimerQueue {
+    struct Timer: @unchecked Sendable {  // built and run on the loop's thread only
+        let deadline: UInt64
+        let id: UInt64
+        let body: () -> Void
+        let abandon: () -> Void
+    }
+
+    private var heap: [Timer] = []
+    private var cancelled: Set<UInt64> = []
+    private static let ids = NIOLockedValueBox<UInt64>(0)
+
+    static func nextID() -> UInt64 { ids.withLockedValue { $0 &+= 1; return $0 } }
+
+    var earliest: UInt64? {
+        mutating get {
+            dropCancelled()
+            return heap.first?.deadline
+        }
+    }
+
+    mutating func insert(_ timer: Timer) {
+        heap.append(timer)
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.before(heap[child], heap[parent]) else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func cancel(_ id: UInt64) {
+        if heap.contains(where: { $0.id == id }) { cancelled.insert(id) }
+    }
+
+    mutating func popDue(at now: UInt64) -> Timer? {
+        dropCancelled()
+        guard let first = heap.first, first.deadline <= now else { return nil }
+        return removeFirst()
+    }
+
+    /// Empties the queue; returns the timers not cancelled.
+    mutating func removeAll() -> [Timer] {
+        let left = heap.filter { !cancelled.contains($0.id) }
+        heap.removeAll()
+        cancelled.removeAll()
+        return left
+    }
+
+    private mutating func dropCancelled() {
+        while let first = heap.first, !cancelled.isEmpty, cancelled.remove(first.id) != nil { _ = removeFirst() }
+    }
+
+    private mutating func removeFirst() -> Timer {
+        let first = heap[0]
+        let last = heap.removeLast()
+        guard !heap.isEmpty else { return first }
+        heap[0] = last
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < heap.count, Self.before(heap[left], heap[smallest]) { smallest = left }
+            if right < heap.count, Self.before(heap[right], heap[smallest]) { smallest = right }
+            if smallest == parent { break }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return first
+    }
+
+    private static func before(_ a: Timer, _ b: Timer) -> Bool { a.deadline != b.deadline ? a.deadline < b.deadline : a.id < b.id }
+}

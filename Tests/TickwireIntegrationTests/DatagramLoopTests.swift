@@ -1,0 +1,88 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import Testing
+import TickwireProtocol
+import TickwireTransport
+
+/// The shell's own loop: tasks, timers and reads, on its thread. Order is checked through what the
+/// loop records, never through sleeps.
+@Suite(.timeLimit(.minutes(1)))
+struct DatagramLoopTests {
+    /// Collects what a socket reads, with the batch ends.
+    final class Recorder: DatagramEndpoint, @unchecked Sendable {
+        let log = NIOLockedValueBox<[String]>([])
+        func receive(_ datagram: UnsafeRawBufferPointer, from address: NetcodeAddress) {
+            log.withLockedValue { $0.append("\(String(decoding: datagram, as: UTF8.self)) from \(address.isLoopback ? "loopback" : "\(address)")") }
+        }
+        func readBatchComplete() { log.withLockedValue { $0.append("end") } }
+    }
+
+    @Test func tasksRunOnTheLoopThreadInOrder() async throws {
+        let loop = try DatagramLoop(name: "test-tasks")
+        defer { loop.shutdown() }
+        #expect(!loop.inEventLoop)
+        let order = NIOLockedValueBox<[Int]>([])
+        for i in 0..<100 { loop.execute { order.withLockedValue { $0.append(i) } } }
+        let onLoop = try await loop.submit { loop.inEventLoop }.get()
+        #expect(onLoop)
+        #expect(order.withLockedValue { $0 } == Array(0..<100))
+    }
+
+    @Test func timersRunByDeadlineAndACancelledOneNeverRuns() async throws {
+        let loop = try DatagramLoop(name: "test-timers")
+        defer { loop.shutdown() }
+        let fired = NIOLockedValueBox<[String]>([])
+        let now = NIODeadline.now()
+        let late = loop.scheduleTask(deadline: now + .milliseconds(30)) { fired.withLockedValue { $0.append("late") } }
+        let cancelled = loop.scheduleTask(deadline: now + .milliseconds(10)) { fired.withLockedValue { $0.append("cancelled") } }
+        let early = loop.scheduleTask(deadline: now + .milliseconds(5)) { fired.withLockedValue { $0.append("early") } }
+        cancelled.cancel()
+        try await early.futureResult.get()
+        try await late.futureResult.get()
+        await #expect(throws: EventLoopError.self) { try await cancelled.futureResult.get() }
+        #expect(fired.withLockedValue { $0 } == ["early", "late"])
+        #expect(NIODeadline.now() >= now + .milliseconds(30))
+    }
+
+    @Test func aTimerStillPendingAtShutdownFailsItsFuture() async throws {
+        let loop = try DatagramLoop(name: "test-shutdown")
+        let pending = loop.scheduleTask(in: .hours(1)) { 1 }
+        let outcome = NIOLockedValueBox<Result<Int, any Error>?>(nil)
+        // Registered through the loop's queue, which runs before the loop stops.
+        pending.futureResult.whenComplete { result in outcome.withLockedValue { $0 = result } }
+        await loop.stop()
+        let result = try #require(outcome.withLockedValue { $0 })
+        #expect(throws: EventLoopError.self) { try result.get() }
+    }
+
+    @Test func aBoundSocketDeliversEachDatagramWithItsSourceThenTheBatchEnd() async throws {
+        let loop = try DatagramLoop(name: "test-read")
+        defer { loop.shutdown() }
+        let recorder = Recorder()
+        let receiver = try await loop.submit { try loop.bind(host: "127.0.0.1", port: 0, endpoint: recorder) }.get()
+        let sender = try await loop.submit { try loop.bind(host: "127.0.0.1", port: 0, endpoint: Recorder()) }.get()
+        let port = try #require(receiver.localAddress.port)
+        try await loop.submit {
+            let writer = DatagramBatchWriter(socket: sender)
+            var queue = OutboundQueue(initialCapacity: 64)
+            for text in ["one", "two", "three"] {
+                queue.append(to: .ipv4(127, 0, 0, 1, port: UInt16(port)), maxLength: 16) { buffer in
+                    buffer.copyBytes(from: text.utf8)
+                    return text.utf8.count
+                }
+            }
+            writer.write(&queue)
+            #expect(writer.datagramsWritten == 3)
+        }.get()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while recorder.log.withLockedValue({ $0.filter { $0 != "end" }.count }) < 3, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let log = recorder.log.withLockedValue { $0 }
+        #expect(log.filter { $0 != "end" } == ["one from loopback", "two from loopback", "three from loopback"])
+        #expect(log.last == "end")
+        await receiver.close()
+        await sender.close()
+        #expect(!(try await loop.submit { receiver.isOpen }.get()))
+    }
+}
