@@ -196,8 +196,11 @@ public enum CeilingLoop {
                       sendErrors: sendErrors, tickSend: tickSend, pinned: pinned)
     }
 
-    /// The load thread: each client sends a sealed state at the state rate (spread evenly) and
-    /// drains its socket when it does.
+    /// The load thread: each client sends a sealed state at the state rate (spread evenly), and
+    /// waits on its socket as a real client (and the swarm) does: every client socket is in one
+    /// epoll set, and the thread sleeps in it until a datagram arrives or a send is due, then
+    /// drains the sockets that are readable. So the server's sends pay what sends to waiting
+    /// receivers cost in the kernel (queueing the receiver's wake-up), as the relay's do in phase 2.
     private static func playClients(_ sockets: [Int32], serverPort: UInt16, configuration: Configuration, keys: [[UInt8]], end: UInt64) {
         let n = sockets.count
         let loopback = UInt32(0x7F00_0001).bigEndian
@@ -212,6 +215,19 @@ public enum CeilingLoop {
         var drainDatagrams = [tickwire_datagram](repeating: tickwire_datagram(), count: batch)
         let batchScratch = tickwire_batch_create(Int32(batch))
         defer { tickwire_batch_free(batchScratch) }
+        guard let poller = tickwire_poller_create() else { return }
+        defer { tickwire_poller_free(poller) }
+        for (i, fd) in sockets.enumerated() { _ = tickwire_poller_add(poller, fd, UInt64(i)) }
+        var ready = [UInt64](repeating: 0, count: 64)
+        func drainSocket(_ i: Int) {
+            while true {
+                for j in 0..<batch {
+                    drainDatagrams[j].bytes = drain.baseAddress! + j * 2048
+                    drainDatagrams[j].length = 2048
+                }
+                if tickwire_recvmmsg(sockets[i], batchScratch, &drainDatagrams, Int32(batch)) < Int32(batch) { break }
+            }
+        }
         while DispatchTime.now().uptimeNanoseconds < end {
             let now = DispatchTime.now().uptimeNanoseconds
             var earliest = end
@@ -229,19 +245,16 @@ public enum CeilingLoop {
                         var datagram = tickwire_datagram(bytes: raw.baseAddress, length: UInt32(sealed), family: 4, address: loopback, address6: (0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0), port: serverPort)
                         _ = tickwire_sendmmsg(sockets[i], batchScratch, &datagram, 1, 0)
                     }
-                    while true {
-                        for j in 0..<batch {
-                            drainDatagrams[j].bytes = drain.baseAddress! + j * 2048
-                            drainDatagrams[j].length = 2048
-                        }
-                        if tickwire_recvmmsg(sockets[i], batchScratch, &drainDatagrams, Int32(batch)) < Int32(batch) { break }
-                    }
                 }
                 earliest = min(earliest, next[i])
             }
-            let current = DispatchTime.now().uptimeNanoseconds
-            let wait = earliest > current ? earliest - current : 0
-            if wait > 0 { usleep(UInt32(min(wait / 1000, 2000))) }
+            // The poller's deadline is on its own clock (CLOCK_MONOTONIC): the same instant there.
+            let wait = earliest > now ? earliest - now : 0
+            let deadline = tickwire_monotonic_ns() + wait
+            let count = ready.withUnsafeMutableBufferPointer {
+                Int(tickwire_poller_wait(poller, deadline, $0.baseAddress, Int32($0.count)))
+            }
+            for k in 0..<max(0, count) { drainSocket(Int(ready[k])) }
         }
     }
 }

@@ -100,6 +100,9 @@ public struct RelayServerCore {
     private static let roomViewSlots = SnapshotEncoder.ringSize + 1
     private var stateArena: [UInt8]
     private var stateLength: [Int]
+    /// Each occupied slot's client id, beside the states: the tick reads one per member (netcode's
+    /// slot, with its keys and replay window, would be a cold line each).
+    private var slotClientIDs: [UInt64]
     /// Each slot's channel deadline in nanoseconds (`UInt64.max`: none; 0: now), kept beside the
     /// clients so an update finds the few clients with something to write without touching the
     /// rest. Set after every change to a client's connection (a receive, a queued reliable
@@ -138,6 +141,7 @@ public struct RelayServerCore {
         clients = Array(repeating: nil, count: netcode.maxClients)
         stateArena = [UInt8](repeating: 0, count: netcode.maxClients * configuration.maxStateSize)
         stateLength = Array(repeating: 0, count: netcode.maxClients)
+        slotClientIDs = Array(repeating: 0, count: netcode.maxClients)
         channelDue = Array(repeating: .max, count: netcode.maxClients)
         reliableHold = Array(repeating: 0, count: netcode.maxClients)
         pending.reserveCapacity(Netcode.maxPayloadBytes * 4)
@@ -308,7 +312,7 @@ public struct RelayServerCore {
             for index in list {
                 let start = index * configuration.maxStateSize
                 stateArena.withUnsafeBytes { raw in
-                    views[slot].append(id: UInt16(index), clientID: netcode.clientID(index) ?? 0,
+                    views[slot].append(id: UInt16(index), clientID: slotClientIDs[index],
                                        state: UnsafeRawBufferPointer(rebasing: raw[start..<start + stateLength[index]]))
                 }
             }
@@ -450,7 +454,7 @@ public struct RelayServerCore {
                 }
             }
             guard admitted else { continue }
-            let senderID = netcode.clientID(sender) ?? 0
+            let senderID = slotClientIDs[sender]
             for message in reliable where message != .resync {
                 relayReliable(message, from: sender, senderID: senderID, room: room, now: now)
             }
@@ -658,6 +662,7 @@ public struct RelayServerCore {
         guard let connection = try? ChannelConnection(configuration: serverChannels) else { return }
         let policing = ClientPolicing(limits: configuration.limits, now: now)
         stateLength[index] = 0
+        slotClientIDs[index] = clientID
         let present = members[room] ?? []
         let denial: RelayMessage.DenyReason? =
             hostedRooms.map { !$0.contains(room) } == true ? .roomNotHosted

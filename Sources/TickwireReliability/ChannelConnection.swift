@@ -633,25 +633,31 @@ public struct ChannelConnection {
     // MARK: Statistics
 
     private var resendInterval: Duration {
-        roundTrip.resendInterval(
-            initial: configuration.initialResendInterval,
-            minimum: configuration.minResendInterval, maximum: configuration.maxResendInterval)
+        @inline(__always) get {
+            roundTrip.resendInterval(
+                initial: configuration.initialResendInterval,
+                minimum: configuration.minResendInterval, maximum: configuration.maxResendInterval)
+        }
     }
 
     /// The earliest instant at which `writePacket` has something to send without new input: a
     /// reliable fragment not yet sent or due for a resend, or an ack that has waited its delay.
     /// `.zero` means now; nil, nothing until new input. (Queued unreliable messages are the
     /// caller's to write in the update that queued them.) O(messages in flight).
+    /// (Inlined, with the getters it reads: out of line, `update` handed it a copy of the whole
+    /// connection, 784 bytes, on every packet and tick.)
     public var nextDeadline: TickwireInstant? {
-        let ack = ackDeadline
-        // (The interval is computed only with messages queued: an autoclosure here would capture,
-        // and so copy, the whole connection on every call.)
-        guard reliableOut.count > 0 else { return ack }
-        let interval = resendInterval.nonNegativeNanoseconds
-        guard let send = reliableQuietSince.map({ $0.adding(nanoseconds: interval) })
-            ?? reliableOut.earliestSend(within: configuration.receiveWindowSize, interval: interval)
-        else { return ack }
-        return min(ack ?? send, send)
+        @inline(__always) get {
+            let ack = ackDeadline
+            // (The interval is computed only with messages queued: an autoclosure here would capture,
+            // and so copy, the whole connection on every call.)
+            guard reliableOut.count > 0 else { return ack }
+            let interval = resendInterval.nonNegativeNanoseconds
+            guard let send = reliableQuietSince.map({ $0.adding(nanoseconds: interval) })
+                ?? reliableOut.earliestSend(within: configuration.receiveWindowSize, interval: interval)
+            else { return ack }
+            return min(ack ?? send, send)
+        }
     }
 
     /// Unreliable messages are queued for the next `writePacket`.
@@ -659,10 +665,12 @@ public struct ChannelConnection {
 
     /// When an owed ack goes alone: `maxAckDelay` after it became owed, or at `ackHold` if later.
     private var ackDeadline: TickwireInstant? {
-        guard let owed = ackOwedSince else { return nil }
-        let delayed = owed.adding(nanoseconds: maxAckDelayNanoseconds)
-        guard let hold = ackHold else { return delayed }
-        return max(delayed, hold)
+        @inline(__always) get {
+            guard let owed = ackOwedSince else { return nil }
+            let delayed = owed.adding(nanoseconds: maxAckDelayNanoseconds)
+            guard let hold = ackHold else { return delayed }
+            return max(delayed, hold)
+        }
     }
 
     /// Brings the rate meters up to `now` and returns `nextDeadline`. (A caller that holds the connection in a
