@@ -48,13 +48,15 @@ struct tickwire_poller {
     struct epoll_event events[EVENTS];
 };
 
-static int watch(int epoll, int fd, uint64_t token) {
+static int control(int epoll, int operation, int fd, uint32_t events, uint64_t token) {
     struct epoll_event event;
     memset(&event, 0, sizeof(event));
-    event.events = EPOLLIN;
+    event.events = events;
     event.data.u64 = token;
-    return epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) < 0 ? -errno : 0;
+    return epoll_ctl(epoll, operation, fd, &event) < 0 ? -errno : 0;
 }
+
+static int watch(int epoll, int fd, uint64_t token) { return control(epoll, EPOLL_CTL_ADD, fd, EPOLLIN, token); }
 
 tickwire_poller *tickwire_poller_create(void) {
     tickwire_poller *poller = calloc(1, sizeof(*poller));
@@ -88,6 +90,16 @@ int tickwire_poller_add(tickwire_poller *poller, int fd, uint64_t token) {
 
 int tickwire_poller_remove(tickwire_poller *poller, int fd) {
     return epoll_ctl(poller->epoll, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
+}
+
+int tickwire_poller_add_once(tickwire_poller *poller, int fd, uint64_t token) {
+    if (token >= TIMER_TOKEN) return -EINVAL;
+    return control(poller->epoll, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLONESHOT, token);
+}
+
+int tickwire_poller_rearm(tickwire_poller *poller, int fd, uint64_t token) {
+    if (token >= TIMER_TOKEN) return -EINVAL;
+    return control(poller->epoll, EPOLL_CTL_MOD, fd, EPOLLIN | EPOLLONESHOT, token);
 }
 
 static int arm(tickwire_poller *poller, uint64_t deadline_ns) {
@@ -141,6 +153,9 @@ struct tickwire_poller {
     int count;
     int fds[TICKWIRE_POLLER_FALLBACK_FDS];
     uint64_t tokens[TICKWIRE_POLLER_FALLBACK_FDS];
+    /* 0: not reported until rearmed (a socket added once, already reported); 1: watched. */
+    char armed[TICKWIRE_POLLER_FALLBACK_FDS];
+    char once[TICKWIRE_POLLER_FALLBACK_FDS];
     struct pollfd polled[TICKWIRE_POLLER_FALLBACK_FDS + 1];
 };
 
@@ -166,8 +181,26 @@ int tickwire_poller_add(tickwire_poller *poller, int fd, uint64_t token) {
     if (poller->count == TICKWIRE_POLLER_FALLBACK_FDS) return -EMFILE;
     poller->fds[poller->count] = fd;
     poller->tokens[poller->count] = token;
+    poller->armed[poller->count] = 1;
+    poller->once[poller->count] = 0;
     poller->count++;
     return 0;
+}
+
+int tickwire_poller_add_once(tickwire_poller *poller, int fd, uint64_t token) {
+    int rc = tickwire_poller_add(poller, fd, token);
+    if (rc == 0) poller->once[poller->count - 1] = 1;
+    return rc;
+}
+
+int tickwire_poller_rearm(tickwire_poller *poller, int fd, uint64_t token) {
+    for (int i = 0; i < poller->count; i++) {
+        if (poller->fds[i] != fd) continue;
+        poller->tokens[i] = token;
+        poller->armed[i] = 1;
+        return 0;
+    }
+    return -ENOENT;
 }
 
 int tickwire_poller_remove(tickwire_poller *poller, int fd) {
@@ -176,6 +209,8 @@ int tickwire_poller_remove(tickwire_poller *poller, int fd) {
         poller->count--;
         poller->fds[i] = poller->fds[poller->count];
         poller->tokens[i] = poller->tokens[poller->count];
+        poller->armed[i] = poller->armed[poller->count];
+        poller->once[i] = poller->once[poller->count];
         return 0;
     }
     return -ENOENT;
@@ -188,7 +223,10 @@ int tickwire_poller_wait(tickwire_poller *poller, uint64_t deadline_ns, uint64_t
         /* poll(2) takes milliseconds: round up so the deadline has passed on return. */
         timeout = deadline_ns <= now ? 0 : (int)((deadline_ns - now + 999999u) / 1000000u);
     }
-    for (int i = 0; i < poller->count; i++) poller->polled[i] = (struct pollfd){ .fd = poller->fds[i], .events = POLLIN };
+    /* A socket not armed is polled for nothing (a negative fd is skipped by poll). */
+    for (int i = 0; i < poller->count; i++) {
+        poller->polled[i] = (struct pollfd){ .fd = poller->armed[i] ? poller->fds[i] : -1, .events = POLLIN };
+    }
     poller->polled[poller->count] = (struct pollfd){ .fd = poller->pipe[0], .events = POLLIN };
     int count = poll(poller->polled, (nfds_t)poller->count + 1, timeout);
     if (count < 0) return errno == EINTR ? 0 : -errno;
@@ -196,7 +234,9 @@ int tickwire_poller_wait(tickwire_poller *poller, uint64_t deadline_ns, uint64_t
     if (poller->polled[poller->count].revents) while (read(poller->pipe[0], drained, sizeof(drained)) > 0) {}
     int found = 0;
     for (int i = 0; i < poller->count && found < capacity; i++) {
-        if (poller->polled[i].revents) ready[found++] = poller->tokens[i];
+        if (!poller->polled[i].revents) continue;
+        ready[found++] = poller->tokens[i];
+        if (poller->once[i]) poller->armed[i] = 0;
     }
     return found;
 }

@@ -12,6 +12,8 @@ import TickwireTransport
 final class RelayServerDriver: DatagramEndpoint {
     var core: RelayServerCore
     var writer: DatagramBatchWriter?
+    /// The socket the core's datagrams come from: read right before each update.
+    var socket: UDPSocket?
     let clock: MonotonicClock
     let logger: Logger
     let updateInterval: Duration
@@ -93,6 +95,9 @@ final class RelayServerDriver: DatagramEndpoint {
                 guard clock.now() >= until else { return scheduleStalled(until: until, on: eventLoop) }
                 stalledUntil = nil
             }
+            // Datagrams that arrived since the last read (the socket is read at most every
+            // `readInterval`) are read first, so the update and its tick see them.
+            if let socket { socket.loop.readNow(socket) }
             let ticksBefore = core.counters.ticks
             let started = ContinuousClock.now
             lastUpdate = clock.now()

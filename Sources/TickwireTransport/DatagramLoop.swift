@@ -50,6 +50,8 @@ public final class DatagramLoop: EventLoop, @unchecked Sendable {
     private struct Registration {
         let socket: UDPSocket
         let endpoint: any DatagramEndpoint
+        /// Nanoseconds between reads (0: read whenever readable).
+        let readInterval: UInt64
     }
 
     /// Starts the loop's thread (named `name`, at most 15 characters shown).
@@ -176,18 +178,35 @@ public final class DatagramLoop: EventLoop, @unchecked Sendable {
 
     /// Binds a UDP socket (see `UDPBinding.bind`) and reads it into `endpoint` from now on. On
     /// the loop's thread.
-    public func bind(host: String, port: Int, endpoint: any DatagramEndpoint) throws -> UDPSocket {
+    ///
+    /// `readInterval`: after reading the socket, wait this long before looking at it again (the
+    /// datagrams meanwhile wait in its receive buffer). Each wake-up of the thread costs more than
+    /// a datagram read with others: a relay whose inbound work only matters at its next update
+    /// reads in batches. Zero: read as soon as a datagram arrives.
+    public func bind(host: String, port: Int, endpoint: any DatagramEndpoint, readInterval: Duration = .zero) throws -> UDPSocket {
         preconditionInEventLoop(file: #file, line: #line)
         let socket = try UDPBinding.bind(host: host, port: port, loop: self)
         let token = sockets.firstIndex { $0 == nil } ?? sockets.count
-        let rc = tickwire_poller_add(poller, socket.descriptor, UInt64(token))
+        let interval = UInt64(max(0, readInterval.nanosecondsClamped))
+        let rc = interval > 0
+            ? tickwire_poller_add_once(poller, socket.descriptor, UInt64(token))
+            : tickwire_poller_add(poller, socket.descriptor, UInt64(token))
         guard rc == 0 else {
             socket.closeNow()
             throw IOError(errnoCode: -rc, reason: "DatagramLoop: watch socket")
         }
         if token == sockets.count { sockets.append(nil) }
-        sockets[token] = Registration(socket: socket, endpoint: endpoint)
+        sockets[token] = Registration(socket: socket, endpoint: endpoint, readInterval: interval)
         return socket
+    }
+
+    /// Reads what is waiting on `socket` now, whatever its read interval: a host about to update
+    /// its core reads first, so the update sees every datagram that arrived before it. On the
+    /// loop's thread.
+    public func readNow(_ socket: UDPSocket) {
+        preconditionInEventLoop(file: #file, line: #line)
+        guard socket.isOpen, let registration = sockets.first(where: { $0?.socket === socket }) ?? nil else { return }
+        read(registration)
     }
 
     /// Stops reading `socket` and closes it. On the loop's thread; closing twice does nothing.
@@ -224,7 +243,9 @@ public final class DatagramLoop: EventLoop, @unchecked Sendable {
             }
             for k in 0..<max(0, ready) {
                 let token = Int(readyTokens[k])
-                if token < sockets.count, let registration = sockets[token] { read(registration) }
+                guard token < sockets.count, let registration = sockets[token] else { continue }
+                read(registration)
+                if registration.readInterval > 0 { rearm(token, after: registration.readInterval) }
             }
         }
         for case let registration? in sockets { registration.socket.closeNow() }
@@ -245,6 +266,16 @@ public final class DatagramLoop: EventLoop, @unchecked Sendable {
         let now = tickwire_monotonic_ns()
         // Timers a due timer schedules for now run on the next turn, after the sockets.
         while let timer = timers.popDue(at: now) { timer.body() }
+    }
+
+    /// Watches socket `token` again `interval` from now (it was watched for one readiness).
+    private func rearm(_ token: Int, after interval: UInt64) {
+        let registration = sockets[token]!
+        timers.insert(TimerQueue.Timer(deadline: tickwire_monotonic_ns() &+ interval, id: TimerQueue.nextID(), body: { [self] in
+            guard token < sockets.count, let current = sockets[token], current.socket === registration.socket, current.socket.isOpen
+            else { return }
+            _ = tickwire_poller_rearm(poller, current.socket.descriptor, UInt64(token))
+        }, abandon: {}))
     }
 
     /// Reads until the socket would block, at most `readsPerWake` batches, then tells the

@@ -60,6 +60,10 @@ import Testing
         #expect(message { try fromJSON.int("port", in: 0...65535) } == "config file \(json): port must be an integer in 0...65535, got 'x'")
         let flag = try await settings(flags: ["drain-timeout": ["-1"]])
         #expect(message { try flag.double("drain-timeout", in: 0...3600) } == "--drain-timeout: drain-timeout must be a number in 0...3600, got '-1'")
+        let interval = try await settings(yaml: "read-interval-ms: 25\n")
+        #expect(message { try interval.double("read-interval-ms", in: 0...20) }.contains(": read-interval-ms must be a number in 0...20, got '25'"))
+        let intervalDefault = try await settings()
+        #expect(try intervalDefault.double("read-interval-ms", in: 0...20) == 1)
         await #expect(throws: ValidationError.self) { _ = try await settings(yaml: "prot: 1\n") }
         await #expect(throws: ValidationError.self) { _ = try await ServeSettings(flags: [:], environment: [:], configFile: "/nonexistent/x.yaml") }
         await #expect(throws: ValidationError.self) { _ = try await ServeSettings(flags: [:], environment: [:], configFile: try temporary("c.toml", "")) }

@@ -20,6 +20,11 @@ void tickwire_poller_free(tickwire_poller *poller);
 int tickwire_poller_add(tickwire_poller *poller, int fd, uint64_t token);
 int tickwire_poller_remove(tickwire_poller *poller, int fd);
 
+/* As add, but the socket is watched for one readiness only: after wait reports it, it is not
+ * reported again until tickwire_poller_rearm. For reading a socket at most so often. */
+int tickwire_poller_add_once(tickwire_poller *poller, int fd, uint64_t token);
+int tickwire_poller_rearm(tickwire_poller *poller, int fd, uint64_t token);
+
 /* Blocks until a watched socket is readable, another thread calls wake, or the monotonic clock
  * reaches `deadline_ns` (TICKWIRE_POLLER_NO_DEADLINE: none). Writes the tokens of readable
  * sockets to `ready` (at most `capacity`) and returns how many; 0 means woken or deadline reached

@@ -57,6 +57,8 @@ struct ServeCommand: AsyncParsableCommand {
     var ackDelayMs: Double?
     @Option(help: "How long a relayed event may wait for the next snapshot to ride on before it is sent alone, in ms (0...500). Default: one tick period, at most 20 ms.")
     var relayDelayMs: Double?
+    @Option(help: "After reading its socket, how long the relay waits before reading it again, in ms (0...20, default 1); it always reads right before a tick. 0: read each datagram as it arrives.")
+    var readIntervalMs: Double?
     @Option(help: "The admin port: Prometheus metrics at HOST:PORT/metrics (and the join API with --join-api-key-file), e.g. 127.0.0.1:9464 (off unless given).")
     var metrics: String?
     @Option(help: "Log level: trace, debug, info (default), notice, warning, error, critical.") var logLevel: String?
@@ -93,6 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
         put("state-size", stateSize)
         put("ack-delay-ms", ackDelayMs)
         put("relay-delay-ms", relayDelayMs)
+        put("read-interval-ms", readIntervalMs)
         put("metrics", metrics)
         put("log-level", logLevel)
         put("log-format", logFormat)
@@ -126,6 +129,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let relayDelayMs = try settings.double("relay-delay-ms", in: 0...500) {
             options.relay.relayDelay = .microseconds(Int64(relayDelayMs * 1000))
+        }
+        if let readIntervalMs = try settings.double("read-interval-ms", in: 0...20) {
+            options.readInterval = .microseconds(Int64(readIntervalMs * 1000))
         }
         try LimitOptions.apply(settings, to: &options.relay.limits)
         options.requestsPerSecondPerAddress = try settings.double("requests-per-address", in: 0.001...1e9) ?? options.requestsPerSecondPerAddress
