@@ -151,7 +151,7 @@ final class SwarmEngine {
                     acts = true
                 }
             }
-            if let wake = cores[i].hostWake(lastUpdate: lastUpdates[i], minimumInterval: Self.minimumUpdateInterval), wake <= now {
+            if Self.isDue(&cores[i], lastUpdate: lastUpdates[i], now: now) {
                 lastUpdates[i] = now
                 cores[i].update(now: now)
                 acts = true
@@ -168,6 +168,13 @@ final class SwarmEngine {
             hostile!.step(&cores[slot], now: now)
             writers[slot].write(&cores[slot].outbound)
         }
+    }
+
+    /// Whether `core` has work now. Taken in place: `cores[i].hostWake(…)` read through this
+    /// class copied the whole core, retaining and releasing each of its buffers, per bot per update.
+    private static func isDue(_ core: inout RelayClientCore, lastUpdate: TickwireInstant, now: TickwireInstant) -> Bool {
+        guard let wake = core.hostWake(lastUpdate: lastUpdate, minimumInterval: minimumUpdateInterval) else { return false }
+        return wake <= now
     }
 
     func flush(_ i: Int, now: TickwireInstant) {
