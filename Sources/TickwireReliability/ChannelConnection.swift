@@ -209,7 +209,8 @@ public struct ChannelConnection {
         var writer = UnsafeByteWriter(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<budget]))
         let ack = received.ack
         PacketHeader(sequence: nextSequence, ack: ack.ack, ackBits: ack.bits).encode(into: &writer)
-        packetMessages.clearKeepingCapacity()
+        // `packetMessages` is empty here: it is emptied once its messages are recorded below (not
+        // checked here: its header would be a cache miss per packet, for a list that is almost always empty).
         let wroteReliable = writeReliableRecords(into: &writer, now: now)
         let unreliableCount = writeUnreliableRecords(into: &writer) + (inPlace ? writeInPlace(message, into: &writer) : 0)
         let wroteUnreliable = unreliableCount > 0
@@ -222,7 +223,10 @@ public struct ChannelConnection {
 
         let (slot, evicted) = sent.begin(nextSequence, at: now)
         if let acked = evicted { loss.settle(acked: acked) }
-        if !packetMessages.isEmpty { sent[slot].messages.append(contentsOf: packetMessages) }
+        if wroteReliable {
+            sent[slot].messages.append(contentsOf: packetMessages)
+            packetMessages.removeAll(keepingCapacity: true)
+        }
         // An ack-only packet does not ask for an ack (else two peers would ack each other's
         // acks forever), so it says nothing about loss or RTT when one arrives late or never.
         let elicitsAck = wroteReliable || wroteUnreliable

@@ -51,6 +51,9 @@ public struct SnapshotEncoder {
     public private(set) var counters = Counters()
     /// Accumulated priority by entity id (ids are client slots, so the table is small and dense).
     private var priority: [Float] = []
+    /// Entities whose priority is not zero. Zero, as for a client whose snapshots always fit,
+    /// means the table is not read at all (it is a cache miss per client per tick otherwise).
+    private var prioritized = 0
     private var changes: [Change] = []
     private var removals: [(position: Int, included: Bool)] = []
     /// Owned views evicted from the ring, kept for the next snapshot that must be copied.
@@ -139,15 +142,8 @@ public struct SnapshotEncoder {
             writer.write(SnapshotFormat.Op.removed)
             if writer.overflowed { writer.rewind(to: mark); continue }
             removals[k].included = true
-            let gone = Int(base.ids[removals[k].position])
-            if gone < priority.count { priority[gone] = 0 }
+            clearPriority(of: base.ids[removals[k].position])
             entries += 1
-        }
-        for k in changes.indices {
-            let id = Int(changes[k].id)
-            if id >= priority.count { priority.append(contentsOf: repeatElement(0, count: id + 1 - priority.count)) }
-            priority[id] += 1
-            changes[k].priority = priority[id]
         }
         // Usually every change fits: write them in id order (the order `record` needs) with no
         // sort. Only when the budget runs out are they written again in priority order.
@@ -160,10 +156,18 @@ public struct SnapshotEncoder {
         if fitAll {
             for k in changes.indices {
                 changes[k].included = true
-                priority[Int(changes[k].id)] = 0
+                clearPriority(of: changes[k].id)
             }
             entries += UInt16(changes.count)
         } else {
+            // Every change gains priority for the tick it waited; the highest go first.
+            for k in changes.indices {
+                let id = Int(changes[k].id)
+                if id >= priority.count { priority.append(contentsOf: repeatElement(0, count: id + 1 - priority.count)) }
+                if priority[id] == 0 { prioritized += 1 }
+                priority[id] += 1
+                changes[k].priority = priority[id]
+            }
             writer.rewind(to: afterRemovals)
             changes.sort { $0.priority != $1.priority ? $0.priority > $1.priority : $0.id < $1.id }
             for k in changes.indices {
@@ -176,7 +180,7 @@ public struct SnapshotEncoder {
                     continue
                 }
                 changes[k].included = true
-                priority[Int(changes[k].id)] = 0
+                clearPriority(of: changes[k].id)
                 entries += 1
             }
             changes.sort { $0.id < $1.id }
@@ -198,6 +202,13 @@ public struct SnapshotEncoder {
         counters.entitiesSent &+= UInt64(changes.count(where: \.included))
         counters.bytes &+= UInt64(writer.offset)
         return writer.offset
+    }
+
+    /// An entity was sent (or is gone): its accumulated priority ends.
+    private mutating func clearPriority(of id: UInt16) {
+        guard prioritized > 0, Int(id) < priority.count, priority[Int(id)] != 0 else { return }
+        priority[Int(id)] = 0
+        prioritized -= 1
     }
 
     /// Writes one change, or rewinds and returns false if it does not fit. The entry comes from

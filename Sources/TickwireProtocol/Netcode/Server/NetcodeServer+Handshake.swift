@@ -98,8 +98,8 @@ extension NetcodeServer {
         slot.confirmed = false
         slot.clientID = challenge.clientID
         slot.address = address
-        slot.sendKey = mapping.sendKey
-        slot.receiveKey = mapping.receiveKey
+        slot.sendKey = SessionKey(mapping.sendKey)
+        slot.receiveKey = SessionKey(mapping.receiveKey)
         slot.sequence = 0
         slot.replay.reset()
         slot.userData = challenge.userData

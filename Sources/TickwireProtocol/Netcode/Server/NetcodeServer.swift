@@ -55,8 +55,8 @@ public struct NetcodeServer {
         var confirmed = false
         var clientID: UInt64 = 0
         var address = NetcodeAddress.ipv4(0, 0, 0, 0, port: 0)
-        var sendKey: [UInt8] = []
-        var receiveKey: [UInt8] = []
+        var sendKey = SessionKey()
+        var receiveKey = SessionKey()
         var sequence: UInt64 = 0
         var replay = ReplayProtection()
         var userData: [UInt8] = []
@@ -187,8 +187,12 @@ public struct NetcodeServer {
         let plaintextLength: Int? = scratch.withUnsafeMutableBytes { raw in
             let packet = UnsafeMutableRawBufferPointer(rebasing: raw[0..<datagram.count])
             packet.copyMemory(from: datagram)
-            let key = clientIndex.map { slots[$0].receiveKey } ?? mapping!.receiveKey
-            return key.withUnsafeBytes { k in
+            if let clientIndex {
+                return slots[clientIndex].receiveKey.withUnsafeBytes { k in
+                    NetcodePacketCodec.open(packet, header: header, protocolID: protocolID, key: k)
+                }
+            }
+            return mapping!.receiveKey.withUnsafeBytes { k in
                 NetcodePacketCodec.open(packet, header: header, protocolID: protocolID, key: k)
             }
         }
@@ -283,7 +287,7 @@ public struct NetcodeServer {
             _ = mappings.add(
                 slot.address,
                 EncryptionMappings.Mapping(
-                    sendKey: slot.sendKey, receiveKey: slot.receiveKey, timeout: .seconds(1),
+                    sendKey: slot.sendKey.bytes, receiveKey: slot.receiveKey.bytes, timeout: .seconds(1),
                     expireUnixSeconds: .max, lastAccess: now),
                 now: now, unixSeconds: unixSeconds(now))
         }
