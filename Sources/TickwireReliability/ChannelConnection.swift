@@ -287,7 +287,7 @@ public struct ChannelConnection {
                 // Whole messages after the oldest count against the receiver's buffer budget, as
                 // the receiver counts everything it holds after the one it delivers next (which
                 // is never before our oldest): it never has to hold more than the budget.
-                wholeBytes += reliableOut[offset: offset].bytes.count
+                wholeBytes += reliableOut[offset: offset].byteCount
                 if wholeBytes > configuration.receiveBufferBudget {
                     sawAll = false
                     break scan
@@ -302,7 +302,7 @@ public struct ChannelConnection {
                     earliestSent = min(earliestSent ?? last, last)
                     continue
                 }
-                let total = reliableOut[offset: offset].bytes.count
+                let total = reliableOut[offset: offset].byteCount
                 let start = fragmentCount == 1 ? 0 : fragment * fragmentSize
                 let length = fragmentCount == 1 ? total : min(fragmentSize, total - start)
                 let header = fragmentCount == 1 ? ChannelRecord.messageHeaderSize : ChannelRecord.fragmentHeaderSize

@@ -22,6 +22,9 @@ struct ReliableSendQueue {
 
     struct Entry {
         var bytes: [UInt8] = []
+        /// `bytes.count`, kept in the entry: a scan over the messages in flight reads only the
+        /// ring, not each message's buffer (a cache miss per message per packet).
+        var byteCount = 0
         var fragmentCount = 0
         var ackedCount = 0
         /// When the first copy of any fragment went out (nil until then).
@@ -90,6 +93,7 @@ struct ReliableSendQueue {
         let i = index(id)
         entries[i].bytes.removeAll(keepingCapacity: true)
         entries[i].bytes.append(contentsOf: message)
+        entries[i].byteCount = message.count
         entries[i].fragmentCount = fragments
         entries[i].resetFragments(fragments)
         entries[i].ackedCount = 0
@@ -149,7 +153,8 @@ struct ReliableSendQueue {
     mutating func advance() {
         while count > 0, entries[index(oldest)].isComplete {
             let i = index(oldest)
-            bytesQueued -= entries[i].bytes.count
+            bytesQueued -= entries[i].byteCount
+            entries[i].byteCount = 0
             if entries[i].bytes.capacity > Self.retainedBytes {
                 entries[i].bytes = []
             } else {
