@@ -245,7 +245,7 @@ public final class DatagramLoop: EventLoop, @unchecked Sendable {
                 let token = Int(readyTokens[k])
                 guard token < sockets.count, let registration = sockets[token] else { continue }
                 read(registration)
-                if registration.readInterval > 0 { rearm(token, after: registration.readInterval) }
+                if registration.readInterval > 0 { rearm(registration.socket, token: token, after: registration.readInterval) }
             }
         }
         for case let registration? in sockets { registration.socket.closeNow() }
@@ -269,10 +269,10 @@ public final class DatagramLoop: EventLoop, @unchecked Sendable {
     }
 
     /// Watches socket `token` again `interval` from now (it was watched for one readiness).
-    private func rearm(_ token: Int, after interval: UInt64) {
-        let registration = sockets[token]!
+    /// (The endpoint may have closed the socket while it read: then nothing is re-armed.)
+    private func rearm(_ socket: UDPSocket, token: Int, after interval: UInt64) {
         timers.insert(TimerQueue.Timer(deadline: tickwire_monotonic_ns() &+ interval, id: TimerQueue.nextID(), body: { [self] in
-            guard token < sockets.count, let current = sockets[token], current.socket === registration.socket, current.socket.isOpen
+            guard token < sockets.count, let current = sockets[token], current.socket === socket, socket.isOpen
             else { return }
             _ = tickwire_poller_rearm(poller, current.socket.descriptor, UInt64(token))
         }, abandon: {}))
@@ -305,80 +305,4 @@ public final class DatagramLoop: EventLoop, @unchecked Sendable {
         }
         if any { registration.endpoint.readBatchComplete() }
     }
-}
-
-/// The loop's timers: a binary heap by deadline (then by order scheduled), with cancellation by id.
-struct TimerQueue {
-    struct Timer: @unchecked Sendable {  // built and run on the loop's thread only
-        let deadline: UInt64
-        let id: UInt64
-        let body: () -> Void
-        let abandon: () -> Void
-    }
-
-    private var heap: [Timer] = []
-    private var cancelled: Set<UInt64> = []
-    private static let ids = NIOLockedValueBox<UInt64>(0)
-
-    static func nextID() -> UInt64 { ids.withLockedValue { $0 &+= 1; return $0 } }
-
-    var earliest: UInt64? {
-        mutating get {
-            dropCancelled()
-            return heap.first?.deadline
-        }
-    }
-
-    mutating func insert(_ timer: Timer) {
-        heap.append(timer)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard Self.before(heap[child], heap[parent]) else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func cancel(_ id: UInt64) {
-        if heap.contains(where: { $0.id == id }) { cancelled.insert(id) }
-    }
-
-    mutating func popDue(at now: UInt64) -> Timer? {
-        dropCancelled()
-        guard let first = heap.first, first.deadline <= now else { return nil }
-        return removeFirst()
-    }
-
-    /// Empties the queue; returns the timers not cancelled.
-    mutating func removeAll() -> [Timer] {
-        let left = heap.filter { !cancelled.contains($0.id) }
-        heap.removeAll()
-        cancelled.removeAll()
-        return left
-    }
-
-    private mutating func dropCancelled() {
-        while let first = heap.first, !cancelled.isEmpty, cancelled.remove(first.id) != nil { _ = removeFirst() }
-    }
-
-    private mutating func removeFirst() -> Timer {
-        let first = heap[0]
-        let last = heap.removeLast()
-        guard !heap.isEmpty else { return first }
-        heap[0] = last
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < heap.count, Self.before(heap[left], heap[smallest]) { smallest = left }
-            if right < heap.count, Self.before(heap[right], heap[smallest]) { smallest = right }
-            if smallest == parent { break }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
-        return first
-    }
-
-    private static func before(_ a: Timer, _ b: Timer) -> Bool { a.deadline != b.deadline ? a.deadline < b.deadline : a.id < b.id }
 }
