@@ -46,7 +46,11 @@ public struct SnapshotEncoder {
     }
 
     private var ring: [Baseline]
+    /// Which tick's snapshot each recent packet carried, by sequence modulo `packetSlots`. A
+    /// packet older than that many is acked too late to matter: its snapshot (one a tick) would
+    /// have left the ring of `ringSize` ticks anyway.
     private var packetTicks: [(sequence: Int32, tick: UInt32)]
+    static let packetSlots = 2 * ringSize
     public private(set) var newestAckedTick: UInt32?
     public private(set) var counters = Counters()
     /// Accumulated priority by entity id (ids are client slots, so the table is small and dense).
@@ -64,7 +68,7 @@ public struct SnapshotEncoder {
 
     public init(usesBaselines: Bool = true) {
         self.usesBaselines = usesBaselines
-        packetTicks = Array(repeating: (-1, 0), count: 256)
+        packetTicks = Array(repeating: (-1, 0), count: Self.packetSlots)
         ring = Array(repeating: Baseline(), count: Self.ringSize)
         spares.reserveCapacity(4)
         changes.reserveCapacity(64)
@@ -253,14 +257,14 @@ public struct SnapshotEncoder {
 
     /// The snapshot for `tick` left in packet `sequence`.
     public mutating func sent(tick: UInt32, inPacket sequence: UInt16) {
-        packetTicks[Int(sequence) & 255] = (Int32(sequence), tick)
+        packetTicks[Int(sequence) & (Self.packetSlots - 1)] = (Int32(sequence), tick)
     }
 
     /// Packet `sequence` was acknowledged: its snapshot becomes a baseline candidate.
     public mutating func acked(packet sequence: UInt16) {
-        let entry = packetTicks[Int(sequence) & 255]
+        let entry = packetTicks[Int(sequence) & (Self.packetSlots - 1)]
         guard entry.sequence == Int32(sequence) else { return }
-        packetTicks[Int(sequence) & 255].sequence = -1
+        packetTicks[Int(sequence) & (Self.packetSlots - 1)].sequence = -1
         if newestAckedTick.map({ entry.tick > $0 }) ?? true { newestAckedTick = entry.tick }
     }
 
