@@ -69,6 +69,17 @@ public struct RelayServerCore {
             self.policing = policing
         }
 
+        /// How long the peer has gone without acking while packets await acks, and how long the
+        /// oldest unacked reliable message has waited. Read in place: a non-mutating call on
+        /// `connection` through this class copies the whole connection, retaining its buffers.
+        func backlog(now: TickwireInstant) -> (stall: Duration, oldest: Duration) {
+            Self.backlog(of: &connection, now: now)
+        }
+
+        private static func backlog(of connection: inout ChannelConnection, now: TickwireInstant) -> (stall: Duration, oldest: Duration) {
+            (connection.ackStall(now: now), connection.oldestReliableAge(now: now))
+        }
+
         func copy() -> Client {
             let made = Client(room: room, admitted: admitted, connection: connection, encoder: encoder,
                               denialDeadline: denialDeadline, policing: policing)
@@ -124,6 +135,8 @@ public struct RelayServerCore {
     private var toRemove: [(index: Int, reason: RemovalReason, detail: String)] = []
     /// Idle and backlog checks run at most this often (they look at every client).
     private static let livenessInterval: Duration = .milliseconds(100)
+    /// How long after a tick a sweep that fell due in it runs.
+    private static let sweepAfterTick: Duration = .microseconds(500)
     private var nextLivenessSweep = TickwireInstant.zero
     private var retiredEncoders = SnapshotEncoder.Counters()
     private let serverChannels: ChannelConfiguration
@@ -274,12 +287,22 @@ public struct RelayServerCore {
         ensureOwnClients()
         netcode.update(now: now)
         processNetcodeEvents(now: now)
-        if let tick = schedule.poll(now: now) { runTick(tick, now: now) }
+        var ticked = false
+        if let tick = schedule.poll(now: now) {
+            runTick(tick, now: now)
+            ticked = true
+        }
         writePackets(now: now)
         lingerDenied(now: now)
         if now >= nextLivenessSweep {
-            nextLivenessSweep = now + Self.livenessInterval
-            sweepLiveness(now: now)
+            if ticked {
+                // Not in a tick's update: the sweep visits every client (cold memory at hundreds
+                // of them) and would hold back the next tick's snapshots. It runs just after.
+                nextLivenessSweep = now + Self.sweepAfterTick
+            } else {
+                nextLivenessSweep = now + Self.livenessInterval
+                sweepLiveness(now: now)
+            }
         }
         queuedReliable = false
         var deadline = min(schedule.nextDeadline, nextLivenessSweep)
@@ -584,6 +607,7 @@ public struct RelayServerCore {
     /// send nothing but keep-alives (`idle`). A client we hear nothing from at all is left to
     /// netcode's timeout, so it leaves as `timed_out`.
     private mutating func sweepLiveness(now: TickwireInstant) {
+        counters.livenessSweeps &+= 1
         let limits = configuration.limits
         for index in occupied {
             guard let client = clients[index], client.admitted else { continue }
@@ -595,8 +619,7 @@ public struct RelayServerCore {
                 continue
             }
             guard now - lastPayload < .seconds(1) else { continue }
-            let stall = client.connection.ackStall(now: now)
-            let age = client.connection.oldestReliableAge(now: now)
+            let (stall, age) = client.backlog(now: now)
             if stall >= limits.ackTimeout {
                 toRemove.append((index, .backlogged, "no ack for \(stall.millisecondsDouble.rounded()) ms while sending"))
             } else if age >= limits.reliableTimeout {

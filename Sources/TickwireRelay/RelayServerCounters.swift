@@ -5,6 +5,8 @@ extension RelayServerCore {
     /// What a relay has counted: ticks, traffic, refusals and removals by reason.
     public struct Counters: Sendable, Equatable {
         public var ticks: UInt64 = 0
+        /// Liveness sweeps run (every 100 ms: idle and backlogged clients), never in a tick's update.
+        public var livenessSweeps: UInt64 = 0
         public var eventsRelayed: UInt64 = 0
         public var statesReceived: UInt64 = 0
         /// States over `maxStateSize`: dropped.

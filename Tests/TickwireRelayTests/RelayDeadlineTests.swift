@@ -68,10 +68,18 @@ import TickwireSimulation
         try #require(relay.server.nextTickDeadline - relay.now >= .milliseconds(15))
         var server = relay.server
         let now = relay.now
+        let before = server.nextDeadline
         try relay.clients[0].core.sendEvent([1, 2, 3])
         relay.clients[0].core.update(now: now)
         for datagram in relay.clients[0].core.outbound.datagrams { server.receive(datagram.bytes, from: relay.clients[0].address, now: now) }
-        #expect(server.nextDeadline == server.nextTickDeadline, "nothing to wake for before the tick")
+        #expect(server.nextDeadline == before, "the event adds no wake before the tick")
+        // A wake before the tick for something else (the liveness sweep) does not send it early.
+        let members = [relay.clients[1].address, relay.clients[2].address]
+        while server.nextDeadline < server.nextTickDeadline {
+            server.outbound.removeAll()
+            server.update(now: server.nextDeadline)
+            #expect(!server.outbound.datagrams.contains { members.contains($0.address) }, "nothing to the members before the tick")
+        }
         server.outbound.removeAll()
         let tick = server.nextTickDeadline
         server.update(now: tick)
@@ -81,6 +89,35 @@ import TickwireSimulation
         for datagram in server.outbound.datagrams { packetsTo[datagram.address, default: 0] += 1 }
         #expect(packetsTo[relay.clients[1].address] == 1)
         #expect(packetsTo[relay.clients[2].address] == 1)
+    }
+
+    /// The liveness sweep (every 100 ms, a visit to every client) stays out of the ticks'
+    /// updates, which it would make later: one that falls due at a tick runs half a millisecond
+    /// after it, in a wake of its own.
+    @Test func theLivenessSweepRunsBesideTheTickNotInIt() throws {
+        let relay = try Self.seatedRoom(tickRate: 60, seed: 5)
+        var server = relay.server
+        // The first wake at a tick at least 150 ms on, as if nothing else had woken the server:
+        // the sweep is overdue by then.
+        var at = server.nextTickDeadline
+        while at - relay.now < .milliseconds(150) { at = at + .nanoseconds(1_000_000_000 / 60) }
+        let sweeps = server.counters.livenessSweeps
+        // The late ticks run (one an update, the last at the tick deadline) and none of those
+        // updates sweeps.
+        var now = at
+        repeat {
+            let ticks = server.counters.ticks
+            server.update(now: now)
+            #expect(server.counters.ticks == ticks + 1)
+            #expect(server.counters.livenessSweeps == sweeps, "not in a tick's update")
+            now = max(now, server.nextDeadline)
+        } while server.nextDeadline == server.nextTickDeadline && server.nextDeadline < at + .milliseconds(1)
+        // Put off from the first of those updates, where it fell due.
+        #expect(server.nextDeadline == at + .microseconds(500))
+        let ticks = server.counters.ticks
+        server.update(now: server.nextDeadline)
+        #expect(server.counters.livenessSweeps == sweeps + 1)
+        #expect(server.counters.ticks == ticks, "no tick in the sweep's wake")
     }
 
     @Test func aRelayDelayOutOfRangeNamesTheOptionAndTheRange() {
