@@ -1,21 +1,28 @@
+import HeapModule
 import TickwireProtocol
 
-/// A binary min-heap of (instant, client index): when each client of `VirtualRelay` next has
+/// A min-heap (swift-collections' `Heap`) of (instant, client index): when each client of `VirtualRelay` next has
 /// something to do. One entry per client is current (`scheduled[index]`); an entry left behind
 /// when a client's instant moved is dropped when it comes up. Ties are broken by index, so the
 /// order of a run depends on nothing but its inputs.
 struct WakeQueue {
-    private var entries: [(at: TickwireInstant, index: Int)] = []
+    private struct Entry: Comparable {
+        var at: TickwireInstant
+        var index: Int
+        static func < (a: Entry, b: Entry) -> Bool { a.at != b.at ? a.at < b.at : a.index < b.index }
+    }
+
+    private var entries = Heap<Entry>()
     private var scheduled: [TickwireInstant?] = []
 
     /// The earliest current entry's instant (dropping stale ones on the way).
     mutating func first() -> TickwireInstant? {
-        while let top = entries.first, scheduled[top.index] != top.at { removeFirst() }
-        return entries.first?.at
+        while let top = entries.min, scheduled[top.index] != top.at { entries.removeMin() }
+        return entries.min?.at
     }
 
     mutating func removeAll() {
-        entries.removeAll(keepingCapacity: true)
+        entries = Heap()
         for i in scheduled.indices { scheduled[i] = nil }
     }
 
@@ -32,43 +39,13 @@ struct WakeQueue {
         guard scheduled[index] != at else { return }
         scheduled[index] = at
         guard let at else { return }
-        entries.append((at, index))
-        var child = entries.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard Self.less(entries[child], entries[parent]) else { break }
-            entries.swapAt(child, parent)
-            child = parent
-        }
+        entries.insert(Entry(at: at, index: index))
     }
 
     /// Removes and returns the client whose current entry is earliest if it is due at `now`.
     mutating func popDue(_ now: TickwireInstant) -> Int? {
-        guard let at = first(), at <= now else { return nil }
-        let index = entries[0].index
-        scheduled[index] = nil
-        removeFirst()
-        return index
-    }
-
-    private mutating func removeFirst() {
-        let last = entries.removeLast()
-        if !entries.isEmpty {
-            entries[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                guard left < entries.count else { break }
-                var smallest = left
-                if left + 1 < entries.count, Self.less(entries[left + 1], entries[left]) { smallest = left + 1 }
-                guard Self.less(entries[smallest], entries[parent]) else { break }
-                entries.swapAt(smallest, parent)
-                parent = smallest
-            }
-        }
-    }
-
-    private static func less(_ a: (at: TickwireInstant, index: Int), _ b: (at: TickwireInstant, index: Int)) -> Bool {
-        a.at != b.at ? a.at < b.at : a.index < b.index
+        guard let at = first(), at <= now, let entry = entries.popMin() else { return nil }
+        scheduled[entry.index] = nil
+        return entry.index
     }
 }
