@@ -295,9 +295,11 @@ public struct RelayServerCore {
         writePackets(now: now)
         lingerDenied(now: now)
         if now >= nextLivenessSweep {
-            if ticked {
+            if ticked && now - nextLivenessSweep < Self.sweepAfterTick {
                 // Not in a tick's update: the sweep visits every client (cold memory at hundreds
-                // of them) and would hold back the next tick's snapshots. It runs just after.
+                // of them) and would hold back the tick's snapshots. It runs just after, or, where
+                // the host wakes for nothing between ticks (at 100 Hz and up), in the next tick:
+                // a sweep already put off is overdue by then and is not put off again.
                 nextLivenessSweep = now + Self.sweepAfterTick
             } else {
                 nextLivenessSweep = now + Self.livenessInterval
