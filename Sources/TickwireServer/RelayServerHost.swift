@@ -57,7 +57,7 @@ public final class RelayServerHost: Sendable {
             return try await start(options: options, loop: loop, group: group, logger: logger, challengeKey: challengeKey,
                                    metrics: workerMetrics, hostsPlacedRoomsOnly: hostsPlacedRoomsOnly)
         } catch {
-            loop.shutdown()
+            await loop.stop()
             throw error
         }
     }
