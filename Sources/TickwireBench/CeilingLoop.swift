@@ -13,8 +13,8 @@ import TickwireTransport
 /// payload packet per client with netcode's own packet codec (ChaCha20-Poly1305, its header,
 /// nonce and associated data) and sends them with sendmmsg in batches of 64; between ticks it waits on the
 /// socket and reads with recvmmsg, finds the sender by address and opens each datagram. A load
-/// thread on another core plays the clients: one socket each, sending sealed states at the state
-/// rate and draining what the server sent. The server thread's CPU time is the ceiling.
+/// thread on another core plays the clients: one socket each, all in one epoll set it waits in
+/// (as real clients wait), sending sealed states at the state rate and draining what arrives. The server thread's CPU time is the ceiling.
 public enum CeilingLoop {
     public struct Configuration: Sendable {
         public var clients: Int

@@ -8,8 +8,8 @@ import TickwireServer
 import TickwireSimulation
 import TickwireTransport
 
-/// Phase 2 of the capacity benchmark: a real relay core (the one `tickwire serve` runs) on one
-/// event loop pinned to the relay's core, loaded by a `tickwire swarm` child process pinned to
+/// Phase 2 of the capacity benchmark: a real relay core (the one `tickwire serve` runs) on its
+/// I/O thread pinned to the relay's core, loaded by a `tickwire swarm` child process pinned to
 /// the other cores. Its loop thread's CPU time, datagrams and tick durations are read over a
 /// window that starts once every bot is connected and has settled.
 ///
@@ -30,7 +30,7 @@ public enum RelayCapacityRun {
         public var swarmCores: String?
         public var swarmWorkers: Int?
         public var clientAckDelayMs: Double = 0
-        /// Relay workers (event loops, one UDP socket each).
+        /// Relay workers (I/O threads, one UDP socket each).
         public var workers = 1
         /// The `tickwire` executable to run the swarm with.
         public var executable: String

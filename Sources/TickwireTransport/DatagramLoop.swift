@@ -139,18 +139,8 @@ public final class DatagramLoop: EventLoop, @unchecked Sendable {
 
     /// Runs what is queued, closes the sockets still registered and ends the thread.
     public func shutdownGracefully(queue: DispatchQueue, _ callback: @escaping @Sendable ((any Error)?) -> Void) {
-        let first = lock.withLock { () -> Bool in
-            guard state == .running else { return false }
-            state = .stopping
-            return true
-        }
-        if first { _ = tickwire_poller_wake(poller) }
-        if inEventLoop {
-            queue.async { callback(first ? nil : EventLoopError.shutdown) }
-            return
-        }
-        stopped.lock(whenValue: true)
-        stopped.unlock()
+        let first = beginStopping()
+        if !inEventLoop { waitUntilStopped() }
         queue.async { callback(first ? nil : EventLoopError.shutdown) }
     }
 
@@ -164,12 +154,23 @@ public final class DatagramLoop: EventLoop, @unchecked Sendable {
     /// Shuts the loop down and waits for its thread to end (not from the loop's own thread).
     public func shutdown() {
         preconditionNotInEventLoop(file: #file, line: #line)
+        beginStopping()
+        waitUntilStopped()
+    }
+
+    /// Asks the thread to stop once its queued tasks have run; false if it was already asked.
+    @discardableResult
+    private func beginStopping() -> Bool {
         let first = lock.withLock { () -> Bool in
             guard state == .running else { return false }
             state = .stopping
             return true
         }
         if first { _ = tickwire_poller_wake(poller) }
+        return first
+    }
+
+    private func waitUntilStopped() {
         stopped.lock(whenValue: true)
         stopped.unlock()
     }
@@ -230,12 +231,11 @@ public final class DatagramLoop: EventLoop, @unchecked Sendable {
         while true {
             runTasks()
             runDueTimers()
-            let stopping = lock.withLock { () -> Bool in
-                if state == .stopping && tasks.isEmpty { state = .stopped; return true }
-                return false
+            let (stopping, hasTasks) = lock.withLock { () -> (Bool, Bool) in
+                if state == .stopping && tasks.isEmpty { state = .stopped }
+                return (state == .stopped, !tasks.isEmpty)
             }
             if stopping { break }
-            let hasTasks = lock.withLock { !tasks.isEmpty }
             // With tasks queued or a timer due, only look at the sockets.
             let deadline: UInt64 = hasTasks ? 0 : timers.earliest ?? TICKWIRE_POLLER_NO_DEADLINE
             let ready = readyTokens.withUnsafeMutableBufferPointer {

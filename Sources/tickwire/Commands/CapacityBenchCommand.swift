@@ -17,7 +17,7 @@ struct CapacityBenchCommand: AsyncParsableCommand {
         commandName: "capacity",
         abstract: "Measure the relay's CPU per client-second against the ceiling of the same AEAD and syscalls.",
         discussion: """
-            Phase 2 runs a real relay core on one event loop pinned to --relay-core, loaded by a `tickwire swarm` \
+            Phase 2 runs a real relay core on its I/O thread pinned to --relay-core, loaded by a `tickwire swarm` \
             child process pinned to --swarm-cores, and reads the loop thread's CPU time, datagrams and tick durations \
             (send included) once every bot is connected. Phase 1, the ceiling, then does only what a perfect relay must \
             for the same clients on the same core: seal one payload per client per tick (ChaCha20-Poly1305, the \
@@ -34,7 +34,7 @@ struct CapacityBenchCommand: AsyncParsableCommand {
     @Option(help: "Reliable events per bot per second.") var eventRate = 2.0
     @Option(help: "The core the relay (and the ceiling loop) runs on; -1: unpinned.") var relayCore = 0
     @Option(help: "The cores the swarm runs on, as taskset takes them (e.g. 1 or 1-3); empty: unpinned.") var swarmCores = "1"
-    @Option(help: "Swarm workers (event loops); default: the swarm's own default.") var swarmWorkers: Int?
+    @Option(help: "Swarm workers (I/O threads); default: the swarm's own default.") var swarmWorkers: Int?
     @Option(help: "The bots' ack delay in ms (see `swarm --client-ack-delay-ms`).") var clientAckDelayMs = 0.0
     @Option(help: "Relay workers (1...64): worker i on core --relay-core + i; with more than one, bots get tokens from the join API.")
     var workers = 1
