@@ -48,14 +48,16 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
         ),
+        // Prefetch hints for loops over many clients' state (header-only, static inline).
+        .target(name: "CTickwireMemory"),
         // Total, allocation-free wrappers over the two AEADs netcode uses, and secure randomness.
         .target(name: "TickwireCrypto", dependencies: ["CSodium"], swiftSettings: shellSettings),
         // Sans-IO core: wire codecs and connection state machines. No sockets, clocks or event loops.
-        .target(name: "TickwireProtocol", dependencies: ["TickwireCrypto"], swiftSettings: shellSettings),
+        .target(name: "TickwireProtocol", dependencies: ["TickwireCrypto", "CTickwireMemory"], swiftSettings: shellSettings),
         // Sans-IO reliability layer: packet acks, link statistics, reliable and unreliable channels.
-        .target(name: "TickwireReliability", dependencies: ["TickwireProtocol"], swiftSettings: strictSettings),
+        .target(name: "TickwireReliability", dependencies: ["TickwireProtocol", "CTickwireMemory"], swiftSettings: strictSettings),
         // Sans-IO relay logic: rooms and relaying on top of the netcode server.
-        .target(name: "TickwireRelay", dependencies: ["TickwireProtocol", "TickwireReliability"], swiftSettings: strictSettings),
+        .target(name: "TickwireRelay", dependencies: ["TickwireProtocol", "TickwireReliability", "CTickwireMemory"], swiftSettings: strictSettings),
         // Sans-IO room placement: which worker hosts which room, seat reservations (time passed in).
         .target(name: "TickwirePlacement", swiftSettings: strictSettings),
         // A fleet's shared room directory in PostgreSQL (`--directory postgres://…`).

@@ -1,3 +1,4 @@
+import CTickwireMemory
 import TickwireProtocol
 import TickwireReliability
 
@@ -80,6 +81,19 @@ public struct RelayServerCore {
             (connection.ackStall(now: now), connection.oldestReliableAge(now: now))
         }
 
+        /// Cache lines the object spans (its fields inline: the connection, the encoder).
+        static let objectLines = (16 + MemoryLayout<String>.stride + 8 + MemoryLayout<ChannelConnection>.stride
+            + MemoryLayout<SnapshotEncoder>.stride + MemoryLayout<ClientPolicing>.stride
+            + MemoryLayout<TickwireInstant?>.stride + 63) / 64
+
+        /// Hint: fetch what this client's snapshot of `tick` and its packets read beyond the object.
+        func prefetchForTick(_ tick: UInt32) { Self.prefetch(&connection, &encoder, tick: tick) }
+
+        private static func prefetch(_ connection: inout ChannelConnection, _ encoder: inout SnapshotEncoder, tick: UInt32) {
+            connection.prefetchForWrite()
+            encoder.prefetch(tick: tick, packetSequence: connection.nextPacketSequence)
+        }
+
         func copy() -> Client {
             let made = Client(room: room, admitted: admitted, connection: connection, encoder: encoder,
                               denialDeadline: denialDeadline, policing: policing)
@@ -132,6 +146,12 @@ public struct RelayServerCore {
     private var snapshotBuffer: [UInt8]
     /// Entity entries coded once per room and tick for every member with the same baseline.
     private var deltaCache = RoomDeltaCache()
+    /// A tick's clients in the order it serves them (room by room), and where each room's run
+    /// ends with the room's view of the tick; emptied after the tick.
+    private var tickOrder: [Int] = []
+    private var tickRooms: [(end: Int, view: SnapshotView)] = []
+    /// The encoders' working lists, one set for all of them.
+    private var encoderScratch = SnapshotEncoder.Scratch()
     private var toRemove: [(index: Int, reason: RemovalReason, detail: String)] = []
     /// Idle and backlog checks run at most this often (they look at every client).
     private static let livenessInterval: Duration = .milliseconds(100)
@@ -331,6 +351,8 @@ public struct RelayServerCore {
         // by now no client's encoder still shares that one (see `SnapshotEncoder`), so it is refilled
         // in place.
         let slot = Int(tickNumber % UInt32(Self.roomViewSlots))
+        tickOrder.removeAll(keepingCapacity: true)
+        tickRooms.removeAll(keepingCapacity: true)
         for (room, list) in members {
             var views = roomViews.removeValue(forKey: room) ?? Array(repeating: SnapshotView(), count: Self.roomViewSlots)
             views[slot].removeAll()
@@ -341,19 +363,47 @@ public struct RelayServerCore {
                                        state: UnsafeRawBufferPointer(rebasing: raw[start..<start + stateLength[index]]))
                 }
             }
+            tickOrder.append(contentsOf: list)
+            tickRooms.append((end: tickOrder.count, view: views[slot]))
             roomViews[room] = views
         }
         if roomViews.count > members.count { roomViews = roomViews.filter { members[$0.key] != nil } }
-        for (room, list) in members {
-            guard let view = roomViews[room]?[slot] else { continue }
-            deltaCache.reset(positions: view.count)
-            for index in list {
-                guard let client = clients[index] else { continue }
-                writeSnapshot(to: client, index: index, tick: tickNumber, micros: micros, view: view, now: now)
-                // The rest of what the client is owed goes now, while its state is in cache.
-                writePackets(to: client, index: index, now: now)
+        // Every member of every room in turn. Each client's state is cold (hundreds of clients
+        // outgrow the cache), so while one client is served the next ones' lines are fetched:
+        // the object of the one after next, and what the next one's object points to.
+        let count = tickOrder.count
+        var room = -1
+        var roomEnd = 0
+        var view = SnapshotView()
+        for k in 0..<count {
+            if k + 2 < count {
+                let offset = tickOrder[k + 2] &* MemoryLayout<Client?>.stride
+                withUnsafeMutablePointer(to: &clients) { tickwire_prefetch_referenced_object($0, offset, Client.objectLines) }
             }
+            if k + 1 < count { prefetchTick(of: tickOrder[k + 1], tick: tickNumber) }
+            while k == roomEnd {
+                room += 1
+                roomEnd = tickRooms[room].end
+                view = tickRooms[room].view
+                deltaCache.reset(positions: view.count)
+            }
+            let index = tickOrder[k]
+            guard let client = clients[index] else { continue }
+            writeSnapshot(to: client, index: index, tick: tickNumber, micros: micros, view: view, now: now)
+            // The rest of what the client is owed goes now, while its state is in cache.
+            writePackets(to: client, index: index, now: now)
         }
+        // The views go back to being held only by `roomViews` (and the encoders' rings), so the
+        // slot refilled `roomViewSlots` ticks from now is refilled in place.
+        tickRooms.removeAll(keepingCapacity: true)
+    }
+
+    /// Hint: fetch what serving client `index` at `tick` reads beyond its object (which an
+    /// earlier hint fetched): its sent-packet record, snapshot ring slots and netcode slot.
+    private mutating func prefetchTick(of index: Int, tick: UInt32) {
+        guard let client = clients[index] else { return }
+        client.prefetchForTick(tick)
+        netcode.prefetch(client: index)
     }
 
     /// Sends `client` its snapshot of `tick` in the first packet with room for it, written in
@@ -371,7 +421,8 @@ public struct RelayServerCore {
                     if aside == nil, room.count >= budget {
                         let written = client.encoder.encode(
                             tick: tick, serverTimeMicros: micros, room: view, excluding: UInt16(index),
-                            into: UnsafeMutableRawBufferPointer(rebasing: room[0..<budget]), cache: &deltaCache)
+                            into: UnsafeMutableRawBufferPointer(rebasing: room[0..<budget]), cache: &deltaCache,
+                            scratch: &encoderScratch)
                         aside = 0
                         placed = written > 0
                         return written
@@ -379,7 +430,8 @@ public struct RelayServerCore {
                     if aside == nil {
                         aside = snapshotBuffer.withUnsafeMutableBytes { scratch in
                             client.encoder.encode(
-                                tick: tick, serverTimeMicros: micros, room: view, excluding: UInt16(index), into: scratch, cache: &deltaCache)
+                                tick: tick, serverTimeMicros: micros, room: view, excluding: UInt16(index), into: scratch, cache: &deltaCache,
+                                scratch: &encoderScratch)
                         }
                     }
                     guard let coded = aside, coded > 0, coded <= room.count else { return 0 }

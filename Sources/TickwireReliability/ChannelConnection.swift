@@ -224,7 +224,7 @@ public struct ChannelConnection {
         let (slot, evicted) = sent.begin(nextSequence, at: now)
         if let acked = evicted { loss.settle(acked: acked) }
         if wroteReliable {
-            sent[slot].messages.append(contentsOf: packetMessages)
+            sent[slot].record(messages: packetMessages)
             packetMessages.removeAll(keepingCapacity: true)
         }
         // An ack-only packet does not ask for an ack (else two peers would ack each other's
@@ -244,6 +244,17 @@ public struct ChannelConnection {
         nextSequence &+= 1
         ackOwedSince = nil
         return writer.offset
+    }
+
+    /// The sequence the next packet written will carry.
+    public var nextPacketSequence: UInt16 { nextSequence }
+
+    /// Hint: fetch what the next `writePacket` reads beyond this connection's own fields (the
+    /// sent-packet record it fills, the oldest reliable messages in flight). A host that writes
+    /// many connections in turn calls it for the next one while it writes this one.
+    public mutating func prefetchForWrite() {
+        sent.prefetch(nextSequence)
+        reliableOut.prefetch()
     }
 
     /// Drops unreliable messages that found no room in this tick's packets: they are never resent.
@@ -574,9 +585,11 @@ public struct ChannelConnection {
                 freshAck = true
             }
             ackedMeter.add(bytes: Int(sent[slot].wireBytes), now: now)
-            if !sent[slot].messages.isEmpty { reliableQuietSince = nil }
-            for reference in sent[slot].messages {
-                reliableOut.ack(id: UInt16(truncatingIfNeeded: reference >> 16), fragment: Int(reference & 0xFFFF))
+            if sent[slot].carriesMessages {
+                reliableQuietSince = nil
+                for reference in sent[slot].messages {
+                    reliableOut.ack(id: UInt16(truncatingIfNeeded: reference >> 16), fragment: Int(reference & 0xFFFF))
+                }
             }
         }
         if freshAck {
@@ -606,14 +619,16 @@ public struct ChannelConnection {
     private mutating func detectLoss(now: TickwireInstant) {
         guard let largest = largestAcked, roundTrip.samples > 0 else { return }
         let threshold = Duration.nanoseconds(Int64((max(roundTrip.smoothed, roundTrip.latest) * 1.125 + roundTrip.deviation) * 1e9) + 1_000_000)
-        let ringSize = sent.records.count
+        let ringSize = sent.size
         if SequenceNumber.distance(from: lossCursor, to: largest) > ringSize { lossCursor = largest &- UInt16(ringSize) }
         while SequenceNumber.isNewer(largest, than: lossCursor) {
             if let slot = sent.find(lossCursor), !sent[slot].acked {
                 guard now - sent[slot].sentAt > threshold else { return }
-                if !sent[slot].messages.isEmpty { reliableQuietSince = nil }
-                for reference in sent[slot].messages {
-                    reliableOut.lost(id: UInt16(truncatingIfNeeded: reference >> 16), fragment: Int(reference & 0xFFFF), sentAt: sent[slot].sentAt)
+                if sent[slot].carriesMessages {
+                    reliableQuietSince = nil
+                    for reference in sent[slot].messages {
+                        reliableOut.lost(id: UInt16(truncatingIfNeeded: reference >> 16), fragment: Int(reference & 0xFFFF), sentAt: sent[slot].sentAt)
+                    }
                 }
             }
             lossCursor &+= 1
@@ -623,7 +638,7 @@ public struct ChannelConnection {
     /// Settles loss for every sent packet the peer's ack bits can no longer mention.
     private mutating func settle(upTo horizon: UInt16) {
         guard SequenceNumber.isNewer(horizon, than: settleCursor) else { return }
-        let ringSize = sent.records.count
+        let ringSize = sent.size
         if SequenceNumber.distance(from: settleCursor, to: horizon) > ringSize { settleCursor = horizon &- UInt16(ringSize) }
         while settleCursor != horizon {
             if let slot = sent.find(settleCursor), !sent[slot].decided {

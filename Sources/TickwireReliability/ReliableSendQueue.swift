@@ -1,3 +1,4 @@
+import CTickwireMemory
 import TickwireProtocol
 
 /// Reliable messages from enqueue until every fragment is acknowledged, in a ring indexed by
@@ -58,9 +59,13 @@ struct ReliableSendQueue {
     static let retainedBytes = 256
     static let initialSlots = 16
 
+    /// `entries.count - 1`, kept inline so `prefetch` finds a slot without reading the header.
+    private var mask: Int
+
     init(capacity: Int) {
         self.capacity = capacity
         entries = Array(repeating: Entry(), count: min(Self.initialSlots, Self.slots(for: capacity)))
+        mask = entries.count - 1
     }
 
     private static func slots(for capacity: Int) -> Int {
@@ -74,7 +79,14 @@ struct ReliableSendQueue {
     /// Slots allocated now (grows with what is in flight, never past `capacity` rounded up).
     var slotCount: Int { entries.count }
 
-    private func index(_ id: UInt16) -> Int { Int(id) & (entries.count - 1) }
+    private func index(_ id: UInt16) -> Int { Int(id) & mask }
+
+    /// Hint: fetch the oldest messages in flight, which the next packet's scan reads first.
+    mutating func prefetch() {
+        guard count > 0 else { return }
+        let offset = index(oldest) &* MemoryLayout<Entry>.stride
+        withUnsafeMutablePointer(to: &entries) { tickwire_prefetch_array_elements($0, offset, 2) }
+    }
 
     /// Doubles the ring, moving every queued entry to its slot in the larger one.
     private mutating func grow() {
@@ -84,6 +96,7 @@ struct ReliableSendQueue {
             swap(&larger[Int(id) & (larger.count - 1)], &entries[index(id)])
         }
         entries = larger
+        mask = entries.count - 1
     }
 
     mutating func enqueue(_ message: UnsafeRawBufferPointer, fragmentSize: Int, wholeLimit: Int) -> UInt16 {

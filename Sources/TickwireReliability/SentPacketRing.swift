@@ -1,3 +1,4 @@
+import CTickwireMemory
 import TickwireProtocol
 
 /// What this side remembers of each packet it sent, keyed by sequence in a fixed ring.
@@ -10,7 +11,7 @@ struct SentPacketRing {
     struct Record {
         // Widest first, so a record packs into 32 bytes (every client holds a ring of them).
         var sentAt = TickwireInstant.zero
-        var messages: [UInt32] = []
+        private(set) var messages: [UInt32] = []
         var sequence: Int32 = -1
         /// The packet's size on the wire (at most a UDP datagram).
         var wireBytes: UInt16 = 0
@@ -18,16 +19,42 @@ struct SentPacketRing {
         var decided = false
         /// False for ack-only packets: the peer need not answer them.
         var elicitsAck = true
+        /// Whether `messages` lists anything: read instead of the list itself, whose storage (once
+        /// a packet in this slot carried messages) is a cache line of its own.
+        private(set) var carriesMessages = false
+
+        mutating func record(messages list: [UInt32]) {
+            guard !list.isEmpty else { return }
+            messages.append(contentsOf: list)
+            carriesMessages = true
+        }
+
+        mutating func clearMessages() {
+            messages.clearKeepingCapacity()
+            carriesMessages = false
+        }
     }
 
     private(set) var records: [Record]
+    /// `records.count - 1`, kept inline: the slot of a sequence is known without reading the
+    /// array's header (which `prefetch` must not wait for).
+    private let mask: Int
 
     init(size: Int) {
         precondition(size >= 64 && size <= 0x8000 && size.nonzeroBitCount == 1, "sent-packet buffer size must be a power of two in 64...32768")
         records = Array(repeating: Record(), count: size)
+        mask = size - 1
     }
 
-    func index(of sequence: UInt16) -> Int { Int(sequence) & (records.count - 1) }
+    var size: Int { mask + 1 }
+
+    func index(of sequence: UInt16) -> Int { Int(sequence) & mask }
+
+    /// Hint: fetch the record `begin(sequence)` will write.
+    mutating func prefetch(_ sequence: UInt16) {
+        let offset = index(of: sequence) &* MemoryLayout<Record>.stride
+        withUnsafeMutablePointer(to: &records) { tickwire_prefetch_array_elements($0, offset, 1) }
+    }
 
     /// The slot for `sequence` if it still describes that packet.
     func find(_ sequence: UInt16) -> Int? {
@@ -46,7 +73,7 @@ struct SentPacketRing {
         records[i].acked = false
         records[i].decided = false
         records[i].elicitsAck = true
-        records[i].messages.clearKeepingCapacity()
+        if records[i].carriesMessages { records[i].clearMessages() }
         return (i, evicted)
     }
 

@@ -1,3 +1,4 @@
+import CTickwireMemory
 import TickwireProtocol
 
 /// Builds one client's snapshots on the server: each tick, the room's entities delta-coded
@@ -28,7 +29,20 @@ public struct SnapshotEncoder {
         public var bytes: UInt64 = 0
     }
 
-    private struct Change {
+    /// The changes and removals one `encode` finds against its baseline and reads back before it
+    /// returns. A server passes one to every client's encoder: lists of each encoder's own would
+    /// be two more cold allocations per client per tick.
+    public struct Scratch {
+        fileprivate var changes: [Change] = []
+        fileprivate var removals: [(position: Int, included: Bool)] = []
+
+        public init() {
+            changes.reserveCapacity(64)
+            removals.reserveCapacity(16)
+        }
+    }
+
+    fileprivate struct Change {
         var id: UInt16
         var current: Int
         var baseline: Int?
@@ -58,6 +72,7 @@ public struct SnapshotEncoder {
     /// Entities whose priority is not zero. Zero, as for a client whose snapshots always fit,
     /// means the table is not read at all (it is a cache miss per client per tick otherwise).
     private var prioritized = 0
+    /// The encode's working lists: its own (allocated on first use) unless a `Scratch` is passed in.
     private var changes: [Change] = []
     private var removals: [(position: Int, included: Bool)] = []
     /// Owned views evicted from the ring, kept for the next snapshot that must be copied.
@@ -71,8 +86,6 @@ public struct SnapshotEncoder {
         packetTicks = Array(repeating: (-1, 0), count: Self.packetSlots)
         ring = Array(repeating: Baseline(), count: Self.ringSize)
         spares.reserveCapacity(4)
-        changes.reserveCapacity(64)
-        removals.reserveCapacity(16)
     }
 
     private func slot(_ tick: UInt32) -> Int { Int(tick % UInt32(Self.ringSize)) }
@@ -99,6 +112,23 @@ public struct SnapshotEncoder {
     ) -> Int {
         var noCache = RoomDeltaCache(enabled: false)
         return encode(tick: tick, serverTimeMicros: serverTimeMicros, room: room, excluding: own, into: buffer, cache: &noCache)
+    }
+
+    /// `encode`, taking entity entries other members of the room already coded this tick from
+    /// `cache` (reset for this room and tick) and leaving the ones it codes there, and working in
+    /// `scratch` (shared by the server's encoders) instead of lists of its own.
+    public mutating func encode(
+        tick: UInt32, serverTimeMicros: UInt64, room: SnapshotView, excluding own: UInt16?,
+        into buffer: UnsafeMutableRawBufferPointer, cache: inout RoomDeltaCache, scratch: inout Scratch
+    ) -> Int {
+        // Swapped in and out: only the arrays' references move, not their contents.
+        swap(&changes, &scratch.changes)
+        swap(&removals, &scratch.removals)
+        defer {
+            swap(&changes, &scratch.changes)
+            swap(&removals, &scratch.removals)
+        }
+        return encode(tick: tick, serverTimeMicros: serverTimeMicros, room: room, excluding: own, into: buffer, cache: &cache)
     }
 
     /// `encode`, taking entity entries other members of the room already coded this tick from
@@ -253,6 +283,21 @@ public struct SnapshotEncoder {
         }
         if let key { cache.store(key: key, position: change.current, entry: UnsafeRawBufferPointer(rebasing: writer.buffer[mark..<writer.offset])) }
         return true
+    }
+
+    /// Hint: fetch the ring slots the snapshot of `tick` reads and writes (its baseline's and its
+    /// own) and the packet map entry `sent(tick:inPacket: sequence)` writes. A server that
+    /// encodes many clients in turn calls it for the next one while it encodes this one.
+    public mutating func prefetch(tick: UInt32, packetSequence sequence: UInt16) {
+        let stride = MemoryLayout<Baseline>.stride
+        let baseline = usesBaselines ? newestAckedTick.map { slot($0) &* stride } : nil
+        let own = slot(tick) &* stride
+        withUnsafeMutablePointer(to: &ring) { ring in
+            if let baseline { tickwire_prefetch_array_elements(ring, baseline, 2) }
+            tickwire_prefetch_array_elements(ring, own, 2)
+        }
+        let offset = (Int(sequence) & (Self.packetSlots - 1)) &* MemoryLayout<(sequence: Int32, tick: UInt32)>.stride
+        withUnsafeMutablePointer(to: &packetTicks) { tickwire_prefetch_array_elements($0, offset, 1) }
     }
 
     /// The snapshot for `tick` left in packet `sequence`.

@@ -1,3 +1,4 @@
+import CTickwireMemory
 /// Everything the server writes: keep-alives, payloads, disconnects, and the global-sequence
 /// packets (challenge, denied) sent before a client owns a slot.
 extension NetcodeServer {
@@ -13,6 +14,15 @@ extension NetcodeServer {
         if !slots[clientIndex].confirmed { sendKeepAlive(clientIndex, now: now) }
         sendToClient(clientIndex, .payload, plaintextLength: payload.count, now: now) { $0.write(bytes: payload) }
         counters.payloadsSent &+= 1
+    }
+
+    /// Hint: fetch the slot `sendPayload(clientIndex, …)` reads (keys, sequence, address). A host
+    /// that sends to many clients in turn calls it for the next one while it sends to this one.
+    public mutating func prefetch(client clientIndex: Int) {
+        guard clientIndex >= 0, clientIndex < configuration.maxClients else { return }
+        let slotLines = (MemoryLayout<Slot>.stride + 63) / 64
+        withUnsafeMutablePointer(to: &slots) { tickwire_prefetch_array_elements($0, clientIndex &* MemoryLayout<Slot>.stride, slotLines) }
+        withUnsafeMutablePointer(to: &liveness) { tickwire_prefetch_array_elements($0, clientIndex &* MemoryLayout<Liveness>.stride, 1) }
     }
 
     public mutating func sendPayload(_ clientIndex: Int, _ payload: [UInt8], now: TickwireInstant) throws(SendError) {
