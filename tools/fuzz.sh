@@ -36,8 +36,14 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
     echo "tools/fuzz.sh: SECONDS must be a whole number of seconds >= 1, got '$seconds'" >&2; exit 64
 fi
 
-( cd Fuzz/Engine && swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
-    --scratch-path ../../.build-fuzz 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | tail -3 )
+mkdir -p .build-fuzz
+if ! ( cd Fuzz/Engine && swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
+    --scratch-path ../../.build-fuzz > ../../.build-fuzz/build.log 2>&1 ); then
+    grep -E "error" .build-fuzz/build.log | head -20 >&2
+    echo "tools/fuzz.sh: the fuzz engine did not build (whole log: .build-fuzz/build.log)" >&2
+    exit 1
+fi
+grep -E "warning: unre|Build complete" .build-fuzz/build.log | tail -3
 bin=.build-fuzz/release/tickwire-fuzz
 logs=.build-fuzz/logs
 mkdir -p "$logs"

@@ -298,6 +298,14 @@ public struct RelayServerCore {
         if queuedReliable { nextDeadline = min(nextDeadline, now + relayDelay) }
     }
 
+    /// Hint: a datagram from `address` comes next; fetch its client's netcode slot and object
+    /// while the one before it is received (a host reading a batch calls it one datagram ahead).
+    public mutating func prefetch(from address: NetcodeAddress) {
+        guard let index = netcode.prefetch(from: address) else { return }
+        let offset = index &* MemoryLayout<Client?>.stride
+        withUnsafeMutablePointer(to: &clients) { tickwire_prefetch_referenced_object($0, offset, Client.objectLines) }
+    }
+
     public mutating func receive(_ datagram: [UInt8], from address: NetcodeAddress, now: TickwireInstant) {
         datagram.withUnsafeBytes { receive($0, from: address, now: now) }
     }

@@ -59,6 +59,10 @@ final class RelayServerDriver: DatagramEndpoint {
         if !core.events.isEmpty { logEvents() }
     }
 
+    func willReceive(from address: NetcodeAddress) {
+        core.prefetch(from: address)
+    }
+
     /// Flushes the replies, and wakes earlier when what was read gave the core work sooner than
     /// its scheduled wake (events to relay).
     func readBatchComplete() {

@@ -9,6 +9,14 @@ public protocol DatagramEndpoint: AnyObject {
     func receive(_ datagram: UnsafeRawBufferPointer, from address: NetcodeAddress)
     /// The end of a batch of reads (up to four recvmmsg calls): a good moment to flush replies.
     func readBatchComplete()
+    /// A hint that the datagram after the one about to be received comes from `address`, so the
+    /// endpoint can start fetching that source's state (cold in cache when it serves hundreds).
+    /// By default nothing.
+    func willReceive(from address: NetcodeAddress)
+}
+
+extension DatagramEndpoint {
+    public func willReceive(from address: NetcodeAddress) {}
 }
 
 /// Writes an `OutboundQueue` straight from its arena to the socket with sendmmsg, 64 datagrams a

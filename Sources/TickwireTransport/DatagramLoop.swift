@@ -291,9 +291,15 @@ public final class DatagramLoop: EventLoop, @unchecked Sendable {
             let count = Int(tickwire_recvmmsg(fd, batch, &datagrams, Int32(Self.batchSize)))
             guard count > 0 else { break }
             any = true
+            var source = NetcodeAddress(datagrams[0])
             for i in 0..<count {
                 let datagram = datagrams[i]
-                guard let from = NetcodeAddress(datagram) else {
+                let from = source
+                // The next datagram's source is read now, and the endpoint hinted, so its state
+                // arrives in cache while this one is received.
+                source = i + 1 < count ? NetcodeAddress(datagrams[i + 1]) : nil
+                if let next = source { registration.endpoint.willReceive(from: next) }
+                guard let from else {
                     registration.socket.unreadableSources &+= 1
                     continue
                 }

@@ -95,6 +95,44 @@ struct DatagramLoopTests {
         #expect(recorder.log.withLockedValue { $0 } == ["a from loopback", "end", "b from loopback", "end"])
     }
 
+    /// Logs datagrams and hints by source port.
+    final class HintRecorder: DatagramEndpoint, @unchecked Sendable {
+        let log = NIOLockedValueBox<[String]>([])
+        func receive(_ datagram: UnsafeRawBufferPointer, from address: NetcodeAddress) {
+            log.withLockedValue { $0.append("\(String(decoding: datagram, as: UTF8.self)) from \(address.port)") }
+        }
+        func willReceive(from address: NetcodeAddress) { log.withLockedValue { $0.append("next from \(address.port)") } }
+        func readBatchComplete() { log.withLockedValue { $0.append("end") } }
+    }
+
+    @Test func beforeEachDatagramButABatchsLastTheEndpointIsToldTheNextOnesSource() async throws {
+        let loop = try DatagramLoop(name: "test-hint")
+        defer { loop.shutdown() }
+        let recorder = HintRecorder()
+        // After the first read only readNow reads, so the three datagrams below make one batch.
+        let receiver = try await loop.submit { try loop.bind(host: "127.0.0.1", port: 0, endpoint: recorder, readInterval: .seconds(3600)) }.get()
+        let one = try await loop.submit { try loop.bind(host: "127.0.0.1", port: 0, endpoint: Recorder()) }.get()
+        let two = try await loop.submit { try loop.bind(host: "127.0.0.1", port: 0, endpoint: Recorder()) }.get()
+        let port = try #require(receiver.localAddress.port)
+        let p1 = try #require(one.localAddress.port)
+        let p2 = try #require(two.localAddress.port)
+        try await Self.send(["a"], to: port, from: one, on: loop)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while recorder.log.withLockedValue({ $0 }).count < 2, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        // A batch of one: no hint.
+        #expect(recorder.log.withLockedValue { $0 } == ["a from \(p1)", "end"])
+        try await Self.send(["b"], to: port, from: one, on: loop)
+        try await Self.send(["c"], to: port, from: two, on: loop)
+        try await Self.send(["d"], to: port, from: one, on: loop)
+        try await loop.submit { loop.readNow(receiver) }.get()
+        #expect(recorder.log.withLockedValue { $0 } == [
+            "a from \(p1)", "end",
+            "next from \(p2)", "b from \(p1)", "next from \(p1)", "c from \(p2)", "d from \(p1)", "end",
+        ])
+    }
+
     @Test func aBoundSocketDeliversEachDatagramWithItsSourceThenTheBatchEnd() async throws {
         let loop = try DatagramLoop(name: "test-read")
         defer { loop.shutdown() }

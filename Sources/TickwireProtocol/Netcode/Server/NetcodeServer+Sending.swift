@@ -25,6 +25,16 @@ extension NetcodeServer {
         withUnsafeMutablePointer(to: &liveness) { tickwire_prefetch_array_elements($0, clientIndex &* MemoryLayout<Liveness>.stride, 1) }
     }
 
+    /// Hint: fetch the slot of the client at `address` (its keys and replay window's place), which
+    /// a datagram from there about to be received reads; returns the slot's index, or nil for an
+    /// address with no client.
+    @discardableResult
+    public mutating func prefetch(from address: NetcodeAddress) -> Int? {
+        guard let index = clientByAddress[address] else { return nil }
+        prefetch(client: index)
+        return index
+    }
+
     public mutating func sendPayload(_ clientIndex: Int, _ payload: [UInt8], now: TickwireInstant) throws(SendError) {
         guard isConnected(clientIndex) else { throw .notConnected }
         guard (1...Netcode.maxPayloadBytes).contains(payload.count) else { throw .payloadSize(payload.count) }
