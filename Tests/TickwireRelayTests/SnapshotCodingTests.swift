@@ -133,6 +133,8 @@ import TickwireRelay
         }
         #expect(cache.hits > cache.misses)
         #expect(cached.reduce(0) { $0 + $1.counters.entitiesDeferred } > 0)
+        // Snapshots copied from the room's run count what coding them alone counts.
+        for member in 0..<members { #expect(cached[member].counters == alone[member].counters, "member \(member)") }
     }
 
     @Test func encoderAndDecoderAgreeAndRandomInputNeverTraps() {

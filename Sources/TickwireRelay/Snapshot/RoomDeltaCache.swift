@@ -1,3 +1,5 @@
+import TickwireProtocol
+
 /// The entity entries of one room's snapshots at one tick, coded once and copied into every
 /// member's snapshot that needs the same entry.
 ///
@@ -7,7 +9,9 @@
 /// same ticks, so each changed entity is delta-coded about once per tick instead of once per member.
 ///
 /// It also keeps, per baseline tick, which entities differ between that tick's view and this one
-/// (the merge and the state comparisons), for every member coded against it to filter its own out.
+/// (the merge and the state comparisons), for every member coded against it to filter its own out,
+/// and the entries of all of them coded in snapshot order in one run: a member whose snapshot
+/// takes every change copies the run but its own entry, two copies instead of one per entity.
 ///
 /// Keys are a baseline tick (or `newEntries`) and the entity's position in the room's view; the
 /// cache holds `baselineSlots` baseline ticks and forgets the oldest-filled one when a further one
@@ -29,6 +33,9 @@ public struct RoomDeltaCache {
     private var differenceStart: [Int]
     private var differenceEnd: [Int]
     private var differences: [Difference] = []
+    /// Per baseline slot: whether `differences[differenceStart..<differenceEnd]` carry their
+    /// entries, coded one after another in `bytes` (see `storeRun`).
+    private var hasRun: [Bool]
     private var positions = 0
     private var nextVictim = 1
     /// False: a placeholder that never stores (for callers coding one client alone).
@@ -42,6 +49,9 @@ public struct RoomDeltaCache {
         var id: UInt16
         var current: Int32
         var baseline: Int32
+        /// In a run: where the entity's entry lies in the cache's bytes.
+        var entryStart: Int32 = 0
+        var entryLength: Int32 = 0
     }
 
     public init(enabled: Bool = true) {
@@ -49,6 +59,7 @@ public struct RoomDeltaCache {
         keys = enabled ? Array(repeating: Self.none, count: Self.baselineSlots + 1) : []
         differenceStart = Array(repeating: -1, count: keys.count)
         differenceEnd = Array(repeating: -1, count: keys.count)
+        hasRun = Array(repeating: false, count: keys.count)
     }
 
     /// Empties the cache for a room view of `positions` entities.
@@ -65,7 +76,10 @@ public struct RoomDeltaCache {
         }
         bytes.removeAll(keepingCapacity: true)
         differences.removeAll(keepingCapacity: true)
-        for i in differenceStart.indices { differenceStart[i] = -1 }
+        for i in differenceStart.indices {
+            differenceStart[i] = -1
+            hasRun[i] = false
+        }
         nextVictim = 1
     }
 
@@ -84,6 +98,51 @@ public struct RoomDeltaCache {
         differenceEnd[slot] = differences.count
     }
 
+    /// The run of baseline `key` (its differences with their entries, and the cache's bytes they
+    /// point into), if a member coded it this tick.
+    func withRun<R>(key: Int64, _ body: (ArraySlice<Difference>, UnsafeRawBufferPointer) -> R) -> R? {
+        guard isEnabled, let slot = slot(of: key), differenceStart[slot] >= 0, hasRun[slot] else { return nil }
+        return bytes.withUnsafeBytes { body(differences[differenceStart[slot]..<differenceEnd[slot]], $0) }
+    }
+
+    /// Keeps the room-wide differences from baseline `key` (given by `fill`) with their entries:
+    /// `code` writes each one's entry (into room for `capacity` bytes) and returns false if it did
+    /// not fit, in which case the differences are kept without a run.
+    mutating func storeRun(
+        key: Int64, _ fill: (inout [Difference]) -> Void,
+        capacity: (Difference) -> Int, code: (Difference, inout UnsafeByteWriter) -> Bool
+    ) {
+        guard isEnabled else { return }
+        let slot = claim(key)
+        let first = differences.count
+        differenceStart[slot] = first
+        fill(&differences)
+        differenceEnd[slot] = differences.count
+        hasRun[slot] = false
+        for k in first..<differences.count {
+            let room = capacity(differences[k])
+            let start = bytes.count
+            guard start + room <= Int(Int32.max) else { return }
+            bytes.append(contentsOf: repeatElement(0, count: room))
+            let difference = differences[k]
+            let written = bytes.withUnsafeMutableBytes { raw -> Int? in
+                var writer = UnsafeByteWriter(UnsafeMutableRawBufferPointer(rebasing: raw[start..<start + room]))
+                return code(difference, &writer) && !writer.overflowed ? writer.offset : nil
+            }
+            guard let written else {
+                bytes.removeLast(room)
+                return
+            }
+            bytes.removeLast(room - written)
+            differences[k].entryStart = Int32(start)
+            differences[k].entryLength = Int32(written)
+        }
+        hasRun[slot] = true
+    }
+
+    /// Counts `count` entries taken from a run.
+    mutating func countRunHits(_ count: Int) { hits &+= UInt64(count) }
+
     /// The slot of `key`, taking the oldest-filled baseline slot (and forgetting its entries) if
     /// `key` has none.
     private mutating func claim(_ key: Int64) -> Int {
@@ -97,6 +156,7 @@ public struct RoomDeltaCache {
         keys[slot] = key
         for i in slot * positions..<(slot + 1) * positions { starts[i] = -1 }
         differenceStart[slot] = -1
+        hasRun[slot] = false
         return slot
     }
 

@@ -165,6 +165,21 @@ public struct SnapshotEncoder {
         writer.write(UInt16(0))
         var entries: UInt16 = 0
 
+        // The usual case in a busy room: the baseline is the room's shared view, nothing waits on
+        // priority, and every change fits. The room's run for this baseline then holds every
+        // entry this snapshot needs, in order, plus the client's own, which is skipped.
+        if let key = baseKey, baseExcluding == own, cache.isEnabled, prioritized == 0,
+           let (count, changed) = writeRun(key: key, base: base, room: room, own: own, cache: &cache, into: &writer)
+        {
+            writer.patch(count, at: countAt)
+            if let i = baseSlot { swap(&base, &ring[i].view) }
+            store(Baseline(tick: Int64(tick), view: room, excluding: own, shared: true))
+            counters.snapshots &+= 1
+            counters.entitiesSent &+= UInt64(changed)
+            counters.bytes &+= UInt64(writer.offset)
+            return writer.offset
+        }
+
         if let key = baseKey, baseExcluding == own, cache.isEnabled {
             differences(from: key, base: base, room: room, own: own, cache: &cache)
         } else {
@@ -298,6 +313,71 @@ public struct SnapshotEncoder {
         }
         let offset = (Int(sequence) & (Self.packetSlots - 1)) &* MemoryLayout<(sequence: Int32, tick: UInt32)>.stride
         withUnsafeMutablePointer(to: &packetTicks) { tickwire_prefetch_array_elements($0, offset, 1) }
+    }
+
+    /// Writes the entries of the room's run against baseline `key` but `own`'s (coding the run
+    /// first if no member has this tick) and returns how many entries and how many of them are
+    /// changes (not removals); nil, with nothing written, if they do not all fit or no run could be coded.
+    private mutating func writeRun(
+        key: Int64, base: SnapshotView, room: SnapshotView, own: UInt16?, cache: inout RoomDeltaCache,
+        into writer: inout UnsafeByteWriter
+    ) -> (entries: UInt16, changes: Int)? {
+        if cache.withRun(key: key, { _, _ in () }) == nil { codeRun(key: key, base: base, room: room, cache: &cache) }
+        let written: (entries: UInt16, changes: Int)?? = cache.withRun(key: key) { list, bytes in
+            guard let first = list.first, let last = list.last else { return (0, 0) }
+            let runStart = Int(first.entryStart)
+            let runEnd = Int(last.entryStart + last.entryLength)
+            var ownEntry = runEnd..<runEnd
+            var changes = 0
+            for difference in list {
+                if difference.id == own {
+                    ownEntry = Int(difference.entryStart)..<Int(difference.entryStart + difference.entryLength)
+                } else if difference.current >= 0 {
+                    changes += 1
+                }
+            }
+            let skipped = ownEntry.isEmpty ? 0 : 1
+            guard writer.buffer.count - writer.offset >= runEnd - runStart - ownEntry.count, list.count - skipped <= Int(UInt16.max) else { return nil }
+            writer.write(bytes: UnsafeRawBufferPointer(rebasing: bytes[runStart..<ownEntry.lowerBound]))
+            writer.write(bytes: UnsafeRawBufferPointer(rebasing: bytes[ownEntry.upperBound..<runEnd]))
+            return (UInt16(list.count - skipped), changes)
+        }
+        guard let result = written ?? nil else { return nil }
+        cache.countRunHits(Int(result.entries))
+        return result
+    }
+
+    /// Finds the room-wide differences from the room's view of baseline `key` and codes every
+    /// one's entry into the cache's run, in snapshot order: removals, then changes by id.
+    private mutating func codeRun(key: Int64, base: SnapshotView, room: SnapshotView, cache: inout RoomDeltaCache) {
+        findDifferences(base: base, baseExcluding: nil, room: room, own: nil)
+        cache.storeRun(key: key, { arena in
+            for removal in removals { arena.append(.init(id: base.ids[removal.position], current: -1, baseline: Int32(removal.position))) }
+            for change in changes {
+                arena.append(.init(id: change.id, current: Int32(change.current), baseline: change.baseline.map { Int32($0) } ?? -1))
+            }
+        }, capacity: { difference in
+            // id, op, client id, a 5-byte varint, and XORDelta's worst case (under 2 bytes a byte).
+            difference.current < 0 ? 3 : 16 + 2 * room.withState(at: Int(difference.current)) { $0.count } + 16
+        }, code: { difference, writer in
+            writer.write(difference.id)
+            guard difference.current >= 0 else {
+                writer.write(SnapshotFormat.Op.removed)
+                return true
+            }
+            let current = Int(difference.current)
+            return room.withState(at: current) { state -> Bool in
+                if difference.baseline >= 0 {
+                    writer.write(SnapshotFormat.Op.changed)
+                    writer.writeVarint(state.count)
+                    return base.withState(at: Int(difference.baseline)) { XORDelta.encode(state, against: $0, into: &writer) }
+                }
+                writer.write(SnapshotFormat.Op.new)
+                writer.write(room.clientIDs[current])
+                writer.writeVarint(state.count)
+                return XORDelta.encode(state, against: UnsafeRawBufferPointer(start: nil, count: 0), into: &writer)
+            }
+        })
     }
 
     /// The snapshot for `tick` left in packet `sequence`.
