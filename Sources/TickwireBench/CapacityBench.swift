@@ -45,6 +45,10 @@ public enum CapacityBench {
         /// The send part of the relay's ticks (the rest is its core's update).
         public var tickSendP50Ms: Double
         public var tickSendP99Ms: Double
+        /// Thread CPU time of the relay's ticks and of the ceiling's: the tick's wall time less
+        /// the time other threads (of this machine's other tenants too) held its core.
+        public var tickCPUP99Ms: Double
+        public var ceilingTickCPUP99Ms: Double
         /// Snapshots and reliable resends the relay sent per client-second (packets out less
         /// snapshots is what events, acks and resends cost in packets of their own or beside them).
         public var snapshotsPerClientS: Double
@@ -83,6 +87,7 @@ public enum CapacityBench {
             case meanDatagramOutBytes = "mean_datagram_out_bytes", meanDatagramInBytes = "mean_datagram_in_bytes"
             case tickP50Ms = "tick_p50_ms", tickP99Ms = "tick_p99_ms", tickMaxMs = "tick_max_ms"
             case tickSendP50Ms = "tick_send_p50_ms", tickSendP99Ms = "tick_send_p99_ms"
+            case tickCPUP99Ms = "tick_cpu_p99_ms", ceilingTickCPUP99Ms = "ceiling_tick_cpu_p99_ms"
             case snapshotsPerClientS = "snapshots_per_client_s", resendsPerClientS = "resends_per_client_s", lateTicks = "late_ticks", updatesPerSecond = "updates_per_second"
             case ceilingOpenFailures = "ceiling_open_failures"
             case ceilingTickSendP50Ms = "ceiling_tick_send_p50_ms", ceilingTickSendP99Ms = "ceiling_tick_send_p99_ms"
@@ -105,6 +110,7 @@ public enum CapacityBench {
                 "tick p50 ms (send incl.)  \(f(ceilingTickSendP50Ms, 3).leftPad(10)) \(f(tickP50Ms, 3).leftPad(10))",
                 "tick p99 ms (send incl.)  \(f(ceilingTickSendP99Ms, 3).leftPad(10)) \(f(tickP99Ms, 3).leftPad(10))   relay/ceiling \(f(tickP99OverCeiling, 2))",
                 "tick send p50/p99 ms      \(f(ceilingTickSendP50Ms, 3).leftPad(10)) \(f(tickSendP50Ms, 3).leftPad(10)) / \(f(tickSendP99Ms, 3))   (the relay's rest is its core's update)",
+                "tick CPU time p99 ms      \(f(ceilingTickCPUP99Ms, 3).leftPad(10)) \(f(tickCPUP99Ms, 3).leftPad(10))   relay/ceiling \(f(ceilingTickCPUP99Ms > 0 ? tickCPUP99Ms / ceilingTickCPUP99Ms : 0, 2))   (wall time less preemption)",
                 "relay: \(f(snapshotsPerClientS)) snapshots and \(f(resendsPerClientS, 2)) reliable resends per client-second",
                 "relay: tick max \(f(tickMaxMs, 3)) ms, late ticks \(lateTicks), \(f(updatesPerSecond, 0)) wakes a second, datagrams out \(f(meanDatagramOutBytes, 0)) B and in \(f(meanDatagramInBytes, 0)) B on average",
             ]
@@ -170,6 +176,7 @@ public enum CapacityBench {
             meanDatagramOutBytes: meanOut, meanDatagramInBytes: meanIn,
             tickP50Ms: millis(relay.ticks.quantile(0.5)), tickP99Ms: millis(relay.ticks.quantile(0.99)), tickMaxMs: millis(relay.ticks.max),
             tickSendP50Ms: millis(relay.tickSends.quantile(0.5)), tickSendP99Ms: millis(relay.tickSends.quantile(0.99)),
+            tickCPUP99Ms: millis(relay.tickCPU.quantile(0.99)), ceilingTickCPUP99Ms: millis(ceiling.tickCPU.quantile(0.99)),
             snapshotsPerClientS: Double(relay.snapshotsSent) / relayClientSeconds, resendsPerClientS: Double(relay.reliableResends) / relayClientSeconds,
             lateTicks: relay.lateTicks, updatesPerSecond: Double(relay.updates) / relay.seconds,
             ceilingOpenFailures: ceiling.openFailures + ceiling.sendErrors,

@@ -38,6 +38,8 @@ public enum CeilingLoop {
         public var sendErrors: UInt64
         /// Each tick's seal-and-send time.
         public var tickSend: DurationHistogram
+        /// Each tick's thread CPU time (its wall time less preemption).
+        public var tickCPU: DurationHistogram
         public var pinned: Bool
     }
 
@@ -116,6 +118,7 @@ public enum CeilingLoop {
         defer { tickwire_batch_free(sendBatch); tickwire_batch_free(receiveBatch) }
         let payload = configuration.outboundPayloadBytes
         var tickSend = DurationHistogram()
+        var tickCPU = DurationHistogram()
         var sent: UInt64 = 0, received: UInt64 = 0, failures: UInt64 = 0, sendErrors: UInt64 = 0
         let period = UInt64(1e9 / Double(configuration.tickRate))
         var nextTick = DispatchTime.now().uptimeNanoseconds + period
@@ -154,6 +157,7 @@ public enum CeilingLoop {
             receiveAll()
             if now >= nextTick {
                 let tickStart = DispatchTime.now().uptimeNanoseconds
+                let tickStartCPU = ThreadResources.cpuTime()
                 for i in 0..<n {
                     let slot = outbound.baseAddress! + i * slotBytes
                     outSequence[i] &+= 1
@@ -183,6 +187,7 @@ public enum CeilingLoop {
                     }
                 }
                 tickSend.record(.nanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - tickStart)))
+                tickCPU.record(ThreadResources.cpuTime() - tickStartCPU)
                 nextTick += period
                 let after = DispatchTime.now().uptimeNanoseconds
                 while nextTick <= after { nextTick += period }
@@ -193,7 +198,7 @@ public enum CeilingLoop {
         let cpu = ThreadResources.cpuTime() - cpuStart
         let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
         return Result(cpu: cpu, seconds: wall, datagramsSent: sent, datagramsReceived: received, openFailures: failures,
-                      sendErrors: sendErrors, tickSend: tickSend, pinned: pinned)
+                      sendErrors: sendErrors, tickSend: tickSend, tickCPU: tickCPU, pinned: pinned)
     }
 
     /// The load thread: each client sends a sealed state at the state rate (spread evenly), and

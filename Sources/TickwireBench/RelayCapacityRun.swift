@@ -55,6 +55,8 @@ public enum RelayCapacityRun {
         public var ticks: DurationHistogram
         /// The send part of each tick (its datagrams written to the socket).
         public var tickSends: DurationHistogram
+        /// Each tick's thread CPU time (its wall time less preemption).
+        public var tickCPU: DurationHistogram
         /// Reliable records sent again, and snapshots sent, over the window (what the packets out carried).
         public var reliableResends: UInt64
         public var snapshotsSent: UInt64
@@ -199,10 +201,12 @@ public enum RelayCapacityRun {
         let after = try await snapshot()
         var ticks = DurationHistogram()
         var tickSends = DurationHistogram()
+        var tickCPU = DurationHistogram()
         for host in hosts {
             let taken = try await host.takeTickDurations()
             ticks.merge(taken.ticks)
             tickSends.merge(taken.sends)
+            tickCPU.merge(taken.cpu)
         }
         let window = ContinuousClock.now - windowStart
         let residentAfter = ThreadResources.residentBytes()
@@ -229,7 +233,7 @@ public enum RelayCapacityRun {
             datagramsIn: sum(after, \.datagramsRead) - sum(before, \.datagramsRead),
             datagramsOut: sum(after, \.datagramsWritten) - sum(before, \.datagramsWritten),
             bytesIn: sum(after, \.bytesRead) - sum(before, \.bytesRead), bytesOut: sum(after, \.bytesWritten) - sum(before, \.bytesWritten),
-            ticks: ticks, tickSends: tickSends,
+            ticks: ticks, tickSends: tickSends, tickCPU: tickCPU,
             reliableResends: sum(after, \.links.counters.reliableResends) &- sum(before, \.links.counters.reliableResends),
             snapshotsSent: sum(after, \.snapshots.snapshots) &- sum(before, \.snapshots.snapshots),
             lateTicks: sum(after, \.lateTicks) - sum(before, \.lateTicks), updates: sum(after, \.updates) - sum(before, \.updates),

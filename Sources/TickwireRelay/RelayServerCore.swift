@@ -302,6 +302,12 @@ public struct RelayServerCore {
     /// while the one before it is received (a host reading a batch calls it one datagram ahead).
     public mutating func prefetch(from address: NetcodeAddress) {
         guard let index = netcode.prefetch(from: address) else { return }
+        prefetchClient(index)
+    }
+
+    /// Hint: fetch client `index`'s object (no-op for an empty slot).
+    private mutating func prefetchClient(_ index: Int) {
+        guard index >= 0, index < clients.count else { return }
         let offset = index &* MemoryLayout<Client?>.stride
         withUnsafeMutablePointer(to: &clients) { tickwire_prefetch_referenced_object($0, offset, Client.objectLines) }
     }
@@ -384,10 +390,7 @@ public struct RelayServerCore {
         var roomEnd = 0
         var view = SnapshotView()
         for k in 0..<count {
-            if k + 2 < count {
-                let offset = tickOrder[k + 2] &* MemoryLayout<Client?>.stride
-                withUnsafeMutablePointer(to: &clients) { tickwire_prefetch_referenced_object($0, offset, Client.objectLines) }
-            }
+            if k + 2 < count { prefetchClient(tickOrder[k + 2]) }
             if k + 1 < count { prefetchTick(of: tickOrder[k + 1], tick: tickNumber) }
             while k == roomEnd {
                 room += 1

@@ -23,6 +23,9 @@ final class RelayServerDriver: DatagramEndpoint {
     private(set) var tickDurations = DurationHistogram()
     /// The send part of each of those ticks (writing its datagrams to the socket).
     private(set) var tickSendDurations = DurationHistogram()
+    /// The thread CPU time of each of those ticks: their wall time less any time the thread was
+    /// preempted (what the tick costs, apart from what else runs on its core).
+    private(set) var tickCPUDurations = DurationHistogram()
     private(set) var datagramsRead: UInt64 = 0
     private(set) var bytesRead: UInt64 = 0
     /// Fed tick durations as they happen and the stats once a second.
@@ -104,6 +107,7 @@ final class RelayServerDriver: DatagramEndpoint {
             if let socket { socket.loop.readNow(socket) }
             let ticksBefore = core.counters.ticks
             let started = ContinuousClock.now
+            let startedCPU = ThreadResources.cpuTime()
             lastUpdate = clock.now()
             updates &+= 1
             core.update(now: lastUpdate)
@@ -117,6 +121,7 @@ final class RelayServerDriver: DatagramEndpoint {
                 maxTickDuration = max(maxTickDuration, took)
                 tickDurations.record(took)
                 tickSendDurations.record(sent - updated)
+                tickCPUDurations.record(ThreadResources.cpuTime() - startedCPU)
                 metrics?.recordTick(took)
                 heartbeat.beat(lastUpdate)
             }
@@ -132,6 +137,7 @@ final class RelayServerDriver: DatagramEndpoint {
     func resetTickDurations() {
         tickDurations = DurationHistogram()
         tickSendDurations = DurationHistogram()
+        tickCPUDurations = DurationHistogram()
     }
 
     func shutdown() {

@@ -130,10 +130,11 @@ public final class RelayServerHost: Sendable {
         try await loop.submit { self.driver.value.stats() }.get()
     }
 
-    /// The durations of the ticks since the last call (send included), and of their sends, for benchmarks.
-    public func takeTickDurations() async throws -> (ticks: DurationHistogram, sends: DurationHistogram) {
+    /// The durations of the ticks since the last call (send included), of their sends, and their
+    /// thread CPU time, for benchmarks.
+    public func takeTickDurations() async throws -> (ticks: DurationHistogram, sends: DurationHistogram, cpu: DurationHistogram) {
         try await loop.submit {
-            let taken = (self.driver.value.tickDurations, self.driver.value.tickSendDurations)
+            let taken = (self.driver.value.tickDurations, self.driver.value.tickSendDurations, self.driver.value.tickCPUDurations)
             self.driver.value.resetTickDurations()
             return taken
         }.get()

@@ -36,6 +36,8 @@ public struct RoomDeltaCache {
     /// Per baseline slot: whether `differences[differenceStart..<differenceEnd]` carry their
     /// entries, coded one after another in `bytes` (see `storeRun`).
     private var hasRun: [Bool]
+    /// Where `storeRun` codes one entry before appending it to `bytes` (grown to the largest).
+    private var entryScratch: [UInt8] = []
     private var positions = 0
     private var nextVictim = 1
     /// False: a placeholder that never stores (for callers coding one client alone).
@@ -123,17 +125,15 @@ public struct RoomDeltaCache {
             let room = capacity(differences[k])
             let start = bytes.count
             guard start + room <= Int(Int32.max) else { return }
-            bytes.append(contentsOf: repeatElement(0, count: room))
+            if entryScratch.count < room { entryScratch = [UInt8](repeating: 0, count: room) }
             let difference = differences[k]
-            let written = bytes.withUnsafeMutableBytes { raw -> Int? in
-                var writer = UnsafeByteWriter(UnsafeMutableRawBufferPointer(rebasing: raw[start..<start + room]))
-                return code(difference, &writer) && !writer.overflowed ? writer.offset : nil
+            let written = entryScratch.withUnsafeMutableBytes { raw -> Int? in
+                var writer = UnsafeByteWriter(UnsafeMutableRawBufferPointer(rebasing: raw[0..<room]))
+                guard code(difference, &writer), !writer.overflowed else { return nil }
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[0..<writer.offset]))
+                return writer.offset
             }
-            guard let written else {
-                bytes.removeLast(room)
-                return
-            }
-            bytes.removeLast(room - written)
+            guard let written else { return }
             differences[k].entryStart = Int32(start)
             differences[k].entryLength = Int32(written)
         }
