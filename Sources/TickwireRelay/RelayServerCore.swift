@@ -89,6 +89,14 @@ public struct RelayServerCore {
         /// Hint: fetch what this client's snapshot of `tick` and its packets read beyond the object.
         func prefetchForTick(_ tick: UInt32) { Self.prefetch(&connection, &encoder, tick: tick) }
 
+        /// Hint: fetch what a datagram from this client most likely reads beyond the object.
+        func prefetchForReceive() { Self.prefetchForReceive(&connection, &encoder) }
+
+        private static func prefetchForReceive(_ connection: inout ChannelConnection, _ encoder: inout SnapshotEncoder) {
+            connection.prefetchForReceive()
+            encoder.prefetchAcks(before: connection.nextPacketSequence)
+        }
+
         private static func prefetch(_ connection: inout ChannelConnection, _ encoder: inout SnapshotEncoder, tick: UInt32) {
             connection.prefetchForWrite()
             encoder.prefetch(tick: tick, packetSequence: connection.nextPacketSequence)
@@ -298,12 +306,20 @@ public struct RelayServerCore {
         if queuedReliable { nextDeadline = min(nextDeadline, now + relayDelay) }
     }
 
-    /// Hint: a datagram from `address` comes next; fetch its client's netcode slot and object
-    /// while the one before it is received (a host reading a batch calls it one datagram ahead).
+    /// Hint: datagrams from `address` and then from the address of the previous hint are about
+    /// to be received, in that order. The client of this one gets its netcode slot and object
+    /// fetched; the client of the previous hint (whose slot and object should be in cache by
+    /// now) gets what its connection will read. A host reading a batch hints two datagrams ahead.
     public mutating func prefetch(from address: NetcodeAddress) {
-        guard let index = netcode.prefetch(from: address) else { return }
-        prefetchClient(index)
+        if let previous = hintedSlot, let client = clients[previous] {
+            client.prefetchForReceive()
+            netcode.prefetchReplay(client: previous)
+        }
+        hintedSlot = netcode.prefetch(from: address)
+        if let index = hintedSlot { prefetchClient(index) }
     }
+    /// The slot of the last `prefetch(from:)`, whose second stage the next hint runs.
+    private var hintedSlot: Int?
 
     /// Hint: fetch client `index`'s object (no-op for an empty slot).
     private mutating func prefetchClient(_ index: Int) {

@@ -257,6 +257,15 @@ public struct ChannelConnection {
         reliableOut.prefetch()
     }
 
+    /// Hint: fetch what the next `receive` most likely reads beyond this connection's own fields:
+    /// the received-window slot of the next sequence in order, the records of the last packets
+    /// sent (which its ack most likely names) and the oldest reliable messages in flight.
+    public mutating func prefetchForReceive() {
+        received.prefetchNext()
+        sent.prefetch(nextSequence &- 4, lines: 3)
+        reliableOut.prefetch()
+    }
+
     /// Drops unreliable messages that found no room in this tick's packets: they are never resent.
     public mutating func endTick() {
         counters.unreliableDropped &+= UInt64(unreliableOut.count)

@@ -1,3 +1,4 @@
+import CTickwireMemory
 /// Which of the peer's recent packet sequences arrived: the source of `ack`/`ackBits` and of the
 /// stale and duplicate checks.
 ///
@@ -13,12 +14,20 @@ struct ReceivedPacketWindow {
     /// Which of the 32 sequences up to `newest` arrived (bit i: `newest - i`), kept as they arrive.
     private var recentBits: UInt32 = 0
 
+    /// `slots.count - 1`, kept inline so `prefetchNext` finds a slot without reading the header.
+    private let mask: Int
+
     init(size: Int) {
         precondition(size >= 64 && size <= 0x8000 && size.nonzeroBitCount == 1, "window size must be a power of two in 64...32768")
         slots = Array(repeating: -1, count: size)
+        mask = size - 1
     }
 
-    private var mask: Int { slots.count - 1 }
+    /// Hint: fetch the slot the next sequence in order will take.
+    mutating func prefetchNext() {
+        let offset = ((Int(newest) &+ 1) & mask) &* MemoryLayout<Int32>.stride
+        withUnsafeMutablePointer(to: &slots) { tickwire_prefetch_array_elements($0, offset, 1) }
+    }
 
     func classify(_ sequence: UInt16) -> Verdict {
         guard hasReceived else { return .fresh }

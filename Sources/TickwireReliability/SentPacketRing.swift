@@ -50,10 +50,10 @@ struct SentPacketRing {
 
     func index(of sequence: UInt16) -> Int { Int(sequence) & mask }
 
-    /// Hint: fetch the record `begin(sequence)` will write.
-    mutating func prefetch(_ sequence: UInt16) {
+    /// Hint: fetch the record `begin(sequence)` will write (and `lines - 1` lines after it).
+    mutating func prefetch(_ sequence: UInt16, lines: Int = 1) {
         let offset = index(of: sequence) &* MemoryLayout<Record>.stride
-        withUnsafeMutablePointer(to: &records) { tickwire_prefetch_array_elements($0, offset, 1) }
+        withUnsafeMutablePointer(to: &records) { tickwire_prefetch_array_elements($0, offset, lines) }
     }
 
     /// The slot for `sequence` if it still describes that packet.

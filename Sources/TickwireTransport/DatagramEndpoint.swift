@@ -9,9 +9,10 @@ public protocol DatagramEndpoint: AnyObject {
     func receive(_ datagram: UnsafeRawBufferPointer, from address: NetcodeAddress)
     /// The end of a batch of reads (up to four recvmmsg calls): a good moment to flush replies.
     func readBatchComplete()
-    /// A hint that the datagram after the one about to be received comes from `address`, so the
-    /// endpoint can start fetching that source's state (cold in cache when it serves hundreds).
-    /// By default nothing.
+    /// A hint that a datagram from `address` is coming: the sources of a batch's datagrams are
+    /// named in order, the second before the first is received and each later one two datagrams
+    /// ahead, so the endpoint can start fetching that source's state (cold in cache when it serves
+    /// hundreds) and finish fetching the previous one's. By default nothing.
     func willReceive(from address: NetcodeAddress)
 }
 

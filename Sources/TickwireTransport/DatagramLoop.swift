@@ -41,6 +41,8 @@ public final class DatagramLoop: EventLoop, @unchecked Sendable {
     private var running: [@Sendable () -> Void] = []
     private let batch: OpaquePointer
     private var datagrams: [tickwire_datagram]
+    /// The sources of the batch just read, decoded once for the hints and the deliveries.
+    private var sources: [NetcodeAddress?]
     private let arena: UnsafeMutableRawPointer
     private var readyTokens = [UInt64](repeating: 0, count: 64)
     public let name: String
@@ -65,6 +67,7 @@ public final class DatagramLoop: EventLoop, @unchecked Sendable {
         self.poller = poller
         self.batch = batch
         datagrams = Array(repeating: tickwire_datagram(), count: Self.batchSize)
+        sources = Array(repeating: nil, count: Self.batchSize)
         arena = UnsafeMutableRawPointer.allocate(byteCount: Self.batchSize * Self.datagramCapacity, alignment: 16)
         let box = Unmanaged.passRetained(self)
         var attributes = pthread_attr_t()
@@ -291,15 +294,14 @@ public final class DatagramLoop: EventLoop, @unchecked Sendable {
             let count = Int(tickwire_recvmmsg(fd, batch, &datagrams, Int32(Self.batchSize)))
             guard count > 0 else { break }
             any = true
-            var source = NetcodeAddress(datagrams[0])
+            for i in 0..<count { sources[i] = NetcodeAddress(datagrams[i]) }
+            // The endpoint hears the sources two datagrams ahead, so the state of each arrives in
+            // cache (in two steps, see `DatagramEndpoint.willReceive`) while earlier ones are received.
+            if count > 1, let next = sources[1] { registration.endpoint.willReceive(from: next) }
             for i in 0..<count {
                 let datagram = datagrams[i]
-                let from = source
-                // The next datagram's source is read now, and the endpoint hinted, so its state
-                // arrives in cache while this one is received.
-                source = i + 1 < count ? NetcodeAddress(datagrams[i + 1]) : nil
-                if let next = source { registration.endpoint.willReceive(from: next) }
-                guard let from else {
+                if i + 2 < count, let ahead = sources[i + 2] { registration.endpoint.willReceive(from: ahead) }
+                guard let from = sources[i] else {
                     registration.socket.unreadableSources &+= 1
                     continue
                 }

@@ -1,3 +1,4 @@
+import CTickwireMemory
 /// netcode's replay window: 256 slots indexed by `sequence % 256`, each remembering the newest
 /// sequence seen there. A packet is a replay if it is older than the window or its slot already
 /// holds a sequence at least as new. The comparison is written so it cannot overflow
@@ -17,6 +18,12 @@ public struct ReplayProtection: Sendable {
     public mutating func reset() {
         mostRecentSequence = 0
         filled = (0, 0, 0, 0)
+    }
+
+    /// Hint: fetch the slot the sequence after the most recent one checks.
+    public mutating func prefetchNext() {
+        let offset = Int((mostRecentSequence &+ 1) % UInt64(Netcode.replayWindowSize)) &* MemoryLayout<UInt64>.stride
+        withUnsafeMutablePointer(to: &received) { tickwire_prefetch_array_elements($0, offset, 1) }
     }
 
     /// True when `sequence` must be rejected. Does not record it.

@@ -380,6 +380,12 @@ public struct SnapshotEncoder {
         })
     }
 
+    /// Hint: fetch the packet map entries an ack of the packets just before `sequence` reads.
+    public mutating func prefetchAcks(before sequence: UInt16) {
+        let offset = (Int(sequence &- 4) & (Self.packetSlots - 1)) &* MemoryLayout<(sequence: Int32, tick: UInt32)>.stride
+        withUnsafeMutablePointer(to: &packetTicks) { tickwire_prefetch_array_elements($0, offset, 1) }
+    }
+
     /// The snapshot for `tick` left in packet `sequence`.
     public mutating func sent(tick: UInt32, inPacket sequence: UInt16) {
         packetTicks[Int(sequence) & (Self.packetSlots - 1)] = (Int32(sequence), tick)

@@ -25,6 +25,13 @@ extension NetcodeServer {
         withUnsafeMutablePointer(to: &liveness) { tickwire_prefetch_array_elements($0, clientIndex &* MemoryLayout<Liveness>.stride, 1) }
     }
 
+    /// Hint: fetch the replay window slot the next payload from client `clientIndex` checks (its
+    /// slot itself should be in cache: `prefetch(client:)` earlier).
+    public mutating func prefetchReplay(client clientIndex: Int) {
+        guard clientIndex >= 0, clientIndex < configuration.maxClients else { return }
+        slots[clientIndex].replay.prefetchNext()
+    }
+
     /// Hint: fetch the slot of the client at `address` (its keys and replay window's place), which
     /// a datagram from there about to be received reads; returns the slot's index, or nil for an
     /// address with no client.
