@@ -174,6 +174,8 @@ public struct VirtualRelay {
         var serverRead = false
         while let datagram = clients[i].up.receive(now: now) {
             recording?.toServer.append((now, clients[i].address, datagram))
+            // As the I/O shell does before each datagram (a hint: nothing observable changes).
+            server.prefetch(from: clients[i].address)
             server.receive(datagram, from: clients[i].address, now: now)
             serverRead = true
         }
