@@ -56,6 +56,13 @@ struct DatagramLoopTests {
     }
 
     /// Sends `texts` from a socket of `loop` to `port` on 127.0.0.1.
+    /// Waits until `condition` holds (a datagram on loopback takes a moment to be read), for at
+    /// most 10 s; the expectations after it say what was seen.
+    static func eventually(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+    }
+
     static func send(_ texts: [String], to port: Int, from sender: UDPSocket, on loop: DatagramLoop) async throws {
         try await loop.submit {
             let writer = DatagramBatchWriter(socket: sender)
@@ -79,10 +86,7 @@ struct DatagramLoopTests {
         let sender = try await loop.submit { try loop.bind(host: "127.0.0.1", port: 0, endpoint: Recorder()) }.get()
         let port = try #require(receiver.localAddress.port)
         try await Self.send(["a"], to: port, from: sender, on: loop)
-        let deadline = ContinuousClock.now + .seconds(10)
-        while recorder.log.withLockedValue({ $0 }) != ["a from loopback", "end"], ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        try await Self.eventually { recorder.log.withLockedValue { $0 } == ["a from loopback", "end"] }
         #expect(recorder.log.withLockedValue { $0 } == ["a from loopback", "end"])
         // Now the socket waits out its interval: "b" stays in its buffer until readNow.
         try await Self.send(["b"], to: port, from: sender, on: loop)
@@ -117,10 +121,7 @@ struct DatagramLoopTests {
         let p1 = try #require(one.localAddress.port)
         let p2 = try #require(two.localAddress.port)
         try await Self.send(["a"], to: port, from: one, on: loop)
-        let deadline = ContinuousClock.now + .seconds(10)
-        while recorder.log.withLockedValue({ $0 }).count < 2, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        try await Self.eventually { recorder.log.withLockedValue { $0 }.count >= 2 }
         // A batch of one: no hint.
         #expect(recorder.log.withLockedValue { $0 } == ["a from \(p1)", "end"])
         try await Self.send(["b"], to: port, from: one, on: loop)
@@ -153,10 +154,7 @@ struct DatagramLoopTests {
             writer.write(&queue)
             #expect(writer.datagramsWritten == 3)
         }.get()
-        let deadline = ContinuousClock.now + .seconds(10)
-        while recorder.log.withLockedValue({ $0.filter { $0 != "end" }.count }) < 3, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        try await Self.eventually { recorder.log.withLockedValue { $0.filter { $0 != "end" }.count } >= 3 }
         let log = recorder.log.withLockedValue { $0 }
         #expect(log.filter { $0 != "end" } == ["one from loopback", "two from loopback", "three from loopback"])
         #expect(log.last == "end")

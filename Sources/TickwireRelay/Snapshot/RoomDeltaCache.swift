@@ -98,13 +98,20 @@ public struct RoomDeltaCache {
         differenceStart[slot] = differences.count
         fill(&differences)
         differenceEnd[slot] = differences.count
+        hasRun[slot] = false
     }
 
     /// The run of baseline `key` (its differences with their entries, and the cache's bytes they
     /// point into), if a member coded it this tick.
     func withRun<R>(key: Int64, _ body: (ArraySlice<Difference>, UnsafeRawBufferPointer) -> R) -> R? {
-        guard isEnabled, let slot = slot(of: key), differenceStart[slot] >= 0, hasRun[slot] else { return nil }
+        guard hasRun(key: key), let slot = slot(of: key) else { return nil }
         return bytes.withUnsafeBytes { body(differences[differenceStart[slot]..<differenceEnd[slot]], $0) }
+    }
+
+    /// Whether a member coded the run of baseline `key` this tick.
+    func hasRun(key: Int64) -> Bool {
+        guard isEnabled, let slot = slot(of: key) else { return false }
+        return differenceStart[slot] >= 0 && hasRun[slot]
     }
 
     /// Keeps the room-wide differences from baseline `key` (given by `fill`) with their entries:
@@ -115,13 +122,9 @@ public struct RoomDeltaCache {
         capacity: (Difference) -> Int, code: (Difference, inout UnsafeByteWriter) -> Bool
     ) {
         guard isEnabled else { return }
-        let slot = claim(key)
-        let first = differences.count
-        differenceStart[slot] = first
-        fill(&differences)
-        differenceEnd[slot] = differences.count
-        hasRun[slot] = false
-        for k in first..<differences.count {
+        storeDifferences(key: key, fill)
+        guard let slot = slot(of: key) else { return }
+        for k in differenceStart[slot]..<differenceEnd[slot] {
             let room = capacity(differences[k])
             let start = bytes.count
             guard start + room <= Int(Int32.max) else { return }

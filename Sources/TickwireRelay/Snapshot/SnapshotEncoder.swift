@@ -280,18 +280,7 @@ public struct SnapshotEncoder {
                 return copied
             }
         }
-        writer.write(change.id)
-        let fits = room.withState(at: change.current) { state -> Bool in
-            if let b = change.baseline {
-                writer.write(SnapshotFormat.Op.changed)
-                writer.writeVarint(state.count)
-                return base.withState(at: b) { XORDelta.encode(state, against: $0, into: &writer) }
-            }
-            writer.write(SnapshotFormat.Op.new)
-            writer.write(room.clientIDs[change.current])
-            writer.writeVarint(state.count)
-            return XORDelta.encode(state, against: UnsafeRawBufferPointer(start: nil, count: 0), into: &writer)
-        }
+        let fits = Self.codeEntry(id: change.id, current: change.current, baseline: change.baseline, room: room, base: base, into: &writer)
         if !fits || writer.overflowed {
             writer.rewind(to: mark)
             return false
@@ -322,7 +311,7 @@ public struct SnapshotEncoder {
         key: Int64, base: SnapshotView, room: SnapshotView, own: UInt16?, cache: inout RoomDeltaCache,
         into writer: inout UnsafeByteWriter
     ) -> (entries: UInt16, changes: Int)? {
-        if cache.withRun(key: key, { _, _ in () }) == nil { codeRun(key: key, base: base, room: room, cache: &cache) }
+        if !cache.hasRun(key: key) { codeRun(key: key, base: base, room: room, cache: &cache) }
         let written: (entries: UInt16, changes: Int)?? = cache.withRun(key: key) { list, bytes in
             guard let first = list.first, let last = list.last else { return (0, 0) }
             let runStart = Int(first.entryStart)
@@ -360,23 +349,14 @@ public struct SnapshotEncoder {
             // id, op, client id, a 5-byte varint, and XORDelta's worst case (under 2 bytes a byte).
             difference.current < 0 ? 3 : 16 + 2 * room.withState(at: Int(difference.current)) { $0.count } + 16
         }, code: { difference, writer in
-            writer.write(difference.id)
             guard difference.current >= 0 else {
+                writer.write(difference.id)
                 writer.write(SnapshotFormat.Op.removed)
                 return true
             }
-            let current = Int(difference.current)
-            return room.withState(at: current) { state -> Bool in
-                if difference.baseline >= 0 {
-                    writer.write(SnapshotFormat.Op.changed)
-                    writer.writeVarint(state.count)
-                    return base.withState(at: Int(difference.baseline)) { XORDelta.encode(state, against: $0, into: &writer) }
-                }
-                writer.write(SnapshotFormat.Op.new)
-                writer.write(room.clientIDs[current])
-                writer.writeVarint(state.count)
-                return XORDelta.encode(state, against: UnsafeRawBufferPointer(start: nil, count: 0), into: &writer)
-            }
+            return Self.codeEntry(
+                id: difference.id, current: Int(difference.current), baseline: difference.baseline < 0 ? nil : Int(difference.baseline),
+                room: room, base: base, into: &writer)
         })
     }
 
@@ -384,6 +364,25 @@ public struct SnapshotEncoder {
     public mutating func prefetchAcks(before sequence: UInt16) {
         let offset = (Int(sequence &- 4) & (Self.packetSlots - 1)) &* MemoryLayout<(sequence: Int32, tick: UInt32)>.stride
         withUnsafeMutablePointer(to: &packetTicks) { tickwire_prefetch_array_elements($0, offset, 1) }
+    }
+
+    /// Codes the entry of entity `id`, at `current` in `room`: changed against its state at
+    /// `baseline` in `base`, or new (no baseline). False if it did not fit (part may be written).
+    private static func codeEntry(
+        id: UInt16, current: Int, baseline: Int?, room: SnapshotView, base: SnapshotView, into writer: inout UnsafeByteWriter
+    ) -> Bool {
+        writer.write(id)
+        return room.withState(at: current) { state -> Bool in
+            if let baseline {
+                writer.write(SnapshotFormat.Op.changed)
+                writer.writeVarint(state.count)
+                return base.withState(at: baseline) { XORDelta.encode(state, against: $0, into: &writer) }
+            }
+            writer.write(SnapshotFormat.Op.new)
+            writer.write(room.clientIDs[current])
+            writer.writeVarint(state.count)
+            return XORDelta.encode(state, against: UnsafeRawBufferPointer(start: nil, count: 0), into: &writer)
+        }
     }
 
     /// The snapshot for `tick` left in packet `sequence`.

@@ -37,7 +37,7 @@ extension NetcodeServer {
     /// address with no client.
     @discardableResult
     public mutating func prefetch(from address: NetcodeAddress) -> Int? {
-        guard let index = clientByAddress[address] else { return nil }
+        guard let index = clientIndex(forAddress: address) else { return nil }
         prefetch(client: index)
         return index
     }
