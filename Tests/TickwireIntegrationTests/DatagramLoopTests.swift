@@ -63,6 +63,11 @@ struct DatagramLoopTests {
         while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
     }
 
+    /// A socket on 127.0.0.1 (any port) delivering to `endpoint`, bound on the loop's thread.
+    static func bind(_ endpoint: some DatagramEndpoint & Sendable, on loop: DatagramLoop, readInterval: Duration = .zero) async throws -> UDPSocket {
+        try await loop.submit { try loop.bind(host: "127.0.0.1", port: 0, endpoint: endpoint, readInterval: readInterval) }.get()
+    }
+
     static func send(_ texts: [String], to port: Int, from sender: UDPSocket, on loop: DatagramLoop) async throws {
         try await loop.submit {
             let writer = DatagramBatchWriter(socket: sender)
@@ -82,8 +87,8 @@ struct DatagramLoopTests {
         defer { loop.shutdown() }
         let recorder = Recorder()
         // An interval no test run outlasts: after the first read, only readNow reads.
-        let receiver = try await loop.submit { try loop.bind(host: "127.0.0.1", port: 0, endpoint: recorder, readInterval: .seconds(3600)) }.get()
-        let sender = try await loop.submit { try loop.bind(host: "127.0.0.1", port: 0, endpoint: Recorder()) }.get()
+        let receiver = try await Self.bind(recorder, on: loop, readInterval: .seconds(3600))
+        let sender = try await Self.bind(Recorder(), on: loop)
         let port = try #require(receiver.localAddress.port)
         try await Self.send(["a"], to: port, from: sender, on: loop)
         try await Self.eventually { recorder.log.withLockedValue { $0 } == ["a from loopback", "end"] }
@@ -114,9 +119,9 @@ struct DatagramLoopTests {
         defer { loop.shutdown() }
         let recorder = HintRecorder()
         // After the first read only readNow reads, so the three datagrams below make one batch.
-        let receiver = try await loop.submit { try loop.bind(host: "127.0.0.1", port: 0, endpoint: recorder, readInterval: .seconds(3600)) }.get()
-        let one = try await loop.submit { try loop.bind(host: "127.0.0.1", port: 0, endpoint: Recorder()) }.get()
-        let two = try await loop.submit { try loop.bind(host: "127.0.0.1", port: 0, endpoint: Recorder()) }.get()
+        let receiver = try await Self.bind(recorder, on: loop, readInterval: .seconds(3600))
+        let one = try await Self.bind(Recorder(), on: loop)
+        let two = try await Self.bind(Recorder(), on: loop)
         let port = try #require(receiver.localAddress.port)
         let p1 = try #require(one.localAddress.port)
         let p2 = try #require(two.localAddress.port)
@@ -139,8 +144,8 @@ struct DatagramLoopTests {
         let loop = try DatagramLoop(name: "test-read")
         defer { loop.shutdown() }
         let recorder = Recorder()
-        let receiver = try await loop.submit { try loop.bind(host: "127.0.0.1", port: 0, endpoint: recorder) }.get()
-        let sender = try await loop.submit { try loop.bind(host: "127.0.0.1", port: 0, endpoint: Recorder()) }.get()
+        let receiver = try await Self.bind(recorder, on: loop)
+        let sender = try await Self.bind(Recorder(), on: loop)
         let port = try #require(receiver.localAddress.port)
         try await loop.submit {
             let writer = DatagramBatchWriter(socket: sender)

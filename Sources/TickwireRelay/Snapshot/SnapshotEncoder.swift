@@ -340,12 +340,7 @@ public struct SnapshotEncoder {
     /// one's entry into the cache's run, in snapshot order: removals, then changes by id.
     private mutating func codeRun(key: Int64, base: SnapshotView, room: SnapshotView, cache: inout RoomDeltaCache) {
         findDifferences(base: base, baseExcluding: nil, room: room, own: nil)
-        cache.storeRun(key: key, { arena in
-            for removal in removals { arena.append(.init(id: base.ids[removal.position], current: -1, baseline: Int32(removal.position))) }
-            for change in changes {
-                arena.append(.init(id: change.id, current: Int32(change.current), baseline: change.baseline.map { Int32($0) } ?? -1))
-            }
-        }, capacity: { difference in
+        cache.storeRun(key: key, { appendDifferences(base: base, to: &$0) }, capacity: { difference in
             // id, op, client id, a 5-byte varint, and XORDelta's worst case (under 2 bytes a byte).
             difference.current < 0 ? 3 : 16 + 2 * room.withState(at: Int(difference.current)) { $0.count } + 16
         }, code: { difference, writer in
@@ -423,15 +418,19 @@ public struct SnapshotEncoder {
         }
         if found != nil { return }
         findDifferences(base: base, baseExcluding: nil, room: room, own: nil)
-        cache.storeDifferences(key: key) { arena in
-            for removal in removals { arena.append(.init(id: base.ids[removal.position], current: -1, baseline: Int32(removal.position))) }
-            for change in changes {
-                arena.append(.init(id: change.id, current: Int32(change.current), baseline: change.baseline.map { Int32($0) } ?? -1))
-            }
-        }
+        cache.storeDifferences(key: key) { appendDifferences(base: base, to: &$0) }
         if let own {
             removals.removeAll { base.ids[$0.position] == own }
             changes.removeAll { $0.id == own }
+        }
+    }
+
+    /// The removals and changes just found, as the cache keeps them for the room (removals first,
+    /// in the baseline's order, then changes by id: snapshot order).
+    private func appendDifferences(base: SnapshotView, to arena: inout [RoomDeltaCache.Difference]) {
+        for removal in removals { arena.append(.init(id: base.ids[removal.position], current: -1, baseline: Int32(removal.position))) }
+        for change in changes {
+            arena.append(.init(id: change.id, current: Int32(change.current), baseline: change.baseline.map { Int32($0) } ?? -1))
         }
     }
 
