@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +259,27 @@ int tickwire_pin_thread(int core) {
     (void)core;
     return -ENOTSUP;
 #endif
+}
+
+int tickwire_set_fifo_priority(int priority) {
+#if defined(__linux__)
+    if (priority < sched_get_priority_min(SCHED_FIFO) || priority > sched_get_priority_max(SCHED_FIFO)) return -EINVAL;
+    struct sched_param parameter = { .sched_priority = priority };
+    int failed = pthread_setschedparam(pthread_self(), SCHED_FIFO, &parameter);
+    return failed == 0 ? 0 : -failed;
+#else
+    (void)priority;
+    return -ENOTSUP;
+#endif
+}
+
+int tickwire_scheduling(int *priority) {
+    int policy = 0;
+    struct sched_param parameter;
+    int failed = pthread_getschedparam(pthread_self(), &policy, &parameter);
+    if (failed != 0) return -failed;
+    if (priority) *priority = parameter.sched_priority;
+    return policy;
 }
 
 int tickwire_available_cores(void) {

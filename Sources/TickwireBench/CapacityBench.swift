@@ -18,6 +18,9 @@ public enum CapacityBench {
         public var swarmWorkers: Int?
         public var clientAckDelayMs: Double = 0
         public var workers = 1
+        /// SCHED_FIFO priority for the measured threads of both phases (the ceiling's server
+        /// thread, the relay's loop threads); nil: the ordinary scheduler for both.
+        public var realtimePriority: Int?
         public var executable: String
         public init(executable: String) { self.executable = executable }
     }
@@ -64,6 +67,8 @@ public enum CapacityBench {
         public var tickP99OverCeiling: Double
         public var rssBytesPerClient: Double?
         public var relayPinned: Bool
+        /// The SCHED_FIFO priority both phases' measured threads ran at; nil: the ordinary scheduler.
+        public var realtimePriority: Int?
         /// False when bots left during the window or the swarm's checks failed: the load was not
         /// what was asked for, and the per-client figures describe a different run.
         public var valid: Bool
@@ -93,6 +98,7 @@ public enum CapacityBench {
             case ceilingTickSendP50Ms = "ceiling_tick_send_p50_ms", ceilingTickSendP99Ms = "ceiling_tick_send_p99_ms"
             case tickP99OverCeiling = "tick_p99_over_ceiling"
             case rssBytesPerClient = "rss_bytes_per_client", relayPinned = "relay_pinned", valid
+            case realtimePriority = "realtime_priority"
             case clientsRequested = "clients_requested", clientsAtEnd = "clients_at_end"
             case swarmPassed = "swarm_passed", swarmRttP99Ms = "swarm_rtt_p99_ms", swarmStalenessP99Ms = "swarm_staleness_p99_ms"
             case swarmConnectedAtEnd = "swarm_connected_at_end"
@@ -102,7 +108,8 @@ public enum CapacityBench {
         public func table() -> String {
             func f(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
             var lines = [
-                "capacity: \(clients) clients in rooms of \(roomSize), \(tickRate) Hz ticks, \(f(stateRate, 0)) Hz states, client ack delay \(f(clientAckDelayMs, 0)) ms, \(f(seconds, 0)) s",
+                "capacity: \(clients) clients in rooms of \(roomSize), \(tickRate) Hz ticks, \(f(stateRate, 0)) Hz states, client ack delay \(f(clientAckDelayMs, 0)) ms, \(f(seconds, 0)) s, "
+                    + (realtimePriority.map { "measured threads under SCHED_FIFO \($0)" } ?? "ordinary scheduling"),
                 "                              ceiling      relay",
                 "CPU µs per client-second  \(f(ceilingUsPerClientS).leftPad(10)) \(f(relayUsPerClientS).leftPad(10))   ratio \(f(ratio, 2))",
                 "packets in per client-s   \(f(ceilingPacketsInPerClientS).leftPad(10)) \(f(packetsInPerClientS).leftPad(10))",
@@ -142,7 +149,8 @@ public enum CapacityBench {
                 clients: configuration.clients, roomSize: configuration.roomSize, seconds: configuration.seconds,
                 tickRate: configuration.tickRate, stateRate: configuration.stateRate, eventRate: configuration.eventRate,
                 relayCore: configuration.relayCore, swarmCores: configuration.swarmCores, swarmWorkers: configuration.swarmWorkers,
-                clientAckDelayMs: configuration.clientAckDelayMs, workers: configuration.workers, executable: configuration.executable),
+                clientAckDelayMs: configuration.clientAckDelayMs, workers: configuration.workers,
+                realtimePriority: configuration.realtimePriority, executable: configuration.executable),
             log: log, progress: progress)
         guard relay.clients > 0, relay.datagramsOut > 0 else { throw BenchError("no bot connected to the relay; nothing was measured") }
         let netcodeOverhead = Double(CeilingLoop.overheadBytes)
@@ -152,7 +160,7 @@ public enum CapacityBench {
         let ceiling = try CeilingLoop.run(CeilingLoop.Configuration(
             clients: relay.clients, tickRate: configuration.tickRate, stateRate: configuration.stateRate,
             outboundPayloadBytes: max(1, Int(meanOut - netcodeOverhead)), inboundPayloadBytes: max(1, Int(meanIn - netcodeOverhead)),
-            seconds: configuration.ceilingSeconds, serverCore: configuration.relayCore,
+            seconds: configuration.ceilingSeconds, serverCore: configuration.relayCore, realtimePriority: configuration.realtimePriority,
             loadCore: configuration.swarmCores.flatMap { Int($0.split(separator: "-").first ?? "") }))
 
         func micros(_ d: Duration) -> Double { Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12 }
@@ -182,7 +190,7 @@ public enum CapacityBench {
             ceilingOpenFailures: ceiling.openFailures + ceiling.sendErrors,
             ceilingTickSendP50Ms: millis(ceiling.tickSend.quantile(0.5)), ceilingTickSendP99Ms: ceilingP99,
             tickP99OverCeiling: ceilingP99 > 0 ? millis(relay.ticks.quantile(0.99)) / ceilingP99 : 0,
-            rssBytesPerClient: rss, relayPinned: relay.pinned && ceiling.pinned,
+            rssBytesPerClient: rss, relayPinned: relay.pinned && ceiling.pinned, realtimePriority: configuration.realtimePriority,
             valid: relay.clientsAtStart == configuration.clients && relay.clientsAtEnd == configuration.clients && relay.swarm?.passed == true,
             clientsRequested: configuration.clients, clientsAtEnd: relay.clientsAtEnd,
             swarmPassed: relay.swarm?.passed, swarmRttP99Ms: relay.swarm?.aggregate.rttMs.p99,

@@ -26,6 +26,8 @@ public enum CeilingLoop {
         public var inboundPayloadBytes: Int
         public var seconds: Double
         public var serverCore: Int?
+        /// SCHED_FIFO priority of the server thread; nil: the ordinary scheduler.
+        public var realtimePriority: Int? = nil
         public var loadCore: Int?
     }
 
@@ -70,14 +72,21 @@ public enum CeilingLoop {
 
         let started = DispatchTime.now().uptimeNanoseconds
         let end = started + UInt64(configuration.seconds * 1e9)
-        let result = NIOLockedValueBox<Result?>(nil)
+        let result = NIOLockedValueBox<Swift.Result<Result, BenchError>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let sockets = clientSockets
         let serverThread = Thread {
             let pinned = configuration.serverCore.map { ThreadResources.pin(toCore: $0) } ?? false
+            if let priority = configuration.realtimePriority {
+                do throws(RealtimePriorityError) { try ThreadResources.useRealtimePriority(priority) } catch {
+                    result.withLockedValue { $0 = .failure(BenchError("--realtime-priority \(priority): \(error)")) }
+                    done.signal()
+                    return
+                }
+            }
             let measured = serve(server, configuration: configuration, clientPorts: clientPorts, inboundKeys: inboundKeys,
                                  outboundKeys: outboundKeys, end: end, pinned: pinned)
-            result.withLockedValue { $0 = measured }
+            result.withLockedValue { $0 = .success(measured) }
             done.signal()
         }
         let loadThread = Thread {
@@ -90,7 +99,7 @@ public enum CeilingLoop {
         done.wait()
         done.wait()
         guard let measured = result.withLockedValue({ $0 }) else { throw BenchError("the ceiling's server thread gave no result") }
-        return measured
+        return try measured.get()
     }
 
     /// The server thread: ticks, seals, sends; reads and opens in between.

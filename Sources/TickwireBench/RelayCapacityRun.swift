@@ -32,6 +32,8 @@ public enum RelayCapacityRun {
         public var clientAckDelayMs: Double = 0
         /// Relay workers (I/O threads, one UDP socket each).
         public var workers = 1
+        /// SCHED_FIFO priority of the relay's loop threads (`serve --realtime-priority`); nil: the ordinary scheduler.
+        public var realtimePriority: Int?
         /// The `tickwire` executable to run the swarm with.
         public var executable: String
     }
@@ -81,6 +83,7 @@ public enum RelayCapacityRun {
         options.maxClients = min(NetcodeServerConfiguration.maxClientsLimit, configuration.clients + 16)
         options.relay.tickRate = configuration.tickRate
         options.relay.roomCapacity = max(configuration.roomSize, 2)
+        options.realtimePriority = configuration.realtimePriority
         var logger = Logger(label: "tickwire.bench.relay")
         logger.logLevel = .error
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.workers)

@@ -54,6 +54,11 @@ public final class RelayServerHost: Sendable {
         try options.validate()
         let loop = try DatagramLoop(name: loopName)
         do {
+            if let priority = options.realtimePriority {
+                do { try await loop.submit { try ThreadResources.useRealtimePriority(priority) }.get() } catch {
+                    throw RelayServerOptionsError.invalid("--realtime-priority \(priority): \(error)")
+                }
+            }
             return try await start(options: options, loop: loop, group: group, logger: logger, challengeKey: challengeKey,
                                    metrics: workerMetrics, hostsPlacedRoomsOnly: hostsPlacedRoomsOnly)
         } catch {

@@ -22,6 +22,10 @@ public struct RelayServerOptions: Sendable {
     /// datagrams of a millisecond together wakes its thread a fifth as often at hundreds of
     /// clients; a connection handshake's reply leaves at most this much later. 0...20 ms.
     public var readInterval: Duration = .milliseconds(1)
+    /// Run each worker's loop thread (its ticks, reads and sends; not the admin port's threads)
+    /// under SCHED_FIFO at this priority (1...99), so that other processes sharing its core do not
+    /// preempt it mid-tick. nil: the ordinary scheduler.
+    public var realtimePriority: Int?
     /// Rooms, tick rate and state size.
     public var relay = RelayConfiguration()
     /// Where to serve Prometheus metrics (`GET /metrics`); nil: no metrics endpoint.
@@ -64,6 +68,9 @@ public struct RelayServerOptions: Sendable {
         }
         guard readInterval >= .zero && readInterval <= .milliseconds(20) else {
             throw .invalid("--read-interval-ms must be 0...20, got \(readInterval.millisecondsDouble)")
+        }
+        if let priority = realtimePriority, !(1...99).contains(priority) {
+            throw .invalid("--realtime-priority must be 1...99, got \(priority)")
         }
         if metricsHost != nil, !(0...65535).contains(metricsPort) {
             throw .invalid("the metrics port must be 0...65535, got \(metricsPort)")

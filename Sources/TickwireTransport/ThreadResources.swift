@@ -25,6 +25,31 @@ public enum ThreadResources {
         #endif
     }
 
+    /// Runs the calling thread under SCHED_FIFO at `priority` (1...99), so that no ordinary
+    /// (SCHED_OTHER) thread or kernel worker sharing its core preempts it mid-tick. Throws where
+    /// the system refuses (without CAP_SYS_NICE, or an RLIMIT_RTPRIO below `priority`).
+    ///
+    /// A SCHED_FIFO thread runs until it blocks: one that never does would keep everything else
+    /// off its core but for the kernel's real-time throttle (by default 50 ms a second).
+    public static func useRealtimePriority(_ priority: Int) throws(RealtimePriorityError) {
+        #if os(Linux)
+        let result = tickwire_set_fifo_priority(Int32(clamping: priority))
+        if result != 0 { throw RealtimePriorityError(priority: priority, code: -result) }
+        #else
+        throw RealtimePriorityError(priority: priority, code: ENOTSUP)
+        #endif
+    }
+
+    /// The calling thread's SCHED_FIFO priority, or nil if it runs under another policy.
+    public static func realtimePriority() -> Int? {
+        #if os(Linux)
+        var priority: Int32 = 0
+        return tickwire_scheduling(&priority) == SCHED_FIFO ? Int(priority) : nil
+        #else
+        return nil
+        #endif
+    }
+
     /// The process's resident set size in bytes (Linux: /proc/self/statm), or nil if unknown.
     public static func residentBytes() -> Int? {
         #if os(Linux)
@@ -62,4 +87,26 @@ public enum ThreadResources {
         return true
     }
     #endif
+}
+
+/// The system refused to run a thread under SCHED_FIFO.
+public struct RealtimePriorityError: Error, Equatable, CustomStringConvertible {
+    public let priority: Int
+    /// The errno the system gave.
+    public let code: Int32
+
+    public init(priority: Int, code: Int32) {
+        self.priority = priority
+        self.code = code
+    }
+
+    public var description: String {
+        switch code {
+        case EINVAL: return "SCHED_FIFO priority must be 1...99, got \(priority)"
+        case EPERM:
+            return "the system refused SCHED_FIFO priority \(priority) (operation not permitted): it needs CAP_SYS_NICE, or an RLIMIT_RTPRIO (ulimit -r) of at least \(priority)"
+        case ENOTSUP: return "SCHED_FIFO priorities are only supported on Linux"
+        default: return "the system refused SCHED_FIFO priority \(priority) (\(String(cString: strerror(code))))"
+        }
+    }
 }

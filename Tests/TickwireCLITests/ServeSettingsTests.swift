@@ -62,6 +62,9 @@ import Testing
         #expect(message { try flag.double("drain-timeout", in: 0...3600) } == "--drain-timeout: drain-timeout must be a number in 0...3600, got '-1'")
         let interval = try await settings(yaml: "read-interval-ms: 25\n")
         #expect(message { try interval.double("read-interval-ms", in: 0...20) }.contains(": read-interval-ms must be a number in 0...20, got '25'"))
+        let priority = try await settings(yaml: "realtime-priority: 100\n")
+        #expect(message { try priority.int("realtime-priority", in: 1...99) }.contains(": realtime-priority must be an integer in 1...99, got '100'"))
+        #expect(try await settings().int("realtime-priority", in: 1...99) == nil)
         let intervalDefault = try await settings()
         #expect(try intervalDefault.double("read-interval-ms", in: 0...20) == 1)
         await #expect(throws: ValidationError.self) { _ = try await settings(yaml: "prot: 1\n") }

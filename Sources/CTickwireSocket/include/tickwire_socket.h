@@ -54,5 +54,10 @@ int tickwire_wait_writable(int fd, int64_t timeout_ns);
 int tickwire_pin_thread(int core);
 /* The number of cores the calling thread may run on, or -errno. */
 int tickwire_available_cores(void);
+/* Runs the calling thread under SCHED_FIFO at `priority` (1...99): 0 on success, -errno otherwise
+ * (-EPERM without CAP_SYS_NICE or an RLIMIT_RTPRIO that allows it). */
+int tickwire_set_fifo_priority(int priority);
+/* The calling thread's scheduling policy (SCHED_OTHER 0, SCHED_FIFO 1, ...) and priority, or -errno. */
+int tickwire_scheduling(int *priority);
 
 #endif

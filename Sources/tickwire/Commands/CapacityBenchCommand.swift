@@ -38,6 +38,8 @@ struct CapacityBenchCommand: AsyncParsableCommand {
     @Option(help: "The bots' ack delay in ms (see `swarm --client-ack-delay-ms`).") var clientAckDelayMs = 0.0
     @Option(help: "Relay workers (1...64): worker i on core --relay-core + i; with more than one, bots get tokens from the join API.")
     var workers = 1
+    @Option(help: "Run both phases' measured threads (the ceiling's server thread, the relay's loop) under SCHED_FIFO at this priority (1...99), as `serve --realtime-priority` does; needs CAP_SYS_NICE or `ulimit -r`. Off unless given.")
+    var realtimePriority: Int?
     @Option(help: "Also write the figures here as JSON.") var json: String?
 
     func validate() throws {
@@ -46,6 +48,9 @@ struct CapacityBenchCommand: AsyncParsableCommand {
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be 1...64, got \(workers)") }
         guard seconds >= 1, ceilingSeconds >= 1 else { throw ValidationError("--seconds and --ceiling-seconds must be at least 1") }
         guard (0...500).contains(clientAckDelayMs) else { throw ValidationError("--client-ack-delay-ms must be 0...500, got \(clientAckDelayMs)") }
+        if let realtimePriority, !(1...99).contains(realtimePriority) {
+            throw ValidationError("--realtime-priority must be 1...99, got \(realtimePriority)")
+        }
         guard (1...240).contains(tickRate) else { throw ValidationError("--tick-rate must be 1...240, got \(tickRate)") }
         guard stateRate > 0, stateRate <= 240 else { throw ValidationError("--state-rate must be > 0 and at most 240, got \(stateRate)") }
         let cores = ThreadResources.availableCores()
@@ -71,6 +76,7 @@ struct CapacityBenchCommand: AsyncParsableCommand {
         configuration.swarmCores = swarmCores.isEmpty ? nil : swarmCores
         configuration.swarmWorkers = swarmWorkers
         configuration.clientAckDelayMs = clientAckDelayMs
+        configuration.realtimePriority = realtimePriority
         // Phases as lines; the waits as one live line, on a terminal only.
         let live = TerminalProgress()
         let report = try await CapacityBench.run(configuration, log: { line in

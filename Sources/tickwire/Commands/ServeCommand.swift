@@ -59,6 +59,8 @@ struct ServeCommand: AsyncParsableCommand {
     var relayDelayMs: Double?
     @Option(help: "After reading its socket, how long the relay waits before reading it again, in ms (0...20, default 1); it always reads right before a tick. 0: read each datagram as it arrives.")
     var readIntervalMs: Double?
+    @Option(help: "Run each worker's tick loop under SCHED_FIFO at this priority (1...99), so other processes on its core cannot preempt a tick; needs CAP_SYS_NICE or `ulimit -r`. Off unless given.")
+    var realtimePriority: Int?
     @Option(help: "The admin port: Prometheus metrics at HOST:PORT/metrics (and the join API with --join-api-key-file), e.g. 127.0.0.1:9464 (off unless given).")
     var metrics: String?
     @Option(help: "Log level: trace, debug, info (default), notice, warning, error, critical.") var logLevel: String?
@@ -96,6 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
         put("ack-delay-ms", ackDelayMs)
         put("relay-delay-ms", relayDelayMs)
         put("read-interval-ms", readIntervalMs)
+        put("realtime-priority", realtimePriority)
         put("metrics", metrics)
         put("log-level", logLevel)
         put("log-format", logFormat)
@@ -133,6 +136,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let readIntervalMs = try settings.double("read-interval-ms", in: 0...20) {
             options.readInterval = .microseconds(Int64(readIntervalMs * 1000))
         }
+        options.realtimePriority = try settings.int("realtime-priority", in: 1...99)
         try LimitOptions.apply(settings, to: &options.relay.limits)
         options.requestsPerSecondPerAddress = try settings.double("requests-per-address", in: 0.001...1e9) ?? options.requestsPerSecondPerAddress
         options.requestBurstPerAddress = try settings.double("request-burst", in: 1...1e9) ?? options.requestBurstPerAddress
