@@ -1,6 +1,18 @@
 import TickwireProtocol
 import TickwireRelay
 import TickwireSimulation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum ThreadCPU {
+    /// The calling thread's CPU time in µs.
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3
+    }
+}
 
 // The benchmarks' replays without the benchmark harness, for finding where an allocation comes
 // from: `valgrind --tool=dhat .build/release/AllocProbe server|client|bot [room size]` (from
@@ -8,6 +20,7 @@ import TickwireSimulation
 // rooms of the size given).
 // `AllocProbe server|client|bot [room size] [clients] [seconds]`: 32 clients and 21 seconds unless
 // given (more clients, for cache behaviour: `valgrind --tool=cachegrind --cache-sim=yes`).
+// `AllocProbe tick [room size] [clients] [seconds]`: the CPU time of each tick's update, natively.
 let which = CommandLine.arguments.dropFirst().first ?? "server"
 let roomSize = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) }
 let clients = CommandLine.arguments.dropFirst(3).first.flatMap { Int($0) } ?? 32
@@ -15,7 +28,43 @@ let seconds = CommandLine.arguments.dropFirst(4).first.flatMap { Int64($0) } ?? 
 // Five priming seconds, then the measured ones: what allocates that many times over is the steady state.
 let fixture = Fixture.make(clients: clients, seconds: seconds, roomSize: roomSize)
 let end = fixture.start + .seconds(seconds)
-if which == "server" {
+if which == "tick" {
+    // The update of each tick, in thread CPU time, over the measured seconds (no kernel, no
+    // other tenant: what the core's own work costs per tick, for A/B comparisons of it).
+    var server = fixture.warm.server
+    fixture.replayServer(&server, from: fixture.start, to: fixture.measuredFrom)
+    var durations: [Double] = []
+    // TICKWIRE_POLLUTE_KB: bytes written between updates, standing in for what the kernel's sends
+    // and receives (and other tenants) leave in the caches between a real relay's ticks.
+    let polluteBytes = (Int(getenv("TICKWIRE_POLLUTE_KB").map { String(cString: $0) } ?? "0") ?? 0) * 1024
+    var pollution = [UInt8](repeating: 0, count: max(polluteBytes, 1))
+    var round: UInt8 = 0
+    var next = fixture.recording.toServer.firstIndex { $0.at > fixture.measuredFrom } ?? fixture.recording.toServer.count
+    let inputs = fixture.recording.toServer
+    for wake in fixture.serverWakes where wake > fixture.measuredFrom && wake <= end {
+        while next < inputs.count, inputs[next].at <= wake {
+            inputs[next].bytes.withUnsafeBytes { server.receive($0, from: inputs[next].from, now: inputs[next].at) }
+            next += 1
+        }
+        if polluteBytes > 0 {
+            round &+= 1
+            pollution.withUnsafeMutableBytes { raw in
+                var i = 0
+                while i < polluteBytes { raw[i] = round; i += 64 }
+            }
+        }
+        let ticks = server.counters.ticks
+        let started = ThreadCPU.now()
+        server.update(now: wake)
+        let took = ThreadCPU.now() - started
+        if server.counters.ticks != ticks { durations.append(took) }
+        server.outbound.removeAll()
+    }
+    durations.sort()
+    func at(_ q: Double) -> Double { durations.isEmpty ? 0 : durations[min(durations.count - 1, Int(Double(durations.count) * q))] }
+    let mean = durations.reduce(0, +) / Double(max(1, durations.count))
+    print(String(format: "ticks %d  update CPU per tick: mean %.1f µs, p50 %.1f µs, p99 %.1f µs; %.2f µs per client", durations.count, mean, at(0.5), at(0.99), mean / Double(clients)))
+} else if which == "server" {
     var server = fixture.warm.server
     fixture.replayServer(&server, from: fixture.start, to: fixture.measuredFrom)
     fixture.replayServer(&server, from: fixture.measuredFrom, to: end)

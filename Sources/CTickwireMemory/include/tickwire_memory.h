@@ -9,18 +9,24 @@
 // after another can ask for the next one's lines while it works on this one. Static inline, so
 // Swift code inlines them: a hint, never a fault (a prefetch of any address is harmless).
 
-/// Asks for `lines` cache lines from `address` for reading (no-op for a null address).
+// `lines` counts 64-byte lines' worth of bytes from `address`, which need not start a line: the
+// lines fetched are every line those bytes touch (one more than `lines` when `address` is not
+// line-aligned, as malloc's 16-byte-aligned objects and most array elements are not).
+
+/// Asks for the cache lines holding `lines` × 64 bytes from `address`, for reading (no-op for a null address).
 static inline void tickwire_prefetch(const void *address, size_t lines) {
-    if (address == NULL) return;
-    const char *p = (const char *)address;
-    for (size_t i = 0; i < lines; i++) __builtin_prefetch(p + i * 64, 0, 3);
+    if (address == NULL || lines == 0) return;
+    uintptr_t first = (uintptr_t)address & ~(uintptr_t)63;
+    uintptr_t last = ((uintptr_t)address + lines * 64 - 1) & ~(uintptr_t)63;
+    for (uintptr_t line = first; line <= last; line += 64) __builtin_prefetch((const void *)line, 0, 3);
 }
 
-/// Asks for `lines` cache lines from `address` for writing.
+/// Asks for the cache lines holding `lines` × 64 bytes from `address`, for writing.
 static inline void tickwire_prefetch_write(const void *address, size_t lines) {
-    if (address == NULL) return;
-    const char *p = (const char *)address;
-    for (size_t i = 0; i < lines; i++) __builtin_prefetch(p + i * 64, 1, 3);
+    if (address == NULL || lines == 0) return;
+    uintptr_t first = (uintptr_t)address & ~(uintptr_t)63;
+    uintptr_t last = ((uintptr_t)address + lines * 64 - 1) & ~(uintptr_t)63;
+    for (uintptr_t line = first; line <= last; line += 64) __builtin_prefetch((const void *)line, 1, 3);
 }
 
 // Swift arrays: a variable of array type holds one reference to heap storage whose elements
