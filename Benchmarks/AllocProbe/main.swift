@@ -39,13 +39,7 @@ if which == "tick" {
     let polluteBytes = (Int(getenv("TICKWIRE_POLLUTE_KB").map { String(cString: $0) } ?? "0") ?? 0) * 1024
     var pollution = [UInt8](repeating: 0, count: max(polluteBytes, 1))
     var round: UInt8 = 0
-    var next = fixture.recording.toServer.firstIndex { $0.at > fixture.measuredFrom } ?? fixture.recording.toServer.count
-    let inputs = fixture.recording.toServer
-    for wake in fixture.serverWakes where wake > fixture.measuredFrom && wake <= end {
-        while next < inputs.count, inputs[next].at <= wake {
-            inputs[next].bytes.withUnsafeBytes { server.receive($0, from: inputs[next].from, now: inputs[next].at) }
-            next += 1
-        }
+    fixture.replayServer(&server, from: fixture.measuredFrom, to: end) { server, wake in
         if polluteBytes > 0 {
             round &+= 1
             pollution.withUnsafeMutableBytes { raw in
@@ -58,7 +52,6 @@ if which == "tick" {
         server.update(now: wake)
         let took = ThreadCPU.now() - started
         if server.counters.ticks != ticks { durations.append(took) }
-        server.outbound.removeAll()
     }
     durations.sort()
     func at(_ q: Double) -> Double { durations.isEmpty ? 0 : durations[min(durations.count - 1, Int(Double(durations.count) * q))] }

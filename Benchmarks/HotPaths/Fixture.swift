@@ -18,8 +18,12 @@ struct Fixture {
     /// connections' rings (256 packets) and the encoders' rings (32 ticks) has been written once.
     var measuredFrom: TickwireInstant { start + .seconds(5) }
 
-    /// Replays the recording's server inputs and wakes in `range` of time into `server`.
-    func replayServer(_ server: inout RelayServerCore, from: TickwireInstant, to end: TickwireInstant, updates: Bool = true) {
+    /// Replays the recording's server inputs and wakes in `range` of time into `server`; at each
+    /// wake `update` runs the server's update (a caller may time it, or do something around it).
+    func replayServer(
+        _ server: inout RelayServerCore, from: TickwireInstant, to end: TickwireInstant, updates: Bool = true,
+        update: (inout RelayServerCore, TickwireInstant) -> Void = { $0.update(now: $1) }
+    ) {
         var next = recording.toServer.firstIndex { $0.at > from } ?? recording.toServer.count
         let inputs = recording.toServer
         for wake in serverWakes where wake > from && wake <= end {
@@ -27,7 +31,7 @@ struct Fixture {
                 inputs[next].bytes.withUnsafeBytes { server.receive($0, from: inputs[next].from, now: inputs[next].at) }
                 next += 1
             }
-            if updates { server.update(now: wake) }
+            if updates { update(&server, wake) }
             server.outbound.removeAll()
         }
     }

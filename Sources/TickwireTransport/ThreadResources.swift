@@ -5,7 +5,8 @@ import Glibc
 import Darwin
 #endif
 
-/// What a benchmark reads about the calling thread and the process: CPU time, core pinning, RSS.
+/// The calling thread's CPU time, core and scheduling policy (what a benchmark reads and pins,
+/// and a relay's loop sets with `--realtime-priority`), and the process's RSS.
 public enum ThreadResources {
     /// CPU time (user + system) the calling thread has used.
     public static func cpuTime() -> Duration {
