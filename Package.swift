@@ -234,6 +234,7 @@ let package = Package(
             name: "TickwireIntegrationTests",
             dependencies: [
                 "TickwireProtocol", "TickwireServer", "TickwireClient", "TickwireCrypto", "TickwireSwarm", "TickwireSimulation",
+                "TickwireBench",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -154,8 +154,8 @@ public enum CapacityBench {
             log: log, progress: progress)
         guard relay.clients > 0, relay.datagramsOut > 0 else { throw BenchError("no bot connected to the relay; nothing was measured") }
         let netcodeOverhead = Double(CeilingLoop.overheadBytes)
-        let meanOut = Double(relay.bytesOut) / Double(relay.datagramsOut)
-        let meanIn = relay.datagramsIn == 0 ? 100 : Double(relay.bytesIn) / Double(relay.datagramsIn)
+        let meanOut = relay.meanDatagramOutBytes
+        let meanIn = relay.meanDatagramInBytes
         log(String(format: "phase 1 (ceiling): %d clients, %.0f B out and %.0f B in per datagram, %.0f s", relay.clients, meanOut, meanIn, configuration.ceilingSeconds))
         let ceiling = try CeilingLoop.run(CeilingLoop.Configuration(
             clients: relay.clients, tickRate: configuration.tickRate, stateRate: configuration.stateRate,
@@ -163,6 +163,14 @@ public enum CapacityBench {
             seconds: configuration.ceilingSeconds, serverCore: configuration.relayCore, realtimePriority: configuration.realtimePriority,
             loadCore: configuration.swarmCores.flatMap { Int($0.split(separator: "-").first ?? "") }))
 
+        return Report(configuration: configuration, relay: relay, ceiling: ceiling)
+    }
+}
+
+extension CapacityBench.Report {
+    /// The figures of one run: the relay phase's and the ceiling's measurements, per client-second
+    /// and against each other.
+    init(configuration: CapacityBench.Configuration, relay: RelayCapacityRun.Result, ceiling: CeilingLoop.Result) {
         func micros(_ d: Duration) -> Double { Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12 }
         func millis(_ d: Duration) -> Double { micros(d) / 1000 }
         let relayClientSeconds = Double(relay.clients) * relay.seconds
@@ -174,14 +182,14 @@ public enum CapacityBench {
         if let before = relay.residentBytesBefore, let after = relay.residentBytesAfter {
             rss = Double(after - before) / Double(relay.clients)
         }
-        return Report(
+        self.init(
             clients: relay.clients, roomSize: configuration.roomSize, tickRate: configuration.tickRate, stateRate: configuration.stateRate,
             clientAckDelayMs: configuration.clientAckDelayMs, seconds: relay.seconds, ceilingUsPerClientS: ceilingUs, relayUsPerClientS: relayUs, ratio: ceilingUs / relayUs,
             packetsInPerClientS: Double(relay.datagramsIn) / relayClientSeconds,
             packetsOutPerClientS: Double(relay.datagramsOut) / relayClientSeconds,
             ceilingPacketsInPerClientS: Double(ceiling.datagramsReceived) / ceilingClientSeconds,
             ceilingPacketsOutPerClientS: Double(ceiling.datagramsSent) / ceilingClientSeconds,
-            meanDatagramOutBytes: meanOut, meanDatagramInBytes: meanIn,
+            meanDatagramOutBytes: relay.meanDatagramOutBytes, meanDatagramInBytes: relay.meanDatagramInBytes,
             tickP50Ms: millis(relay.ticks.quantile(0.5)), tickP99Ms: millis(relay.ticks.quantile(0.99)), tickMaxMs: millis(relay.ticks.max),
             tickSendP50Ms: millis(relay.tickSends.quantile(0.5)), tickSendP99Ms: millis(relay.tickSends.quantile(0.99)),
             tickCPUP99Ms: millis(relay.tickCPU.quantile(0.99)), ceilingTickCPUP99Ms: millis(ceiling.tickCPU.quantile(0.99)),

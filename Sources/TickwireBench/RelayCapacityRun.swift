@@ -70,6 +70,10 @@ public enum RelayCapacityRun {
         public var swarmExitCode: Int32
         public var pinned: Bool
         public var workers: [WorkerShare]
+
+        /// The relay's datagrams' mean size each way (in: 100 B when none came).
+        public var meanDatagramOutBytes: Double { datagramsOut == 0 ? 0 : Double(bytesOut) / Double(datagramsOut) }
+        public var meanDatagramInBytes: Double { datagramsIn == 0 ? 100 : Double(bytesIn) / Double(datagramsIn) }
     }
 
     /// `log` gets the phases; `progress`, a line to show in place while waiting (connections, the measured seconds).

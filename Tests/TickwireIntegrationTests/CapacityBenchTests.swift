@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+@testable import TickwireBench
+import TickwireServer
+
+/// `tickwire bench capacity`: the report's figures from known measurements, and the ceiling loop
+/// over real loopback sockets for a second.
+@Suite(.timeLimit(.minutes(1))) struct CapacityBenchTests {
+    static func histogram(_ milliseconds: Int64, count: Int) -> DurationHistogram {
+        var made = DurationHistogram()
+        for _ in 0..<count { made.record(.milliseconds(milliseconds)) }
+        return made
+    }
+
+    /// 4 clients for 10 s: 40 ms of relay CPU and 2,400 datagrams of 160 B out; the ceiling 15 ms over 5 s.
+    static func measurements(clientsAtEnd: Int = 4) -> (RelayCapacityRun.Result, CeilingLoop.Result) {
+        let relay = RelayCapacityRun.Result(
+            clients: 4, clientsAtStart: 4, clientsAtEnd: clientsAtEnd, seconds: 10, cpu: .milliseconds(40),
+            datagramsIn: 880, datagramsOut: 2400, bytesIn: 880 * 90, bytesOut: 2400 * 160,
+            ticks: histogram(6, count: 600), tickSends: histogram(3, count: 600), tickCPU: histogram(5, count: 600),
+            reliableResends: 8, snapshotsSent: 2400, lateTicks: 2, updates: 800,
+            residentBytesBefore: 1_000_000, residentBytesAfter: 1_000_000 + 4 * 35_000,
+            swarm: nil, swarmExitCode: 0, pinned: true, workers: [.init(clients: 4, cpu: .milliseconds(40))])
+        let ceiling = CeilingLoop.Result(
+            cpu: .milliseconds(15), seconds: 5, datagramsSent: 1200, datagramsReceived: 400, openFailures: 0, sendErrors: 0,
+            tickSend: histogram(4, count: 300), tickCPU: histogram(4, count: 300), pinned: true)
+        return (relay, ceiling)
+    }
+
+    @Test func theReportsFiguresArePerClientSecondAndAgainstTheCeiling() throws {
+        var configuration = CapacityBench.Configuration(executable: "/bin/true")
+        configuration.clients = 4
+        configuration.roomSize = 2
+        configuration.realtimePriority = 10
+        let (relay, ceiling) = Self.measurements()
+        let report = CapacityBench.Report(configuration: configuration, relay: relay, ceiling: ceiling)
+        #expect(report.relayUsPerClientS == 1000)
+        #expect(report.ceilingUsPerClientS == 750)
+        #expect(report.ratio == 0.75)
+        #expect(report.packetsInPerClientS == 22 && report.packetsOutPerClientS == 60)
+        #expect(report.ceilingPacketsOutPerClientS == 60 && report.ceilingPacketsInPerClientS == 20)
+        #expect(report.meanDatagramOutBytes == 160 && report.meanDatagramInBytes == 90)
+        #expect(report.tickP99Ms == 6 && report.ceilingTickSendP99Ms == 4 && report.tickP99OverCeiling == 1.5)
+        #expect(report.tickCPUP99Ms == 5 && report.ceilingTickCPUP99Ms == 4)
+        #expect(report.rssBytesPerClient == 35_000)
+        #expect(report.updatesPerSecond == 80)
+        // No swarm report: the load is not known to be what was asked for.
+        #expect(!report.valid)
+        #expect(report.table().contains("NOT VALID"))
+        #expect(report.table().contains("measured threads under SCHED_FIFO 10"))
+
+        // The JSON carries what the issue names, under those names.
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as? [String: Any]
+        let object = try #require(json)
+        for key in ["ceiling_us_per_client_s", "relay_us_per_client_s", "ratio", "packets_in_per_client_s",
+                    "packets_out_per_client_s", "tick_p99_ms", "rss_bytes_per_client", "realtime_priority", "tick_cpu_p99_ms"] {
+            #expect(object[key] != nil, "\(key)")
+        }
+        #expect(object["ratio"] as? Double == 0.75)
+        #expect(object["realtime_priority"] as? Int == 10)
+
+        configuration.realtimePriority = nil
+        let ordinary = CapacityBench.Report(configuration: configuration, relay: relay, ceiling: ceiling)
+        #expect(ordinary.table().contains("ordinary scheduling"))
+        #expect(ordinary.realtimePriority == nil)
+    }
+
+    @Test func theCeilingLoopSealsSendsReceivesAndOpensOverLoopback() throws {
+        let configuration = CeilingLoop.Configuration(
+            clients: 6, tickRate: 60, stateRate: 20, outboundPayloadBytes: 120, inboundPayloadBytes: 60, seconds: 1,
+            serverCore: nil, loadCore: nil)
+        let result = try CeilingLoop.run(configuration)
+        // One datagram per client per tick, each opened by nobody but sent whole; the clients' states all open.
+        #expect(result.sendErrors == 0 && result.openFailures == 0)
+        #expect(result.tickSend.count >= 30 && result.tickSend.count <= 61)
+        #expect(result.datagramsSent == 6 * result.tickSend.count)
+        #expect(result.datagramsReceived >= 30 && result.datagramsReceived <= 6 * 22)
+        #expect(result.cpu > .zero)
+    }
+
+    @Test func aRefusedPriorityStopsTheCeilingWithTheOptionsName() {
+        var configuration = CeilingLoop.Configuration(
+            clients: 1, tickRate: 60, stateRate: 20, outboundPayloadBytes: 100, inboundPayloadBytes: 60, seconds: 1,
+            serverCore: nil, loadCore: nil)
+        configuration.realtimePriority = 0
+        #expect {
+            _ = try CeilingLoop.run(configuration)
+        } throws: { error in
+            "\(error)".hasPrefix("--realtime-priority 0: SCHED_FIFO priority must be 1...99")
+        }
+    }
+}
