@@ -14,7 +14,7 @@ public struct RoomSnapshot: Equatable, Sendable {
         self.serverTime = serverTime
         view = SnapshotView()
         // Kept in entity-id order, as snapshots list them; a repeated id keeps its first entity.
-        for entity in entities.sorted(by: { $0.entityID < $1.entityID }) where view.ids.last != entity.entityID {
+        for entity in entities.sorted(by: { $0.entityID < $1.entityID }) where view.lastID != entity.entityID {
             view.append(id: entity.entityID, clientID: entity.clientID, state: entity.state)
         }
     }
@@ -29,25 +29,25 @@ public struct RoomSnapshot: Equatable, Sendable {
 
     /// The entities as values (an array and a copy of each state: allocates).
     public var entities: [RoomEntity] {
-        view.ids.indices.map { RoomEntity(entityID: view.ids[$0], clientID: view.clientIDs[$0], state: view.state(at: $0)) }
+        view.indices.map { RoomEntity(entityID: view.id(at: $0), clientID: view.clientID(at: $0), state: view.state(at: $0)) }
     }
 
     /// Calls `body` with each entity, in entity-id order; the state bytes are valid during the call only.
     public func forEachEntity(_ body: (_ entityID: UInt16, _ clientID: UInt64, _ state: UnsafeRawBufferPointer) throws -> Void) rethrows {
-        for i in view.ids.indices {
-            try view.withState(at: i) { try body(view.ids[i], view.clientIDs[i], $0) }
+        for i in view.indices {
+            try view.withState(at: i) { try body(view.id(at: i), view.clientID(at: i), $0) }
         }
     }
 
     /// Calls `body` with entity `index` (0..<entityCount, in entity-id order); nil past the end.
     public func withEntity<R>(at index: Int, _ body: (_ entityID: UInt16, _ clientID: UInt64, _ state: UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
-        guard view.ids.indices.contains(index) else { return nil }
-        return try view.withState(at: index) { try body(view.ids[index], view.clientIDs[index], $0) }
+        guard view.indices.contains(index) else { return nil }
+        return try view.withState(at: index) { try body(view.id(at: index), view.clientID(at: index), $0) }
     }
 
     public func entity(clientID: UInt64) -> RoomEntity? {
-        guard let i = view.clientIDs.firstIndex(of: clientID) else { return nil }
-        return RoomEntity(entityID: view.ids[i], clientID: clientID, state: view.state(at: i))
+        guard let i = view.position(ofClient: clientID) else { return nil }
+        return RoomEntity(entityID: view.id(at: i), clientID: clientID, state: view.state(at: i))
     }
 }
 

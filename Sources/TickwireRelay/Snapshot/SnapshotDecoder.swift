@@ -92,7 +92,7 @@ public struct SnapshotDecoder {
                 guard let position = inBase, let length = reader.readVarint(limit: maxStateSize),
                       base.withState(at: position, { XORDelta.decode(&reader, length: length, against: $0, into: &entryBytes) })
                 else { return .malformed }
-                entry.clientID = base.clientIDs[position]
+                entry.clientID = base.clientID(at: position)
                 entry.length = length
             default:
                 return .malformed
@@ -106,7 +106,7 @@ public struct SnapshotDecoder {
         scratch.removeAll()
         var i = 0, e = 0
         while i < base.count || e < entries.count {
-            if e == entries.count || (i < base.count && base.ids[i] < entries[e].id) {
+            if e == entries.count || (i < base.count && base.id(at: i) < entries[e].id) {
                 scratch.append(base, at: i)
                 i += 1
                 continue
@@ -118,7 +118,7 @@ public struct SnapshotDecoder {
                                 state: UnsafeRawBufferPointer(rebasing: raw[entry.start..<entry.start + entry.length]))
                 }
             }
-            if i < base.count && base.ids[i] == entry.id { i += 1 }
+            if i < base.count && base.id(at: i) == entry.id { i += 1 }
             e += 1
         }
         ring.store(tick: tick, swapping: &scratch)

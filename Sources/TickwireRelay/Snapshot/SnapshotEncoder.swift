@@ -99,7 +99,7 @@ public struct SnapshotEncoder {
         guard holds(tick: tick) else { return nil }
         let entry = ring[slot(tick)]
         var view = SnapshotView()
-        for i in 0..<entry.view.count where entry.view.ids[i] != entry.excluding { view.append(entry.view, at: i) }
+        for i in 0..<entry.view.count where entry.view.id(at: i) != entry.excluding { view.append(entry.view, at: i) }
         return view
     }
 
@@ -187,11 +187,11 @@ public struct SnapshotEncoder {
         }
         for k in removals.indices {
             let mark = writer.offset
-            writer.write(base.ids[removals[k].position])
+            writer.write(base.id(at: removals[k].position))
             writer.write(SnapshotFormat.Op.removed)
             if writer.overflowed { writer.rewind(to: mark); continue }
             removals[k].included = true
-            clearPriority(of: base.ids[removals[k].position])
+            clearPriority(of: base.id(at: removals[k].position))
             entries += 1
         }
         // Usually every change fits: write them in id order (the order `record` needs) with no
@@ -340,7 +340,8 @@ public struct SnapshotEncoder {
     /// one's entry into the cache's run, in snapshot order: removals, then changes by id.
     private mutating func codeRun(key: Int64, base: SnapshotView, room: SnapshotView, cache: inout RoomDeltaCache) {
         findDifferences(base: base, baseExcluding: nil, room: room, own: nil)
-        cache.storeRun(key: key, { appendDifferences(base: base, to: &$0) }, capacity: { difference in
+        let (removals, changes) = (removals, changes)
+        cache.storeRun(key: key, { Self.appendDifferences(removals: removals, changes: changes, base: base, to: &$0) }, capacity: { difference in
             // id, op, client id, a 5-byte varint, and XORDelta's worst case (under 2 bytes a byte).
             difference.current < 0 ? 3 : 16 + 2 * room.withState(at: Int(difference.current)) { $0.count } + 16
         }, code: { difference, writer in
@@ -374,7 +375,7 @@ public struct SnapshotEncoder {
                 return base.withState(at: baseline) { XORDelta.encode(state, against: $0, into: &writer) }
             }
             writer.write(SnapshotFormat.Op.new)
-            writer.write(room.clientIDs[current])
+            writer.write(room.clientID(at: current))
             writer.writeVarint(state.count)
             return XORDelta.encode(state, against: UnsafeRawBufferPointer(start: nil, count: 0), into: &writer)
         }
@@ -418,17 +419,25 @@ public struct SnapshotEncoder {
         }
         if found != nil { return }
         findDifferences(base: base, baseExcluding: nil, room: room, own: nil)
-        cache.storeDifferences(key: key) { appendDifferences(base: base, to: &$0) }
+        do {
+            // Released before the lists are edited below (a second reference would make that a copy).
+            let (removed, changed) = (removals, changes)
+            cache.storeDifferences(key: key) { Self.appendDifferences(removals: removed, changes: changed, base: base, to: &$0) }
+        }
         if let own {
-            removals.removeAll { base.ids[$0.position] == own }
+            removals.removeAll { base.id(at: $0.position) == own }
             changes.removeAll { $0.id == own }
         }
     }
 
     /// The removals and changes just found, as the cache keeps them for the room (removals first,
     /// in the baseline's order, then changes by id: snapshot order).
-    private func appendDifferences(base: SnapshotView, to arena: inout [RoomDeltaCache.Difference]) {
-        for removal in removals { arena.append(.init(id: base.ids[removal.position], current: -1, baseline: Int32(removal.position))) }
+    /// Static over the two lists: a closure calling a method would capture (copy) the whole
+    /// encoder, retaining and releasing each of its arrays, cold memory for most clients.
+    private static func appendDifferences(
+        removals: [(position: Int, included: Bool)], changes: [Change], base: SnapshotView, to arena: inout [RoomDeltaCache.Difference]
+    ) {
+        for removal in removals { arena.append(.init(id: base.id(at: removal.position), current: -1, baseline: Int32(removal.position))) }
         for change in changes {
             arena.append(.init(id: change.id, current: Int32(change.current), baseline: change.baseline.map { Int32($0) } ?? -1))
         }
@@ -440,17 +449,17 @@ public struct SnapshotEncoder {
         changes.removeAll(keepingCapacity: true)
         var i = 0, j = 0
         while i < base.count || j < room.count {
-            if i < base.count, base.ids[i] == baseExcluding { i += 1; continue }
-            if j < room.count, room.ids[j] == own { j += 1; continue }
-            if j == room.count || (i < base.count && base.ids[i] < room.ids[j]) {
+            if i < base.count, base.id(at: i) == baseExcluding { i += 1; continue }
+            if j < room.count, room.id(at: j) == own { j += 1; continue }
+            if j == room.count || (i < base.count && base.id(at: i) < room.id(at: j)) {
                 removals.append((i, false))
                 i += 1
-            } else if i == base.count || room.ids[j] < base.ids[i] {
-                changes.append(Change(id: room.ids[j], current: j, baseline: nil, priority: 0))
+            } else if i == base.count || room.id(at: j) < base.id(at: i) {
+                changes.append(Change(id: room.id(at: j), current: j, baseline: nil, priority: 0))
                 j += 1
             } else {
                 if !room.sameState(at: j, as: base, at: i) {
-                    changes.append(Change(id: room.ids[j], current: j, baseline: i, priority: 0))
+                    changes.append(Change(id: room.id(at: j), current: j, baseline: i, priority: 0))
                 }
                 i += 1
                 j += 1
@@ -473,18 +482,18 @@ public struct SnapshotEncoder {
         scratch.removeAll()
         var i = 0, j = 0, r = 0, c = 0
         while i < base.count || j < room.count {
-            if i < base.count, base.ids[i] == baseExcluding { i += 1; continue }
-            if j < room.count, room.ids[j] == own { j += 1; continue }
-            if j == room.count || (i < base.count && base.ids[i] < room.ids[j]) {
+            if i < base.count, base.id(at: i) == baseExcluding { i += 1; continue }
+            if j < room.count, room.id(at: j) == own { j += 1; continue }
+            if j == room.count || (i < base.count && base.id(at: i) < room.id(at: j)) {
                 if !removals[r].included { scratch.append(base, at: i) }
                 r += 1
                 i += 1
-            } else if i == base.count || room.ids[j] < base.ids[i] {
+            } else if i == base.count || room.id(at: j) < base.id(at: i) {
                 if changes[c].included { scratch.append(room, at: j) }
                 c += 1
                 j += 1
             } else {
-                if c < changes.count, changes[c].id == room.ids[j] {
+                if c < changes.count, changes[c].id == room.id(at: j) {
                     scratch.append(changes[c].included ? room : base, at: changes[c].included ? j : i)
                     c += 1
                 } else {

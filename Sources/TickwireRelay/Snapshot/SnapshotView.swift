@@ -6,33 +6,48 @@ import Darwin
 
 /// A set of entities and their states, sorted by entity id, stored flat so that clearing and
 /// refilling it reuses its memory: what one client sees of its room at one tick.
+///
+/// Two arrays, not one per field: the server refills each room's views every tick and every
+/// member's snapshot ring holds some of them, so each array is a retain, a release and a
+/// uniqueness check on memory that is cold by then.
 public struct SnapshotView: Sendable, Equatable {
-    public private(set) var ids: [UInt16] = []
-    public private(set) var clientIDs: [UInt64] = []
-    private var starts: [Int] = []
-    private var lengths: [Int] = []
+    private struct Entry: Sendable {
+        var clientID: UInt64
+        var start: Int
+        var length: Int
+        var id: UInt16
+    }
+
+    private var entries: [Entry] = []
     private var bytes: [UInt8] = []
 
     public init() {}
 
-    public var count: Int { ids.count }
-    public var isEmpty: Bool { ids.isEmpty }
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+    public var indices: Range<Int> { 0..<entries.count }
+
+    /// The entity id at `position` (0..<count).
+    public func id(at position: Int) -> UInt16 { entries[position].id }
+    /// The client id of the entity at `position` (0..<count).
+    public func clientID(at position: Int) -> UInt64 { entries[position].clientID }
+    /// The id of the last entity (the highest), or nil when empty.
+    public var lastID: UInt16? { entries.last?.id }
+
+    /// Every entity id in order (an array: for inspection and tests, not the hot path).
+    public var ids: [UInt16] { entries.map(\.id) }
+    /// Every entity's client id in order (an array: for inspection and tests, not the hot path).
+    public var clientIDs: [UInt64] { entries.map(\.clientID) }
 
     public mutating func removeAll() {
-        ids.removeAll(keepingCapacity: true)
-        clientIDs.removeAll(keepingCapacity: true)
-        starts.removeAll(keepingCapacity: true)
-        lengths.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
         bytes.removeAll(keepingCapacity: true)
     }
 
     /// Appends an entity; ids must come in ascending order.
     public mutating func append(id: UInt16, clientID: UInt64, state: UnsafeRawBufferPointer) {
-        precondition(ids.last.map { $0 < id } ?? true, "SnapshotView ids must be appended in ascending order")
-        ids.append(id)
-        clientIDs.append(clientID)
-        starts.append(bytes.count)
-        lengths.append(state.count)
+        precondition(entries.last.map { $0.id < id } ?? true, "SnapshotView ids must be appended in ascending order")
+        entries.append(Entry(clientID: clientID, start: bytes.count, length: state.count, id: id))
         bytes.append(contentsOf: state)
     }
 
@@ -42,22 +57,27 @@ public struct SnapshotView: Sendable, Equatable {
 
     /// Appends entity `position` of another view.
     public mutating func append(_ other: SnapshotView, at position: Int) {
-        other.withState(at: position) { append(id: other.ids[position], clientID: other.clientIDs[position], state: $0) }
+        let entry = other.entries[position]
+        other.withState(at: position) { append(id: entry.id, clientID: entry.clientID, state: $0) }
     }
 
     /// The position of `id`, or nil.
     public func position(of id: UInt16) -> Int? {
-        var low = 0, high = ids.count
+        var low = 0, high = entries.count
         while low < high {
             let mid = (low + high) / 2
-            if ids[mid] < id { low = mid + 1 } else { high = mid }
+            if entries[mid].id < id { low = mid + 1 } else { high = mid }
         }
-        return low < ids.count && ids[low] == id ? low : nil
+        return low < entries.count && entries[low].id == id ? low : nil
     }
 
+    /// The position of the entity of `clientID`, or nil.
+    public func position(ofClient clientID: UInt64) -> Int? { entries.firstIndex { $0.clientID == clientID } }
+
     public func withState<R>(at position: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try bytes.withUnsafeBytes { raw in
-            try body(UnsafeRawBufferPointer(rebasing: raw[starts[position]..<starts[position] + lengths[position]]))
+        let entry = entries[position]
+        return try bytes.withUnsafeBytes { raw in
+            try body(UnsafeRawBufferPointer(rebasing: raw[entry.start..<entry.start + entry.length]))
         }
     }
 
@@ -65,15 +85,17 @@ public struct SnapshotView: Sendable, Equatable {
 
     /// Whether entity `position` here and entity `other` there hold the same bytes.
     public func sameState(at position: Int, as view: SnapshotView, at other: Int) -> Bool {
-        guard lengths[position] == view.lengths[other] else { return false }
-        let count = lengths[position]
+        let count = entries[position].length
+        guard count == view.entries[other].length else { return false }
         guard count > 0 else { return true }
         return withState(at: position) { a in view.withState(at: other) { b in memcmp(a.baseAddress!, b.baseAddress!, count) == 0 } }
     }
 
     public static func == (a: SnapshotView, b: SnapshotView) -> Bool {
-        guard a.ids == b.ids, a.clientIDs == b.clientIDs else { return false }
-        for i in a.ids.indices where !a.sameState(at: i, as: b, at: i) { return false }
+        guard a.count == b.count else { return false }
+        for i in a.indices where a.entries[i].id != b.entries[i].id || a.entries[i].clientID != b.entries[i].clientID || !a.sameState(at: i, as: b, at: i) {
+            return false
+        }
         return true
     }
 }
