@@ -21,8 +21,7 @@ enum RelayFuzzing {
         var buffer = [UInt8](repeating: 0, count: 1200)
         let first = buffer.withUnsafeMutableBytes { encoder.encode(tick: 1, serverTimeMicros: 1000, room: view, excluding: 0, into: $0) }
         _ = decoder.decode(buffer[0..<first])
-        encoder.sent(tick: 1, inPacket: 1)
-        encoder.acked(packet: 1)
+        encoder.acked(tick: 1)
         var next = SnapshotView()
         next.append(id: 1, clientID: 100, state: [UInt8](repeating: 3, count: 20))
         next.append(id: 9, clientID: 900, state: [UInt8](repeating: 9, count: 16))

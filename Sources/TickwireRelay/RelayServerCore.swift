@@ -90,16 +90,11 @@ public struct RelayServerCore {
         func prefetchForTick(_ tick: UInt32) { Self.prefetch(&connection, &encoder, tick: tick) }
 
         /// Hint: fetch what a datagram from this client most likely reads beyond the object.
-        func prefetchForReceive() { Self.prefetchForReceive(&connection, &encoder) }
-
-        private static func prefetchForReceive(_ connection: inout ChannelConnection, _ encoder: inout SnapshotEncoder) {
-            connection.prefetchForReceive()
-            encoder.prefetchAcks(before: connection.nextPacketSequence)
-        }
+        func prefetchForReceive() { connection.prefetchForReceive() }
 
         private static func prefetch(_ connection: inout ChannelConnection, _ encoder: inout SnapshotEncoder, tick: UInt32) {
             connection.prefetchForWrite()
-            encoder.prefetch(tick: tick, packetSequence: connection.nextPacketSequence)
+            encoder.prefetch(tick: tick)
         }
 
         func copy() -> Client {
@@ -469,7 +464,7 @@ public struct RelayServerCore {
                 }
             }
             if length == 0 { break }
-            if placed { client.encoder.sent(tick: tick, inPacket: client.connection.lastPacketSequence) }
+            if placed { client.connection.tagLastPacket(tick) }
             packet.withUnsafeBytes { raw in
                 _ = try? netcode.sendPayload(index, UnsafeRawBufferPointer(rebasing: raw[0..<length]), now: now)
             }
@@ -541,7 +536,7 @@ public struct RelayServerCore {
                 counters.invalidChannelPackets &+= 1
                 violation(client, now: now)
             }
-            for sequence in client.connection.newlyAckedPackets { client.encoder.acked(packet: sequence) }
+            if let tick = client.connection.newestAckedTag { client.encoder.acked(tick: tick) }
             var reliable: [RelayMessage] = []
             while let message = client.connection.receiveReliable({ RelayMessage.decode($0) }) {
                 if let message { reliable.append(message) } else {

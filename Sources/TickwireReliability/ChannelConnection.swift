@@ -94,8 +94,10 @@ public struct ChannelConnection {
     /// carried: lets the owner map a packet to what it held (for example a snapshot's tick).
     public private(set) var lastPacketSequence: UInt16 = 0
     public private(set) var lastPacketUnreliableCount = 0
-    /// Packets of ours the last `receive` learned were acknowledged for the first time.
-    public private(set) var newlyAckedPackets: [UInt16] = []
+    /// The highest tag (`tagLastPacket`) of the packets of ours the last `receive` learned were
+    /// acknowledged for the first time; nil if none of them was tagged. A value, not a list: a
+    /// list is an allocation of its own, a cache miss per packet received.
+    public private(set) var newestAckedTag: UInt32?
     /// When set, every packet sent that asks for an ack, every ack and every packet accepted is
     /// logged with its time (a trace recorder's view of the link).
     public var packetLog: PacketLog?
@@ -112,7 +114,6 @@ public struct ChannelConnection {
         packetMessages.reserveCapacity(configuration.maxMessagesPerPacket)
         unreliableSent.reserveCapacity(configuration.unreliableQueueCapacity)
         newFragmented.reserveCapacity(16)
-        newlyAckedPackets.reserveCapacity(33)
     }
 
     // MARK: Sending
@@ -264,6 +265,16 @@ public struct ChannelConnection {
         received.prefetchNext()
         sent.prefetch(nextSequence &- 4, lines: 3)
         reliableOut.prefetch()
+    }
+
+    /// Notes `tag` on the packet `writePacket` just built (`lastPacketSequence`): an owner's
+    /// mark of what it carried, for example a snapshot's tick, returned by `newestAckedTag` when
+    /// the packet is acknowledged. Kept in the packet's own record, which the write and the ack
+    /// touch anyway.
+    public mutating func tagLastPacket(_ tag: UInt32) {
+        guard let slot = sent.find(lastPacketSequence) else { return }
+        sent[slot].tagged = true
+        sent[slot].tag = tag
     }
 
     /// Drops unreliable messages that found no room in this tick's packets: they are never resent.
@@ -419,7 +430,7 @@ public struct ChannelConnection {
         _ packet: UnsafeRawBufferPointer, now: TickwireInstant,
         onUnreliable: (UnsafeRawBufferPointer) -> Void = { _ in }
     ) -> ReceiveVerdict {
-        newlyAckedPackets.removeAll(keepingCapacity: true)
+        newestAckedTag = nil
         var reader = ByteReader(packet)
         guard let header = PacketHeader.decode(&reader) else { return reject(.badHeader) }
         switch received.classify(header.sequence) {
@@ -586,7 +597,7 @@ public struct ChannelConnection {
             bits &= bits - 1
             guard let slot = sent.find(header.ack &- UInt16(i)), !sent[slot].acked else { continue }
             sent[slot].acked = true
-            newlyAckedPackets.append(header.ack &- UInt16(i))
+            if sent[slot].tagged, newestAckedTag.map({ sent[slot].tag > $0 }) ?? true { newestAckedTag = sent[slot].tag }
             if packetLog != nil { packetLog!.noteAcked(sequence: header.ack &- UInt16(i), at: now) }
             counters.packetsAcked &+= 1
             if sent[slot].elicitsAck {

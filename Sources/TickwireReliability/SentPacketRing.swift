@@ -22,6 +22,9 @@ struct SentPacketRing {
         /// Whether `messages` lists anything: read instead of the list itself, whose storage (once
         /// a packet in this slot carried messages) is a cache line of its own.
         private(set) var carriesMessages = false
+        /// The owner's note on what the packet carried (`ChannelConnection.tagLastPacket`), if any.
+        var tagged = false
+        var tag: UInt32 = 0
 
         mutating func record(messages list: [UInt32]) {
             guard !list.isEmpty else { return }
@@ -73,6 +76,7 @@ struct SentPacketRing {
         records[i].acked = false
         records[i].decided = false
         records[i].elicitsAck = true
+        records[i].tagged = false
         if records[i].carriesMessages { records[i].clearMessages() }
         return (i, evicted)
     }

@@ -81,10 +81,37 @@ import TickwireRelay
             let reconstructed = decoder.view(tick: tick)
             #expect(reconstructed == encoder.view(tick: tick), "tick \(tick)")
             #expect(reconstructed?.position(of: 5) == nil)
-            if random.next() % 3 != 0 { encoder.sent(tick: tick, inPacket: UInt16(tick)); encoder.acked(packet: UInt16(tick)) }
+            if random.next() % 3 != 0 { encoder.acked(tick: tick) }
         }
         #expect(encoder.counters.entitiesDeferred > 0)
         #expect(encoder.counters.fullSnapshots == 1)
+    }
+
+    @Test func aResetBaselineIgnoresAcksOfEarlierSnapshots() {
+        var encoder = SnapshotEncoder()
+        var room = SnapshotView()
+        room.append(id: 1, clientID: 101, state: [1, 2, 3])
+        var buffer = [UInt8](repeating: 0, count: 1188)
+        func encode(_ tick: UInt32) { _ = buffer.withUnsafeMutableBytes { encoder.encode(tick: tick, serverTimeMicros: 0, room: room, excluding: nil, into: $0) } }
+        encode(1)
+        encode(2)
+        encoder.acked(tick: 1)
+        #expect(encoder.newestAckedTick == 1)
+        encoder.acked(tick: 2)
+        encoder.acked(tick: 1)
+        #expect(encoder.newestAckedTick == 2, "an older ack does not replace a newer one")
+        encoder.resetBaseline()
+        #expect(encoder.newestAckedTick == nil)
+        // Acks of snapshots sent before the reset (late packets) are ignored; the next is full.
+        encoder.acked(tick: 2)
+        #expect(encoder.newestAckedTick == nil)
+        let full = encoder.counters.fullSnapshots
+        encode(3)
+        #expect(encoder.counters.fullSnapshots == full + 1)
+        encoder.acked(tick: 3)
+        #expect(encoder.newestAckedTick == 3)
+        encode(4)
+        #expect(encoder.counters.fullSnapshots == full + 1, "tick 4 is coded against tick 3")
     }
 
     /// Members of one room code their snapshots through one `RoomDeltaCache` per tick, each with
@@ -125,8 +152,8 @@ import TickwireRelay
                 // Most members ack most ticks; some lag, so baselines spread over several ticks.
                 if random.next() % 4 != 0 {
                     for encoder in [0, 1] {
-                        if encoder == 0 { cached[member].sent(tick: tick, inPacket: UInt16(tick)); cached[member].acked(packet: UInt16(tick)) }
-                        else { alone[member].sent(tick: tick, inPacket: UInt16(tick)); alone[member].acked(packet: UInt16(tick)) }
+                        if encoder == 0 { cached[member].acked(tick: tick) }
+                        else { alone[member].acked(tick: tick) }
                     }
                 }
             }
@@ -157,7 +184,7 @@ import TickwireRelay
             messages.append(message)
             #expect(message.withUnsafeBytes { decoder.decode($0) } == .decoded(tick: tick, serverTimeMicros: UInt64(tick) * 16_667))
             #expect(decoder.view(tick: tick) == encoder.view(tick: tick))
-            if tick % 3 == 0 { encoder.sent(tick: tick, inPacket: UInt16(tick)); encoder.acked(packet: UInt16(tick)) }
+            if tick % 3 == 0 { encoder.acked(tick: tick) }
         }
         #expect(encoder.counters.fullSnapshots == 1)
         // Garbage and mutated messages: never a trap, never a decode of a tick not sent.

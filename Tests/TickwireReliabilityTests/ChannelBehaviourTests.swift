@@ -283,4 +283,40 @@ import TickwireSimulation
         #expect(pair.a.receiveReliable() == [2] && pair.b.receiveReliable() == [1])
         #expect(pair.a.stats.packetLossPercent == 0 && pair.b.stats.packetLossPercent == 0)
     }
+
+    @Test func anAckReportsTheNewestTagOfThePacketsItAcknowledges() throws {
+        var a = try ChannelConnection()
+        var b = try ChannelConnection()
+        var now = TickwireInstant.zero
+        func carry(_ from: inout ChannelConnection, to: inout ChannelConnection, tag: UInt32?) -> Bool {
+            var buffer = [UInt8](repeating: 0, count: 1200)
+            let length = buffer.withUnsafeMutableBytes { from.writePacket(into: $0, now: now) }
+            guard length > 0 else { return false }
+            if let tag { from.tagLastPacket(tag) }
+            Array(buffer[0..<length]).withUnsafeBytes { _ = to.receive($0, now: now) }
+            return true
+        }
+        // Three packets a to b: tagged 7, tagged 9, untagged. None acks anything of b's.
+        for tag in [7, 9, nil] as [UInt32?] {
+            try a.sendUnreliable([1])
+            #expect(carry(&a, to: &b, tag: tag))
+            #expect(b.newestAckedTag == nil)
+            now = now + .milliseconds(10)
+        }
+        // b's next packet acks all three: the highest tag among them.
+        try b.sendUnreliable([2])
+        #expect(carry(&b, to: &a, tag: nil))
+        #expect(a.newestAckedTag == 9)
+        // Its next acks nothing new: nil again, though the same acks ride along.
+        now = now + .milliseconds(10)
+        try b.sendUnreliable([3])
+        #expect(carry(&b, to: &a, tag: nil))
+        #expect(a.newestAckedTag == nil)
+        // A packet tagged lower than one acked before still reports its own tag when first acked.
+        try a.sendUnreliable([4])
+        #expect(carry(&a, to: &b, tag: 2))
+        try b.sendUnreliable([5])
+        #expect(carry(&b, to: &a, tag: nil))
+        #expect(a.newestAckedTag == 2)
+    }
 }

@@ -5,7 +5,9 @@ import TickwireProtocol
 /// against the newest snapshot the client has acknowledged, within a byte budget.
 ///
 /// * A ring of the last `ringSize` snapshots *as the client will reconstruct them* is kept;
-///   a packet ack makes its snapshot the next baseline. With no acked snapshot still in the ring,
+///   an ack of the packet that carried one (`acked(tick:)`) makes it the next baseline. Which
+///   packet carried which tick is the owner's to remember (the server tags the packet's record
+///   in its `ChannelConnection`). With no acked snapshot still in the ring,
 ///   the snapshot is coded against nothing (a full snapshot).
 /// * When every change was sent (the usual case) the client reconstructs the room's view less its
 ///   own entity, so the ring keeps the room's view itself, shared (no copy), with that entity
@@ -60,12 +62,11 @@ public struct SnapshotEncoder {
     }
 
     private var ring: [Baseline]
-    /// Which tick's snapshot each recent packet carried, by sequence modulo `packetSlots`. A
-    /// packet older than that many is acked too late to matter: its snapshot (one a tick) would
-    /// have left the ring of `ringSize` ticks anyway.
-    private var packetTicks: [(sequence: Int32, tick: UInt32)]
-    static let packetSlots = 2 * ringSize
     public private(set) var newestAckedTick: UInt32?
+    /// The newest tick encoded when the baseline was last reset: acks of snapshots up to it are
+    /// ignored (the client asked for a full snapshot after them).
+    private var resetThrough: UInt32?
+    private var newestEncodedTick: UInt32?
     public private(set) var counters = Counters()
     /// Accumulated priority by entity id (ids are client slots, so the table is small and dense).
     private var priority: [Float] = []
@@ -83,7 +84,6 @@ public struct SnapshotEncoder {
 
     public init(usesBaselines: Bool = true) {
         self.usesBaselines = usesBaselines
-        packetTicks = Array(repeating: (-1, 0), count: Self.packetSlots)
         ring = Array(repeating: Baseline(), count: Self.ringSize)
         spares.reserveCapacity(4)
     }
@@ -138,6 +138,7 @@ public struct SnapshotEncoder {
         into buffer: UnsafeMutableRawBufferPointer, cache: inout RoomDeltaCache
     ) -> Int {
         guard buffer.count >= SnapshotFormat.headerSize else { return 0 }
+        if newestEncodedTick.map({ tick > $0 }) ?? true { newestEncodedTick = tick }
         var baselineTick: UInt32?
         var base = Self.empty
         var baseExcluding: UInt16?
@@ -290,9 +291,9 @@ public struct SnapshotEncoder {
     }
 
     /// Hint: fetch the ring slots the snapshot of `tick` reads and writes (its baseline's and its
-    /// own) and the packet map entry `sent(tick:inPacket: sequence)` writes. A server that
-    /// encodes many clients in turn calls it for the next one while it encodes this one.
-    public mutating func prefetch(tick: UInt32, packetSequence sequence: UInt16) {
+    /// own). A server that encodes many clients in turn calls it for the next one while it
+    /// encodes this one.
+    public mutating func prefetch(tick: UInt32) {
         let stride = MemoryLayout<Baseline>.stride
         let baseline = usesBaselines ? newestAckedTick.map { slot($0) &* stride } : nil
         let own = slot(tick) &* stride
@@ -300,8 +301,6 @@ public struct SnapshotEncoder {
             if let baseline { tickwire_prefetch_array_elements(ring, baseline, 2) }
             tickwire_prefetch_array_elements(ring, own, 2)
         }
-        let offset = (Int(sequence) & (Self.packetSlots - 1)) &* MemoryLayout<(sequence: Int32, tick: UInt32)>.stride
-        withUnsafeMutablePointer(to: &packetTicks) { tickwire_prefetch_array_elements($0, offset, 1) }
     }
 
     /// Writes the entries of the room's run against baseline `key` but `own`'s (coding the run
@@ -356,12 +355,6 @@ public struct SnapshotEncoder {
         })
     }
 
-    /// Hint: fetch the packet map entries an ack of the packets just before `sequence` reads.
-    public mutating func prefetchAcks(before sequence: UInt16) {
-        let offset = (Int(sequence &- 4) & (Self.packetSlots - 1)) &* MemoryLayout<(sequence: Int32, tick: UInt32)>.stride
-        withUnsafeMutablePointer(to: &packetTicks) { tickwire_prefetch_array_elements($0, offset, 1) }
-    }
-
     /// Codes the entry of entity `id`, at `current` in `room`: changed against its state at
     /// `baseline` in `base`, or new (no baseline). False if it did not fit (part may be written).
     private static func codeEntry(
@@ -381,23 +374,18 @@ public struct SnapshotEncoder {
         }
     }
 
-    /// The snapshot for `tick` left in packet `sequence`.
-    public mutating func sent(tick: UInt32, inPacket sequence: UInt16) {
-        packetTicks[Int(sequence) & (Self.packetSlots - 1)] = (Int32(sequence), tick)
+    /// The snapshot of `tick` was acknowledged (the packet that carried it was): it becomes a
+    /// baseline candidate. A snapshot older than the ring's span is acked too late to matter.
+    public mutating func acked(tick: UInt32) {
+        if let reset = resetThrough, tick <= reset { return }
+        if newestAckedTick.map({ tick > $0 }) ?? true { newestAckedTick = tick }
     }
 
-    /// Packet `sequence` was acknowledged: its snapshot becomes a baseline candidate.
-    public mutating func acked(packet sequence: UInt16) {
-        let entry = packetTicks[Int(sequence) & (Self.packetSlots - 1)]
-        guard entry.sequence == Int32(sequence) else { return }
-        packetTicks[Int(sequence) & (Self.packetSlots - 1)].sequence = -1
-        if newestAckedTick.map({ entry.tick > $0 }) ?? true { newestAckedTick = entry.tick }
-    }
-
-    /// Forgets the baseline: the next snapshot is full (the client asked for a resync).
+    /// Forgets the baseline: the next snapshot is full (the client asked for a resync), and
+    /// acks of the snapshots sent so far no longer count.
     public mutating func resetBaseline() {
         newestAckedTick = nil
-        for i in packetTicks.indices { packetTicks[i].sequence = -1 }
+        resetThrough = newestEncodedTick
     }
 
     /// Removals and changes against the room's shared view of baseline tick `key`: the

@@ -172,8 +172,7 @@ enum RelayVectors {
             out.append(Vector(name: name, bytes: Array(buffer[0..<length]), fields: fields))
         }
         encode("snapshot-full", tick: 100, room: roomAt100, baseline: nil)
-        encoder.sent(tick: 100, inPacket: 10)
-        encoder.acked(packet: 10)
+        encoder.acked(tick: 100)
         encode("snapshot-delta", tick: 101, room: roomAt101, baseline: "snapshot-full")
         return out
     }
