@@ -162,14 +162,16 @@ public struct RelayServerCore {
     private static let sweepAfterTick: Duration = .microseconds(500)
     private var nextLivenessSweep = TickwireInstant.zero
     private var retiredEncoders = SnapshotEncoder.Counters()
-    private let serverChannels: ChannelConfiguration
+    /// The clients' channel configuration, shared by their connections; nil if it is not valid
+    /// (no client is admitted then).
+    private let serverChannels: ChannelConnection.Settings?
     private let relayDelay: Duration
 
     public init(netcode: NetcodeServer, configuration: RelayConfiguration = RelayConfiguration(), start: TickwireInstant = .zero)
         throws(RelayConfigurationError)
     {
         try configuration.validate()
-        serverChannels = configuration.serverChannels
+        serverChannels = try? ChannelConnection.Settings(configuration.serverChannels)
         relayDelay = configuration.effectiveRelayDelay
         self.netcode = netcode
         self.configuration = configuration
@@ -758,7 +760,8 @@ public struct RelayServerCore {
     }
 
     private mutating func admit(_ index: Int, clientID: UInt64, address: NetcodeAddress, room: String, now: TickwireInstant) {
-        guard let connection = try? ChannelConnection(configuration: serverChannels) else { return }
+        guard let settings = serverChannels else { return }
+        let connection = ChannelConnection(settings: settings)
         let policing = ClientPolicing(limits: configuration.limits, now: now)
         stateLength[index] = 0
         slotClientIDs[index] = clientID

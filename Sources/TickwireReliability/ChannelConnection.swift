@@ -45,7 +45,20 @@ public struct ChannelConnection {
         case receiveBudgetExceeded = "receive_budget_exceeded"
     }
 
-    public let configuration: ChannelConfiguration
+    /// A validated configuration, held by reference so that many connections (a server's
+    /// clients) share one: inline it would be three cache lines of each connection's state, and
+    /// a server walks hundreds of connections a tick.
+    public final class Settings: Sendable {
+        public let configuration: ChannelConfiguration
+
+        public init(_ configuration: ChannelConfiguration) throws(ChannelConfigurationError) {
+            try configuration.validate()
+            self.configuration = configuration
+        }
+    }
+
+    public var configuration: ChannelConfiguration { settings.configuration }
+    private let settings: Settings
 
     private var nextSequence: UInt16 = 0
     private var received: ReceivedPacketWindow
@@ -103,8 +116,13 @@ public struct ChannelConnection {
     public var packetLog: PacketLog?
 
     public init(configuration: ChannelConfiguration = ChannelConfiguration()) throws(ChannelConfigurationError) {
-        try configuration.validate()
-        self.configuration = configuration
+        self.init(settings: try Settings(configuration))
+    }
+
+    /// A connection on `settings`, shared with other connections.
+    public init(settings: Settings) {
+        self.settings = settings
+        let configuration = settings.configuration
         maxAckDelayNanoseconds = configuration.maxAckDelay.nonNegativeNanoseconds
         received = ReceivedPacketWindow(size: configuration.receivedPacketBufferSize)
         sent = SentPacketRing(size: configuration.sentPacketBufferSize)
