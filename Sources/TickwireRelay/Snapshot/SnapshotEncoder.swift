@@ -339,8 +339,8 @@ public struct SnapshotEncoder {
     /// one's entry into the cache's run, in snapshot order: removals, then changes by id.
     private mutating func codeRun(key: Int64, base: SnapshotView, room: SnapshotView, cache: inout RoomDeltaCache) {
         findDifferences(base: base, baseExcluding: nil, room: room, own: nil)
-        let (removals, changes) = (removals, changes)
-        cache.storeRun(key: key, { Self.appendDifferences(removals: removals, changes: changes, base: base, to: &$0) }, capacity: { difference in
+        let (removed, changed) = (removals, changes)
+        cache.storeRun(key: key, { Self.appendDifferences(removals: removed, changes: changed, base: base, to: &$0) }, capacity: { difference in
             // id, op, client id, a 5-byte varint, and XORDelta's worst case (under 2 bytes a byte).
             difference.current < 0 ? 3 : 16 + 2 * room.withState(at: Int(difference.current)) { $0.count } + 16
         }, code: { difference, writer in
