@@ -27,7 +27,10 @@ public struct RoomDeltaCache {
     /// Per slot and room position: where the entry starts in `bytes`, or -1.
     private var starts: [Int32] = []
     private var lengths: [Int32] = []
+    /// The entries coded this tick, in `bytes[0..<used]`. The array keeps its high-water size, so
+    /// entries are coded straight into it: no scratch copy, no append per entry.
     private var bytes: [UInt8] = []
+    private var used = 0
     /// Per baseline slot: the room-wide differences from that baseline (every entity, the
     /// members' own included), in `differences[start..<end]`; start -1: not found yet.
     private var differenceStart: [Int]
@@ -36,8 +39,6 @@ public struct RoomDeltaCache {
     /// Per baseline slot: whether `differences[differenceStart..<differenceEnd]` carry their
     /// entries, coded one after another in `bytes` (see `storeRun`).
     private var hasRun: [Bool]
-    /// Where `storeRun` codes one entry before appending it to `bytes` (grown to the largest).
-    private var entryScratch: [UInt8] = []
     private var positions = 0
     private var nextVictim = 1
     /// False: a placeholder that never stores (for callers coding one client alone).
@@ -76,7 +77,7 @@ public struct RoomDeltaCache {
         } else {
             for i in 0..<needed { starts[i] = -1 }
         }
-        bytes.removeAll(keepingCapacity: true)
+        used = 0
         differences.removeAll(keepingCapacity: true)
         for i in differenceStart.indices {
             differenceStart[i] = -1
@@ -126,21 +127,28 @@ public struct RoomDeltaCache {
         guard let slot = slot(of: key) else { return }
         for k in differenceStart[slot]..<differenceEnd[slot] {
             let room = capacity(differences[k])
-            let start = bytes.count
-            guard start + room <= Int(Int32.max) else { return }
-            if entryScratch.count < room { entryScratch = [UInt8](repeating: 0, count: room) }
+            let start = used
+            guard reserve(room) else { return }
             let difference = differences[k]
-            let written = entryScratch.withUnsafeMutableBytes { raw -> Int? in
-                var writer = UnsafeByteWriter(UnsafeMutableRawBufferPointer(rebasing: raw[0..<room]))
+            let written = bytes.withUnsafeMutableBytes { raw -> Int? in
+                var writer = UnsafeByteWriter(UnsafeMutableRawBufferPointer(rebasing: raw[start..<start + room]))
                 guard code(difference, &writer), !writer.overflowed else { return nil }
-                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[0..<writer.offset]))
                 return writer.offset
             }
             guard let written else { return }
+            used += written
             differences[k].entryStart = Int32(start)
             differences[k].entryLength = Int32(written)
         }
         hasRun[slot] = true
+    }
+
+    /// Makes room for `count` more bytes past `used` (growing `bytes` only past its high-water
+    /// size); false if the entries would outgrow `Int32` offsets.
+    private mutating func reserve(_ count: Int) -> Bool {
+        guard used + count <= Int(Int32.max) else { return false }
+        if bytes.count < used + count { bytes.append(contentsOf: repeatElement(0, count: max(used + count - bytes.count, bytes.count))) }
+        return true
     }
 
     /// Counts `count` entries taken from a run.
@@ -184,11 +192,15 @@ public struct RoomDeltaCache {
 
     /// Keeps `entry` for the entity at `position` coded against `key`.
     mutating func store(key: Int64, position: Int, entry: UnsafeRawBufferPointer) {
-        guard isEnabled, position < positions, entry.count <= Int(Int32.max) else { return }
+        guard isEnabled, position < positions, entry.count <= Int(Int32.max), reserve(entry.count) else { return }
         let slot = claim(key)
         let index = slot * positions + position
-        starts[index] = Int32(bytes.count)
+        let start = used
+        starts[index] = Int32(start)
         lengths[index] = Int32(entry.count)
-        bytes.append(contentsOf: entry)
+        if let source = entry.baseAddress {
+            bytes.withUnsafeMutableBytes { $0.baseAddress.map { ($0 + start).copyMemory(from: source, byteCount: entry.count) } }
+        }
+        used += entry.count
     }
 }
