@@ -21,8 +21,6 @@ enum ThreadCPU {
 // `AllocProbe server|client|bot [room size] [clients] [seconds]`: 32 clients and 21 seconds unless
 // given (more clients, for cache behaviour: `valgrind --tool=cachegrind --cache-sim=yes`).
 // `AllocProbe tick [room size] [clients] [seconds]`: the CPU time of each tick's update, natively.
-// With TICKWIRE_POLLUTE_KB (caches dirtied between updates) and TICKWIRE_WARM=1 (the pre-tick hint
-// first, untimed), it compares a cold tick with a warmed one.
 let which = CommandLine.arguments.dropFirst().first ?? "server"
 let roomSize = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) }
 let clients = CommandLine.arguments.dropFirst(3).first.flatMap { Int($0) } ?? 32
@@ -41,8 +39,6 @@ if which == "tick" {
     let polluteBytes = (Int(getenv("TICKWIRE_POLLUTE_KB").map { String(cString: $0) } ?? "0") ?? 0) * 1024
     var pollution = [UInt8](repeating: 0, count: max(polluteBytes, 1))
     var round: UInt8 = 0
-    // TICKWIRE_WARM=1: the core's pre-tick hint runs (untimed) before each ticking update, as a host waking early would.
-    let warm = getenv("TICKWIRE_WARM") != nil
     fixture.replayServer(&server, from: fixture.measuredFrom, to: end) { server, wake in
         if polluteBytes > 0 {
             round &+= 1
@@ -51,7 +47,6 @@ if which == "tick" {
                 while i < polluteBytes { raw[i] = round; i += 64 }
             }
         }
-        if warm, wake >= server.nextTickDeadline { server.prefetchForNextTick() }
         let ticks = server.counters.ticks
         let started = ThreadCPU.now()
         server.update(now: wake)

@@ -325,17 +325,6 @@ public struct RelayServerCore {
         withUnsafeMutablePointer(to: &clients) { tickwire_prefetch_referenced_object($0, offset, Client.objectLines) }
     }
 
-    /// Hint: fetch into the caches what the next tick reads of every member, in two passes (the
-    /// objects, then what they point to: ring slots, sent records, netcode slots). Changes
-    /// nothing. A host that wakes a little before `nextTickDeadline` and calls this moves the
-    /// tick's cold misses (most of its own cost at hundreds of clients) out of the tick, so the
-    /// snapshots leave sooner after the deadline; the misses are paid while the core is idle.
-    public mutating func prefetchForNextTick() {
-        for index in occupied { prefetchClient(index) }
-        let tick = UInt32(truncatingIfNeeded: schedule.next)
-        for index in occupied { prefetchTick(of: index, tick: tick) }
-    }
-
     public mutating func receive(_ datagram: [UInt8], from address: NetcodeAddress, now: TickwireInstant) {
         datagram.withUnsafeBytes { receive($0, from: address, now: now) }
     }

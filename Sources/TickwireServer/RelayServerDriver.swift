@@ -45,11 +45,6 @@ final class RelayServerDriver: DatagramEndpoint {
     var stalledUntil: TickwireInstant?
     /// Request-drop lines (debug level) are capped so a flood cannot flood the log.
     private var dropLog = LogRateLimiter(linesPerSecond: 10)
-    /// How long before each tick the core fetches what the tick will read (`prefetchForNextTick`);
-    /// zero: never.
-    var tickWarmup: Duration = .zero
-    /// The tick deadline the last warm-up was for.
-    private var warmedFor = TickwireInstant.zero
 
     init(core: RelayServerCore, clock: MonotonicClock, updateInterval: Duration, logger: Logger) {
         var core = core
@@ -83,27 +78,7 @@ final class RelayServerDriver: DatagramEndpoint {
     /// The core's next deadline, no sooner than `updateInterval` after the last update unless a
     /// tick is due first.
     private func wakeTime() -> TickwireInstant {
-        let update = updateTime()
-        if let warm = warmupTime(), warm < update { return warm }
-        return update
-    }
-
-    private func updateTime() -> TickwireInstant {
         min(core.nextTickDeadline, max(core.nextDeadline, lastUpdate + updateInterval))
-    }
-
-    /// When the warm-up for the next tick is due, if it has not run.
-    private func warmupTime() -> TickwireInstant? {
-        let tick = core.nextTickDeadline
-        guard tickWarmup > .zero, warmedFor != tick else { return nil }
-        return tick + (.zero - tickWarmup)
-    }
-
-    /// Runs the warm-up if it is due: what the tick reads is fetched while the loop is idle.
-    private func warmUpIfDue(now: TickwireInstant) {
-        guard let warm = warmupTime(), now >= warm else { return }
-        warmedFor = core.nextTickDeadline
-        core.prefetchForNextTick()
     }
 
     func flush() { writer?.write(&core.outbound) }
@@ -126,11 +101,6 @@ final class RelayServerDriver: DatagramEndpoint {
             if let until = stalledUntil {
                 guard clock.now() >= until else { return scheduleStalled(until: until, on: eventLoop) }
                 stalledUntil = nil
-            }
-            // Woken for the warm-up alone: fetch, then sleep until the update.
-            if clock.now() < updateTime() {
-                warmUpIfDue(now: clock.now())
-                return scheduleNextUpdate(on: eventLoop)
             }
             // Datagrams that arrived since the last read (the socket is read at most every
             // `readInterval`) are read first, so the update and its tick see them.
@@ -160,7 +130,6 @@ final class RelayServerDriver: DatagramEndpoint {
                 metrics.record(stats())
             }
             logEvents()
-            warmUpIfDue(now: clock.now())
             scheduleNextUpdate(on: eventLoop)
         }
     }

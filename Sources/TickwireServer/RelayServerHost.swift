@@ -86,7 +86,6 @@ public final class RelayServerHost: Sendable {
                 netcode: try NetcodeServer(configuration: provisional, unixTimeAtInstantZero: clock.unixTimeAtOrigin),
                 configuration: options.relay)
             let driver = RelayServerDriver(core: core, clock: clock, updateInterval: options.updateInterval, logger: logger)
-            driver.tickWarmup = options.tickWarmup
             let socket = try loop.bind(host: options.bindHost, port: options.bindPort, endpoint: driver, readInterval: options.readInterval)
             driver.socket = socket
             return (NIOLoopBound(driver, eventLoop: loop), socket, driver.heartbeat)

@@ -22,10 +22,6 @@ public struct RelayServerOptions: Sendable {
     /// datagrams of a millisecond together wakes its thread a fifth as often at hundreds of
     /// clients; a connection handshake's reply leaves at most this much later. 0...20 ms.
     public var readInterval: Duration = .milliseconds(1)
-    /// How long before each tick the relay wakes to fetch into the caches what the tick will read
-    /// of every client (`RelayServerCore.prefetchForNextTick`): the tick's cold misses are paid
-    /// while the loop is idle, so its snapshots leave sooner after the deadline. 0...5 ms; zero: off.
-    public var tickWarmup: Duration = .microseconds(500)
     /// Run each worker's loop thread (its ticks, reads and sends; not the admin port's threads)
     /// under SCHED_FIFO at this priority (1...99), so that other processes sharing its core do not
     /// preempt it mid-tick. nil: the ordinary scheduler.
@@ -72,9 +68,6 @@ public struct RelayServerOptions: Sendable {
         }
         guard readInterval >= .zero && readInterval <= .milliseconds(20) else {
             throw .invalid("--read-interval-ms must be 0...20, got \(readInterval.millisecondsDouble)")
-        }
-        guard tickWarmup >= .zero && tickWarmup <= .milliseconds(5) else {
-            throw .invalid("--tick-warmup-ms must be 0...5, got \(tickWarmup.millisecondsDouble)")
         }
         if let priority = realtimePriority, !(1...99).contains(priority) {
             throw .invalid("--realtime-priority must be 1...99, got \(priority)")

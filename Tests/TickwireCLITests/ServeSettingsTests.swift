@@ -67,9 +67,6 @@ import Testing
         #expect(try await settings().int("realtime-priority", in: 1...99) == nil)
         let intervalDefault = try await settings()
         #expect(try intervalDefault.double("read-interval-ms", in: 0...20) == 1)
-        #expect(try intervalDefault.double("tick-warmup-ms", in: 0...5) == 0.5)
-        let warmup = try await settings(flags: ["tick-warmup-ms": ["6"]])
-        #expect(message { try warmup.double("tick-warmup-ms", in: 0...5) } == "--tick-warmup-ms: tick-warmup-ms must be a number in 0...5, got '6'")
         await #expect(throws: ValidationError.self) { _ = try await settings(yaml: "prot: 1\n") }
         await #expect(throws: ValidationError.self) { _ = try await ServeSettings(flags: [:], environment: [:], configFile: "/nonexistent/x.yaml") }
         await #expect(throws: ValidationError.self) { _ = try await ServeSettings(flags: [:], environment: [:], configFile: try temporary("c.toml", "")) }

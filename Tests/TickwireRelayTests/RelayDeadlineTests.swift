@@ -26,30 +26,6 @@ import TickwireSimulation
         }
     }
 
-    /// The pre-tick hint only fetches: a core given it before a tick sends the same bytes, keeps
-    /// the same counters and wakes at the same time as one that was not.
-    @Test func thePreTickHintChangesNothingTheTickDoes() throws {
-        var relay = try Self.seatedRoom(tickRate: 60, seed: 5)
-        for _ in 0..<5 {
-            var hinted = relay.server
-            var plain = relay.server
-            let tick = plain.nextTickDeadline
-            hinted.prefetchForNextTick()
-            #expect(hinted.nextDeadline == plain.nextDeadline && hinted.nextTickDeadline == tick)
-            hinted.outbound.removeAll()
-            plain.outbound.removeAll()
-            hinted.update(now: tick)
-            plain.update(now: tick)
-            let sent = plain.outbound.datagrams
-            #expect(!sent.isEmpty, "the tick sent its snapshots")
-            #expect(hinted.outbound.datagrams.map(\.bytes) == sent.map(\.bytes))
-            #expect(hinted.outbound.datagrams.map(\.address) == sent.map(\.address))
-            #expect(hinted.counters == plain.counters)
-            #expect(hinted.nextDeadline == plain.nextDeadline)
-            relay.advance(by: .milliseconds(40))
-        }
-    }
-
     @Test func anEventReceivedIsDueWithinTheRelayDelay() throws {
         let delay = Duration.milliseconds(10)
         var relay = try Self.seatedRoom(tickRate: 60, seed: 2, relayDelay: delay)

@@ -59,8 +59,6 @@ struct ServeCommand: AsyncParsableCommand {
     var relayDelayMs: Double?
     @Option(help: "After reading its socket, how long the relay waits before reading it again, in ms (0...20, default 1); it always reads right before a tick. 0: read each datagram as it arrives.")
     var readIntervalMs: Double?
-    @Option(help: "How long before each tick the relay fetches into the caches what the tick will read of every client, in ms (0...5, default 0.5); the tick's snapshots then leave sooner after its deadline. 0: off.")
-    var tickWarmupMs: Double?
     @Option(help: "Run each worker's tick loop under SCHED_FIFO at this priority (1...99), so other processes on its core cannot preempt a tick; needs CAP_SYS_NICE or `ulimit -r`. Off unless given.")
     var realtimePriority: Int?
     @Option(help: "The admin port: Prometheus metrics at HOST:PORT/metrics (and the join API with --join-api-key-file), e.g. 127.0.0.1:9464 (off unless given).")
@@ -100,7 +98,6 @@ struct ServeCommand: AsyncParsableCommand {
         put("ack-delay-ms", ackDelayMs)
         put("relay-delay-ms", relayDelayMs)
         put("read-interval-ms", readIntervalMs)
-        put("tick-warmup-ms", tickWarmupMs)
         put("realtime-priority", realtimePriority)
         put("metrics", metrics)
         put("log-level", logLevel)
@@ -138,9 +135,6 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let readIntervalMs = try settings.double("read-interval-ms", in: 0...20) {
             options.readInterval = .microseconds(Int64(readIntervalMs * 1000))
-        }
-        if let tickWarmupMs = try settings.double("tick-warmup-ms", in: 0...5) {
-            options.tickWarmup = .microseconds(Int64(tickWarmupMs * 1000))
         }
         options.realtimePriority = try settings.int("realtime-priority", in: 1...99)
         try LimitOptions.apply(settings, to: &options.relay.limits)

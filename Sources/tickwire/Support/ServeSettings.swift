@@ -64,7 +64,6 @@ struct ServeSettings {
         Setting(name: "ack-delay-ms", kind: .double, defaultText: nil),
         Setting(name: "relay-delay-ms", kind: .double, defaultText: nil),
         Setting(name: "read-interval-ms", kind: .double, defaultText: "1"),
-        Setting(name: "tick-warmup-ms", kind: .double, defaultText: "0.5"),
         Setting(name: "realtime-priority", kind: .int, defaultText: nil),
         Setting(name: "metrics", kind: .string, defaultText: nil),
         Setting(name: "join-api-key-file", kind: .string, defaultText: nil),
