@@ -198,9 +198,7 @@ public struct RoomDeltaCache {
         let start = used
         starts[index] = Int32(start)
         lengths[index] = Int32(entry.count)
-        if let source = entry.baseAddress {
-            bytes.withUnsafeMutableBytes { $0.baseAddress.map { ($0 + start).copyMemory(from: source, byteCount: entry.count) } }
-        }
+        bytes.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[start..<start + entry.count]).copyMemory(from: entry) }
         used += entry.count
     }
 }
