@@ -192,7 +192,7 @@ public struct RoomDeltaCache {
 
     /// Keeps `entry` for the entity at `position` coded against `key`.
     mutating func store(key: Int64, position: Int, entry: UnsafeRawBufferPointer) {
-        guard isEnabled, position < positions, entry.count <= Int(Int32.max), reserve(entry.count) else { return }
+        guard isEnabled, position < positions, reserve(entry.count) else { return }
         let slot = claim(key)
         let index = slot * positions + position
         let start = used
