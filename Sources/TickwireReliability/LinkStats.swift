@@ -17,9 +17,15 @@ public struct LinkStats: Sendable, Equatable {
     public var counters = Counters()
 
     public struct Counters: Sendable, Equatable {
+        // The ones every packet sent or received counts first: they share a cache line.
         public var packetsSent: UInt64 = 0
+        public var unreliableMessagesSent: UInt64 = 0
         public var packetsReceived: UInt64 = 0
         public var packetsAcked: UInt64 = 0
+        public var unreliableMessagesDelivered: UInt64 = 0
+        /// Queued but not sent: replaced by newer state or no room left in the packet.
+        public var unreliableDropped: UInt64 = 0
+
         public var packetsLost: UInt64 = 0
         /// Older than the received window: dropped.
         public var packetsStale: UInt64 = 0
@@ -37,12 +43,8 @@ public struct LinkStats: Sendable, Equatable {
         public var fragmentsSent: UInt64 = 0
         public var fragmentsReceived: UInt64 = 0
 
-        public var unreliableMessagesSent: UInt64 = 0
-        public var unreliableMessagesDelivered: UInt64 = 0
         /// Arrived in a packet older than one already delivered from: dropped (newest wins).
         public var unreliableStale: UInt64 = 0
-        /// Queued but not sent: replaced by newer state or no room left in the packet.
-        public var unreliableDropped: UInt64 = 0
 
         public init() {}
     }
