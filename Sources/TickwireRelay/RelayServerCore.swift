@@ -331,12 +331,20 @@ public struct RelayServerCore {
 
     /// Keep-alives and timeouts, the tick if one is due, then every client's packets.
     public mutating func update(now: TickwireInstant) {
+        update(now: now, drainingEvery: 0) { _ in }
+    }
+
+    /// `update`, handing the outbound queue to `drain` during a tick whenever it holds at least
+    /// `batch` datagrams (0: never), for the host to write them out and empty it: a tick's first
+    /// snapshots leave while the rest are still being built, and the queue stays small enough to
+    /// be in cache when it is written. What is left after the update is the host's, as ever.
+    public mutating func update(now: TickwireInstant, drainingEvery batch: Int, _ drain: (inout OutboundQueue) -> Void) {
         ensureOwnClients()
         netcode.update(now: now)
         processNetcodeEvents(now: now)
         var ticked = false
         if let tick = schedule.poll(now: now) {
-            runTick(tick, now: now)
+            runTick(tick, now: now, drainingEvery: batch, drain)
             ticked = true
         }
         writePackets(now: now)
@@ -370,7 +378,7 @@ public struct RelayServerCore {
 
     // MARK: Tick
 
-    private mutating func runTick(_ tick: UInt64, now: TickwireInstant) {
+    private mutating func runTick(_ tick: UInt64, now: TickwireInstant, drainingEvery batch: Int, _ drain: (inout OutboundQueue) -> Void) {
         counters.ticks &+= 1
         let tickNumber = UInt32(truncatingIfNeeded: tick)
         let micros = UInt64((schedule.deadline(of: tick) - schedule.start).nanosecondsClamped / 1000)
@@ -416,6 +424,7 @@ public struct RelayServerCore {
             writeSnapshot(to: client, index: index, tick: tickNumber, micros: micros, view: view, now: now)
             // The rest of what the client is owed goes now, while its state is in cache.
             writePackets(to: client, index: index, now: now)
+            if batch > 0, netcode.outbound.count >= batch { drain(&netcode.outbound) }
         }
         // The views go back to being held only by `roomViews` (and the encoders' rings), so the
         // slot refilled `roomViewSlots` ticks from now is refilled in place.

@@ -110,7 +110,14 @@ final class RelayServerDriver: DatagramEndpoint {
             let startedCPU = ThreadResources.cpuTime()
             lastUpdate = clock.now()
             updates &+= 1
-            core.update(now: lastUpdate)
+            // A tick's datagrams go out a sendmmsg batch at a time as the core builds them.
+            var drained = Duration.zero
+            core.update(now: lastUpdate, drainingEvery: DatagramBatchWriter.batchSize) { queue in
+                guard let writer else { return }
+                let began = ContinuousClock.now
+                writer.write(&queue)
+                drained += ContinuousClock.now - began
+            }
             let updated = ContinuousClock.now
             flush()
             if core.counters.ticks != ticksBefore {
@@ -120,7 +127,7 @@ final class RelayServerDriver: DatagramEndpoint {
                 lastTickDuration = took
                 maxTickDuration = max(maxTickDuration, took)
                 tickDurations.record(took)
-                tickSendDurations.record(sent - updated)
+                tickSendDurations.record(sent - updated + drained)
                 tickCPUDurations.record(ThreadResources.cpuTime() - startedCPU)
                 metrics?.recordTick(took)
                 heartbeat.beat(lastUpdate)

@@ -32,7 +32,8 @@ public final class DatagramBatchWriter {
     public private(set) var bytesWritten: UInt64 = 0
     /// Datagrams not sent: the socket's send buffer was full, the socket was closed, or the kernel refused them.
     public private(set) var datagramsDropped: UInt64 = 0
-    private static let batchSize = 64
+    /// Datagrams a sendmmsg call takes.
+    public static let batchSize = 64
     private var datagrams: [tickwire_datagram]
     private let batch: OpaquePointer
 

@@ -16,6 +16,45 @@ import TickwireSimulation
         return relay
     }
 
+    /// A host may take a tick's datagrams a batch at a time while the core builds them
+    /// (`update(now:drainingEvery:_:)`): it gets the datagrams an update that keeps them all
+    /// would queue, the same bytes to the same addresses in the same order, and a batch each time
+    /// `batch` of them are queued.
+    @Test func aTickDrainedInBatchesSendsWhatAKeptTickSends() throws {
+        var relay = try VirtualRelay(configuration: RelayConfiguration(), seed: 9)
+        for id in 1...10 { _ = try relay.addClient(clientID: UInt64(id), room: id <= 6 ? "a" : "b", timeoutSeconds: 10) }
+        relay.advance(by: .seconds(2))
+        try #require(relay.server.admittedClientCount == 10)
+        var kept = relay.server
+        kept.outbound.removeAll()
+        var drained = kept
+        let tick = kept.nextTickDeadline
+        kept.update(now: tick)
+        var batches: [[(address: NetcodeAddress, bytes: [UInt8])]] = []
+        drained.update(now: tick, drainingEvery: 3) { queue in
+            batches.append(queue.datagrams)
+            queue.removeAll()
+        }
+        let expected = kept.outbound.datagrams
+        let sent = batches.flatMap { $0 } + drained.outbound.datagrams
+        #expect(expected.count >= 10, "a snapshot for every client")
+        #expect(batches.count >= 3, "drained during the tick, not only at its end")
+        for batch in batches { #expect(batch.count >= 3) }
+        try #require(sent.count == expected.count)
+        for (a, b) in zip(sent, expected) {
+            #expect(a.address == b.address)
+            #expect(a.bytes == b.bytes)
+        }
+        #expect(drained.counters.ticks == kept.counters.ticks)
+        #expect(drained.nextDeadline == kept.nextDeadline)
+
+        // Never drained: the same as a plain update.
+        var never = relay.server
+        never.outbound.removeAll()
+        never.update(now: tick, drainingEvery: 0) { _ in Issue.record("drained with a batch of 0") }
+        #expect(never.outbound.datagrams.map(\.bytes) == expected.map(\.bytes))
+    }
+
     @Test func aQuietRoomAt60HzHasNothingToDoBeforeTheNextTick() throws {
         var relay = try Self.seatedRoom(tickRate: 60, seed: 1)
         for _ in 0..<50 {
