@@ -21,6 +21,7 @@ enum ThreadCPU {
 // `AllocProbe server|client|bot [room size] [clients] [seconds]`: 32 clients and 21 seconds unless
 // given (more clients, for cache behaviour: `valgrind --tool=cachegrind --cache-sim=yes`).
 // `AllocProbe tick [room size] [clients] [seconds]`: the CPU time of each tick's update, natively.
+
 /// The update `tick` measures, as a function of its own, so a profiler can collect it alone:
 /// `valgrind --tool=callgrind --cache-sim=yes --collect-atstart=no --toggle-collect='*measuredUpdate*'`
 /// gives the instructions and the cache lines first touched per client per tick (with
