@@ -26,6 +26,7 @@ enum ThreadCPU {
 /// `valgrind --tool=callgrind --cache-sim=yes --collect-atstart=no --toggle-collect='*measuredUpdate*'`
 /// gives the instructions and the cache lines first touched per client per tick (with
 /// `TICKWIRE_POLLUTE_KB` above the simulated last-level cache, every line the tick touches is cold).
+/// Strip the binary's DWARF first (`objcopy --strip-debug`): valgrind 3.19 cannot read Swift's and aborts.
 @inline(never)
 func measuredUpdate(_ server: inout RelayServerCore, now: TickwireInstant) {
     server.update(now: now)
