@@ -35,6 +35,70 @@ import TickwireRelay
         }
     }
 
+    /// The format a byte at a time, as the spec reads: runs of `zeros | literal count | literal`,
+    /// where a zero run of at most 2 bytes stays inside the literal around it.
+    private func referenceEncode(_ state: [UInt8], against baseline: [UInt8]) -> [UInt8] {
+        let x = state.indices.map { state[$0] ^ ($0 < baseline.count ? baseline[$0] : 0) }
+        var out: [UInt8] = []
+        func varint(_ value: Int) {
+            var rest = value
+            while rest >= 0x80 { out.append(UInt8(rest & 0x7F) | 0x80); rest >>= 7 }
+            out.append(UInt8(rest))
+        }
+        var position = 0
+        while position < x.count {
+            var start = position
+            while start < x.count, x[start] == 0 { start += 1 }
+            var end = start
+            while end < x.count {
+                if x[end] != 0 { end += 1; continue }
+                var next = end
+                while next < x.count, x[next] == 0 { next += 1 }
+                if next - end > 2 || next == x.count { break }
+                end = next
+            }
+            varint(start - position)
+            varint(end - start)
+            out += x[start..<end]
+            position = end
+        }
+        return out
+    }
+
+    /// The encoder scans a word at a time and writes short run headers in one go: its bytes
+    /// must be the format's, for blobs of any length with zero runs of every length (short ones
+    /// inside literals, long ones past 127 whose headers take two bytes), and a writer too small
+    /// for the result must make it fail, never trap.
+    @Test func xorDeltaWritesTheFormatsBytesAtEveryLengthAndRun() {
+        var random = SplitMix64(seed: 77)
+        for round in 0..<3000 {
+            let length = Int(random.next() % (round % 10 == 0 ? 700 : 90))
+            let baseline = (0..<Int(random.next() % UInt64(length + 8))).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            // The XOR built in segments: zero runs of 0...3 bytes or long ones, and literals.
+            var xor: [UInt8] = []
+            while xor.count < length {
+                let zeros = random.next() % 3 == 0 ? Int(random.next() % 300) : Int(random.next() % 4)
+                xor += repeatElement(0, count: min(zeros, length - xor.count))
+                let literal = Int(random.next() % (random.next() % 8 == 0 ? 200 : 12))
+                for _ in 0..<min(literal, length - xor.count) { xor.append(UInt8(truncatingIfNeeded: random.next() % 255 + 1)) }
+            }
+            let state = xor.indices.map { xor[$0] ^ ($0 < baseline.count ? baseline[$0] : 0) }
+            let expected = referenceEncode(state, against: baseline)
+            #expect(encode(state, against: baseline) == expected)
+            #expect(decode(expected, length: state.count, against: baseline) == state)
+            // Every writer size short of the result fails; the exact size succeeds.
+            for size in Set([0, 1, 2, expected.count / 2, max(0, expected.count - 1), expected.count]) {
+                var buffer = [UInt8](repeating: 0, count: size)
+                let ok = buffer.withUnsafeMutableBytes { raw in
+                    var writer = UnsafeByteWriter(raw)
+                    return state.withUnsafeBytes { s in baseline.withUnsafeBytes { b in XORDelta.encode(s, against: b, into: &writer) } }
+                }
+                #expect(ok == (size >= expected.count), "length \(state.count), writer \(size) of \(expected.count)")
+                if ok { #expect(buffer[0..<expected.count].elementsEqual(expected)) }
+            }
+        }
+    }
+
     @Test func unchangedBytesCostAlmostNothing() {
         let baseline = [UInt8](repeating: 0xAB, count: 64)
         #expect(encode(baseline, against: baseline)!.count == 2)  // one zero run covering all 64 bytes

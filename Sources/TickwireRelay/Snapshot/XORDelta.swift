@@ -41,22 +41,49 @@ public enum XORDelta {
                 while i < length, bytes[i] == 0 { i += 1 }
                 return i
             }
+            /// The first position at or after `i` whose XOR is zero (or `length`), a word at a
+            /// time: a word's zero bytes are the high bits of `(w - 0x01…) & ~w & 0x80…`, and the
+            /// lowest one set is exact (a false one can only sit above a true one).
+            func skipLiteral(from i: Int) -> Int {
+                var i = i
+                while i + 8 <= length {
+                    let word = UInt64(littleEndian: x.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                    let zeroBytes = (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
+                    if zeroBytes != 0 { return i + zeroBytes.trailingZeroBitCount >> 3 }
+                    i += 8
+                }
+                while i < length, bytes[i] != 0 { i += 1 }
+                return i
+            }
             var position = 0
             while position < length {
                 let start = skipZeros(from: position)
                 let zeros = start - position
                 var end = start
                 while end < length {
-                    if bytes[end] != 0 { end += 1; continue }
+                    end = skipLiteral(from: end)
+                    if end == length { break }
                     let next = skipZeros(from: end)
                     // A short zero run inside a literal is cheaper than two run headers.
                     if next - end > 2 || next == length { break }
                     end = next
                 }
-                writer.writeVarint(zeros)
-                writer.writeVarint(end - start)
-                guard let out = writer.reserve(end - start) else { return false }
-                if end > start { out.copyMemory(from: x + start, byteCount: end - start) }
+                let count = end - start
+                // Both run headers under 128 (one byte each, the usual case): claimed with the
+                // literal in one reservation.
+                let out: UnsafeMutableRawPointer
+                if zeros < 0x80, count < 0x80 {
+                    guard let run = writer.reserve(2 + count) else { return false }
+                    run.storeBytes(of: UInt8(truncatingIfNeeded: zeros), as: UInt8.self)
+                    run.storeBytes(of: UInt8(truncatingIfNeeded: count), toByteOffset: 1, as: UInt8.self)
+                    out = run + 2
+                } else {
+                    writer.writeVarint(zeros)
+                    writer.writeVarint(count)
+                    guard let literal = writer.reserve(count) else { return false }
+                    out = literal
+                }
+                if count > 0 { out.copyMemory(from: x + start, byteCount: count) }
                 if writer.overflowed { return false }
                 position = end
             }
