@@ -52,6 +52,14 @@ public enum CapacityBench {
         /// the time other threads (of this machine's other tenants too) held its core.
         public var tickCPUP99Ms: Double
         public var ceilingTickCPUP99Ms: Double
+        /// Milliseconds a second the measured threads waited, runnable, while something else held
+        /// their core (other tenants, kernel threads), and how often a second they were switched
+        /// out so: what the tick's wall time has and its CPU time lacks. Nil where the kernel keeps
+        /// no such figures.
+        public var relayWaitMsPerS: Double?
+        public var relayPreemptionsPerS: Double?
+        public var ceilingWaitMsPerS: Double?
+        public var ceilingPreemptionsPerS: Double?
         /// Snapshots and reliable resends the relay sent per client-second (packets out less
         /// snapshots is what events, acks and resends cost in packets of their own or beside them).
         public var snapshotsPerClientS: Double
@@ -93,6 +101,8 @@ public enum CapacityBench {
             case tickP50Ms = "tick_p50_ms", tickP99Ms = "tick_p99_ms", tickMaxMs = "tick_max_ms"
             case tickSendP50Ms = "tick_send_p50_ms", tickSendP99Ms = "tick_send_p99_ms"
             case tickCPUP99Ms = "tick_cpu_p99_ms", ceilingTickCPUP99Ms = "ceiling_tick_cpu_p99_ms"
+            case relayWaitMsPerS = "relay_wait_ms_per_s", relayPreemptionsPerS = "relay_preemptions_per_s"
+            case ceilingWaitMsPerS = "ceiling_wait_ms_per_s", ceilingPreemptionsPerS = "ceiling_preemptions_per_s"
             case snapshotsPerClientS = "snapshots_per_client_s", resendsPerClientS = "resends_per_client_s", lateTicks = "late_ticks", updatesPerSecond = "updates_per_second"
             case ceilingOpenFailures = "ceiling_open_failures"
             case ceilingTickSendP50Ms = "ceiling_tick_send_p50_ms", ceilingTickSendP99Ms = "ceiling_tick_send_p99_ms"
@@ -121,6 +131,10 @@ public enum CapacityBench {
                 "relay: \(f(snapshotsPerClientS)) snapshots and \(f(resendsPerClientS, 2)) reliable resends per client-second",
                 "relay: tick max \(f(tickMaxMs, 3)) ms, late ticks \(lateTicks), \(f(updatesPerSecond, 0)) wakes a second, datagrams out \(f(meanDatagramOutBytes, 0)) B and in \(f(meanDatagramInBytes, 0)) B on average",
             ]
+            if let relayWait = relayWaitMsPerS, let relayPreemptions = relayPreemptionsPerS,
+               let ceilingWait = ceilingWaitMsPerS, let ceilingPreemptions = ceilingPreemptionsPerS {
+                lines.append("kept off the core, ms/s (switches/s)  \(f(ceilingWait, 2)) (\(f(ceilingPreemptions))) \(f(relayWait, 2)) (\(f(relayPreemptions)))   (runnable, another thread on the core)")
+            }
             if let rss = rssBytesPerClient { lines.append("relay RSS per client: \(f(rss / 1024)) KiB") }
             if workers > 1 {
                 let each = zip(workerClients, workerUsPerClientS).enumerated().map { i, w in "worker \(i): \(w.0) clients, \(f(w.1)) µs" }
@@ -193,6 +207,10 @@ extension CapacityBench.Report {
             tickP50Ms: millis(relay.ticks.quantile(0.5)), tickP99Ms: millis(relay.ticks.quantile(0.99)), tickMaxMs: millis(relay.ticks.max),
             tickSendP50Ms: millis(relay.tickSends.quantile(0.5)), tickSendP99Ms: millis(relay.tickSends.quantile(0.99)),
             tickCPUP99Ms: millis(relay.tickCPU.quantile(0.99)), ceilingTickCPUP99Ms: millis(ceiling.tickCPU.quantile(0.99)),
+            relayWaitMsPerS: relay.waits.map { millis($0.waiting) / relay.seconds },
+            relayPreemptionsPerS: relay.waits.map { Double($0.preemptions) / relay.seconds },
+            ceilingWaitMsPerS: ceiling.waits.map { millis($0.waiting) / ceiling.seconds },
+            ceilingPreemptionsPerS: ceiling.waits.map { Double($0.preemptions) / ceiling.seconds },
             snapshotsPerClientS: Double(relay.snapshotsSent) / relayClientSeconds, resendsPerClientS: Double(relay.reliableResends) / relayClientSeconds,
             lateTicks: relay.lateTicks, updatesPerSecond: Double(relay.updates) / relay.seconds,
             ceilingOpenFailures: ceiling.openFailures + ceiling.sendErrors,

@@ -42,6 +42,8 @@ public enum CeilingLoop {
         public var tickSend: DurationHistogram
         /// Each tick's thread CPU time (its wall time less preemption).
         public var tickCPU: DurationHistogram
+        /// The server thread's time runnable but kept off its core (nil where the kernel keeps no such figures).
+        public var waits: SchedulerWaits?
         public var pinned: Bool
     }
 
@@ -158,6 +160,7 @@ public enum CeilingLoop {
             }
         }
 
+        let waitsStart = ThreadResources.schedulerWaits()
         let cpuStart = ThreadResources.cpuTime()
         let wallStart = DispatchTime.now().uptimeNanoseconds
         while true {
@@ -205,9 +208,10 @@ public enum CeilingLoop {
             }
         }
         let cpu = ThreadResources.cpuTime() - cpuStart
+        let waits = ThreadResources.schedulerWaits().flatMap { end in waitsStart.map { end - $0 } }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
         return Result(cpu: cpu, seconds: wall, datagramsSent: sent, datagramsReceived: received, openFailures: failures,
-                      sendErrors: sendErrors, tickSend: tickSend, tickCPU: tickCPU, pinned: pinned)
+                      sendErrors: sendErrors, tickSend: tickSend, tickCPU: tickCPU, waits: waits, pinned: pinned)
     }
 
     /// The load thread: each client sends a sealed state at the state rate (spread evenly), and

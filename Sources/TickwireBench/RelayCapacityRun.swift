@@ -59,6 +59,9 @@ public enum RelayCapacityRun {
         public var tickSends: DurationHistogram
         /// Each tick's thread CPU time (its wall time less preemption).
         public var tickCPU: DurationHistogram
+        /// The loop threads' time runnable but kept off their cores over the window, summed (nil
+        /// where the kernel keeps no such figures).
+        public var waits: SchedulerWaits?
         /// Reliable records sent again, and snapshots sent, over the window (what the packets out carried).
         public var reliableResends: UInt64
         public var snapshotsSent: UInt64
@@ -194,6 +197,12 @@ public enum RelayCapacityRun {
             for host in hosts { times.append(try await host.onLoopThread { ThreadResources.cpuTime() }) }
             return times
         }
+        func waits() async throws -> [SchedulerWaits?] {
+            var all: [SchedulerWaits?] = []
+            for host in hosts { all.append(try await host.onLoopThread { ThreadResources.schedulerWaits() }) }
+            return all
+        }
+        let waitsStart = try await waits()
         let cpuStart = try await cpuTimes()
         let before = try await snapshot()
         let windowStart = ContinuousClock.now
@@ -205,6 +214,7 @@ public enum RelayCapacityRun {
             try await Task.sleep(for: min(left, .seconds(1)))
         }
         let cpuEnd = try await cpuTimes()
+        let waitsEnd = try await waits()
         let after = try await snapshot()
         var ticks = DurationHistogram()
         var tickSends = DurationHistogram()
@@ -241,6 +251,11 @@ public enum RelayCapacityRun {
             datagramsOut: sum(after, \.datagramsWritten) - sum(before, \.datagramsWritten),
             bytesIn: sum(after, \.bytesRead) - sum(before, \.bytesRead), bytesOut: sum(after, \.bytesWritten) - sum(before, \.bytesWritten),
             ticks: ticks, tickSends: tickSends, tickCPU: tickCPU,
+            waits: zip(waitsStart, waitsEnd).reduce(SchedulerWaits(waiting: .zero, preemptions: 0) as SchedulerWaits?) { sum, pair in
+                guard let sum, let start = pair.0, let end = pair.1 else { return nil }
+                let window = end - start
+                return SchedulerWaits(waiting: sum.waiting + window.waiting, preemptions: sum.preemptions + window.preemptions)
+            },
             reliableResends: sum(after, \.links.counters.reliableResends) &- sum(before, \.links.counters.reliableResends),
             snapshotsSent: sum(after, \.snapshots.snapshots) &- sum(before, \.snapshots.snapshots),
             lateTicks: sum(after, \.lateTicks) - sum(before, \.lateTicks), updates: sum(after, \.updates) - sum(before, \.updates),

@@ -15,6 +15,24 @@ public enum ThreadResources {
         return .seconds(Int64(ts.tv_sec)) + .nanoseconds(Int64(ts.tv_nsec))
     }
 
+    /// How long the calling thread has waited, runnable, for a core (other threads held it), and
+    /// how many times it was switched out while runnable: /proc/thread-self/schedstat and
+    /// status on Linux; nil elsewhere or where the kernel keeps no such figures.
+    public static func schedulerWaits() -> SchedulerWaits? {
+        #if os(Linux)
+        guard let schedstat = readSmallFile("/proc/thread-self/schedstat"),
+              let status = readSmallFile("/proc/thread-self/status") else { return nil }
+        let fields = schedstat.split(separator: " ")
+        guard fields.count >= 2, let waited = Int64(fields[1]) else { return nil }
+        let key = "nonvoluntary_ctxt_switches:"
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key) }),
+              let switches = UInt64(line.dropFirst(key.count).trimmingPrefix(while: { $0 == " " || $0 == "\t" })) else { return nil }
+        return SchedulerWaits(waiting: .nanoseconds(waited), preemptions: switches)
+        #else
+        return nil
+        #endif
+    }
+
     /// Pins the calling thread to one core. Returns false where that is not possible (not Linux,
     /// core out of range, or a cgroup that forbids it); the caller reports it.
     @discardableResult
@@ -77,6 +95,17 @@ public enum ThreadResources {
     }
 
     #if os(Linux)
+    /// A small /proc file's text (its first 4 KiB), or nil if it cannot be read.
+    private static func readSmallFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return nil }
+        return String(decoding: bytes[0..<count], as: UTF8.self)
+    }
+
     private static func fscanfLongs(_ file: UnsafeMutablePointer<FILE>, _ a: UnsafeMutablePointer<Int>, _ b: UnsafeMutablePointer<Int>) -> Bool {
         var line = [CChar](repeating: 0, count: 256)
         guard fgets(&line, Int32(line.count), file) != nil else { return false }
@@ -88,6 +117,22 @@ public enum ThreadResources {
         return true
     }
     #endif
+}
+
+/// A thread's time runnable but not running, and how often it was switched out while runnable
+/// (cumulative since the thread started; subtract two readings for a window).
+public struct SchedulerWaits: Sendable, Equatable {
+    public var waiting: Duration
+    public var preemptions: UInt64
+
+    public init(waiting: Duration, preemptions: UInt64) {
+        self.waiting = waiting
+        self.preemptions = preemptions
+    }
+
+    public static func - (later: SchedulerWaits, earlier: SchedulerWaits) -> SchedulerWaits {
+        SchedulerWaits(waiting: later.waiting - earlier.waiting, preemptions: later.preemptions &- earlier.preemptions)
+    }
 }
 
 /// The system refused to run a thread under SCHED_FIFO.
