@@ -251,10 +251,9 @@ public enum RelayCapacityRun {
             datagramsOut: sum(after, \.datagramsWritten) - sum(before, \.datagramsWritten),
             bytesIn: sum(after, \.bytesRead) - sum(before, \.bytesRead), bytesOut: sum(after, \.bytesWritten) - sum(before, \.bytesWritten),
             ticks: ticks, tickSends: tickSends, tickCPU: tickCPU,
-            waits: zip(waitsStart, waitsEnd).reduce(SchedulerWaits(waiting: .zero, preemptions: 0) as SchedulerWaits?) { sum, pair in
+            waits: zip(waitsStart, waitsEnd).reduce(SchedulerWaits.zero as SchedulerWaits?) { sum, pair in
                 guard let sum, let start = pair.0, let end = pair.1 else { return nil }
-                let window = end - start
-                return SchedulerWaits(waiting: sum.waiting + window.waiting, preemptions: sum.preemptions + window.preemptions)
+                return sum + (end - start)
             },
             reliableResends: sum(after, \.links.counters.reliableResends) &- sum(before, \.links.counters.reliableResends),
             snapshotsSent: sum(after, \.snapshots.snapshots) &- sum(before, \.snapshots.snapshots),

@@ -130,8 +130,14 @@ public struct SchedulerWaits: Sendable, Equatable {
         self.preemptions = preemptions
     }
 
+    public static let zero = SchedulerWaits(waiting: .zero, preemptions: 0)
+
     public static func - (later: SchedulerWaits, earlier: SchedulerWaits) -> SchedulerWaits {
         SchedulerWaits(waiting: later.waiting - earlier.waiting, preemptions: later.preemptions &- earlier.preemptions)
+    }
+
+    public static func + (a: SchedulerWaits, b: SchedulerWaits) -> SchedulerWaits {
+        SchedulerWaits(waiting: a.waiting + b.waiting, preemptions: a.preemptions &+ b.preemptions)
     }
 }
 
