@@ -192,18 +192,14 @@ public enum RelayCapacityRun {
         try await Task.sleep(for: .seconds(configuration.warmupSeconds))
 
         for host in hosts { _ = try await host.takeTickDurations() }
-        func cpuTimes() async throws -> [Duration] {
-            var times: [Duration] = []
-            for host in hosts { times.append(try await host.onLoopThread { ThreadResources.cpuTime() }) }
-            return times
-        }
-        func waits() async throws -> [SchedulerWaits?] {
-            var all: [SchedulerWaits?] = []
-            for host in hosts { all.append(try await host.onLoopThread { ThreadResources.schedulerWaits() }) }
+        /// `read` on each worker's loop thread, in worker order.
+        func onEachLoop<T: Sendable>(_ read: @escaping @Sendable () -> T) async throws -> [T] {
+            var all: [T] = []
+            for host in hosts { all.append(try await host.onLoopThread(read)) }
             return all
         }
-        let waitsStart = try await waits()
-        let cpuStart = try await cpuTimes()
+        let waitsStart = try await onEachLoop { ThreadResources.schedulerWaits() }
+        let cpuStart = try await onEachLoop { ThreadResources.cpuTime() }
         let before = try await snapshot()
         let windowStart = ContinuousClock.now
         log("relay: measuring \(configuration.seconds) s on \(hosts.count) worker\(hosts.count == 1 ? "" : "s")")
@@ -213,8 +209,8 @@ public enum RelayCapacityRun {
             progress(String(format: "relay: measuring, %.0f of %.0f s left", left.secondsDouble, configuration.seconds))
             try await Task.sleep(for: min(left, .seconds(1)))
         }
-        let cpuEnd = try await cpuTimes()
-        let waitsEnd = try await waits()
+        let cpuEnd = try await onEachLoop { ThreadResources.cpuTime() }
+        let waitsEnd = try await onEachLoop { ThreadResources.schedulerWaits() }
         let after = try await snapshot()
         var ticks = DurationHistogram()
         var tickSends = DurationHistogram()

@@ -72,13 +72,10 @@ public enum ThreadResources {
     /// The process's resident set size in bytes (Linux: /proc/self/statm), or nil if unknown.
     public static func residentBytes() -> Int? {
         #if os(Linux)
-        guard let file = fopen("/proc/self/statm", "r") else { return nil }
-        defer { fclose(file) }
-        var size = 0
-        var resident = 0
-        guard withUnsafeMutablePointer(to: &size, { s in
-            withUnsafeMutablePointer(to: &resident) { r in fscanfLongs(file, s, r) }
-        }) else { return nil }
+        // statm: size and resident pages first, then others.
+        guard let statm = readSmallFile("/proc/self/statm") else { return nil }
+        let fields = statm.split(separator: " ")
+        guard fields.count >= 2, let resident = Int(fields[1]) else { return nil }
         return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
         #else
         return nil
@@ -104,17 +101,6 @@ public enum ThreadResources {
         let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         guard count > 0 else { return nil }
         return String(decoding: bytes[0..<count], as: UTF8.self)
-    }
-
-    private static func fscanfLongs(_ file: UnsafeMutablePointer<FILE>, _ a: UnsafeMutablePointer<Int>, _ b: UnsafeMutablePointer<Int>) -> Bool {
-        var line = [CChar](repeating: 0, count: 256)
-        guard fgets(&line, Int32(line.count), file) != nil else { return false }
-        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let fields = text.split(separator: " ")
-        guard fields.count >= 2, let first = Int(fields[0]), let second = Int(fields[1]) else { return false }
-        a.pointee = first
-        b.pointee = second
-        return true
     }
     #endif
 }
