@@ -1,6 +1,6 @@
 import Testing
 import TickwireProtocol
-import TickwireRelay
+@testable import TickwireRelay
 
 @Suite struct SnapshotCodingTests {
     private func encode(_ state: [UInt8], against baseline: [UInt8]) -> [UInt8]? {
@@ -267,5 +267,164 @@ import TickwireRelay
             _ = bytes.withUnsafeBytes { fresh.decode($0) }
         }
         #expect(fresh.counters.malformed > 0)
+    }
+
+    /// The entries of a snapshot message: its header, then each entry's bytes.
+    private func entries(of message: [UInt8]) -> (header: [UInt8], entries: [[UInt8]]) {
+        message.withUnsafeBytes { raw in
+            var reader = ByteReader(raw)
+            _ = reader.skip(SnapshotFormat.headerSize)
+            let count = Int(message[SnapshotFormat.headerSize - 2]) | Int(message[SnapshotFormat.headerSize - 1]) << 8
+            var entries: [[UInt8]] = []
+            for _ in 0..<count {
+                let start = reader.offset
+                _ = reader.read(UInt16.self)
+                let op = reader.readUInt8()
+                if op == SnapshotFormat.Op.new { _ = reader.read(UInt64.self) }
+                if op != SnapshotFormat.Op.removed {
+                    var skipped: [UInt8] = []
+                    let length = reader.readVarint(limit: 1 << 20)!
+                    #expect(XORDelta.decode(&reader, length: length, against: UnsafeRawBufferPointer(start: nil, count: 0), into: &skipped))
+                }
+                entries.append(Array(raw[start..<reader.offset]))
+            }
+            #expect(reader.remaining == 0)
+            return (Array(raw[0..<SnapshotFormat.headerSize]), entries)
+        }
+    }
+
+    /// Rooms whose members come and go, coded by the encoder: its messages, and each tick's view.
+    private func churningRoom(ticks: UInt32, seed: UInt64) -> (messages: [[UInt8]], views: [SnapshotView]) {
+        var random = SplitMix64(seed: seed)
+        var encoder = SnapshotEncoder()
+        var room = SnapshotView()
+        var buffer = [UInt8](repeating: 0, count: 1188)
+        var messages: [[UInt8]] = [], views: [SnapshotView] = []
+        for tick in UInt32(0)..<ticks {
+            room.removeAll()
+            for id in UInt16(0)..<20 where random.next() % 6 != 0 {
+                room.append(id: id, clientID: UInt64(id) + 100,
+                            state: (0..<Int(random.next() % 65)).map { _ in UInt8(truncatingIfNeeded: random.next() % 3) })
+            }
+            let length = buffer.withUnsafeMutableBytes {
+                encoder.encode(tick: tick, serverTimeMicros: UInt64(tick), room: room, excluding: 3, into: $0)
+            }
+            messages.append(Array(buffer[0..<length]))
+            views.append(encoder.view(tick: tick)!)
+            if random.next() % 2 == 0 { encoder.acked(tick: tick) }
+        }
+        return (messages, views)
+    }
+
+    @Test func entriesInAnyOrderRebuildTheSameSnapshot() {
+        var random = SplitMix64(seed: 11)
+        let (messages, views) = churningRoom(ticks: 300, seed: 5)
+        var decoder = SnapshotDecoder(maxStateSize: 64)
+        var shuffledMessages = 0
+        for (tick, message) in messages.enumerated() {
+            var (header, entries) = entries(of: message)
+            if entries.count > 1 {
+                // Reversed, then shuffled: never the id order the in-order path takes.
+                entries.reverse()
+                for k in stride(from: entries.count - 1, to: 1, by: -1) { entries.swapAt(k, Int(random.next() % UInt64(k))) }
+                shuffledMessages += 1
+            }
+            let shuffled = header + entries.joined()
+            let outcome = shuffled.withUnsafeBytes { decoder.decode($0) }
+            #expect(outcome == .decoded(tick: UInt32(tick), serverTimeMicros: UInt64(tick)), "tick \(tick)")
+            #expect(decoder.view(tick: UInt32(tick)) == views[tick], "tick \(tick)")
+        }
+        #expect(shuffledMessages > 250)
+    }
+
+    @Test func theInOrderPathAndTheGeneralPathAgreeOnEveryMessage() {
+        // Two decoders with one history: one takes the one-pass path where it can, the other
+        // always sorts. Each valid message and mutations of it (tried on copies of the two, so
+        // the history stays valid) must get the same outcome and the same view from both.
+        var random = SplitMix64(seed: 12)
+        let (messages, _) = churningRoom(ticks: 400, seed: 6)
+        var inOrder = SnapshotDecoder(maxStateSize: 64)
+        var sorting = SnapshotDecoder(maxStateSize: 64)
+        sorting.takesInOrderPath = false
+        var decoded = 0, malformed = 0
+        func agree(_ bytes: [UInt8], _ a: inout SnapshotDecoder, _ b: inout SnapshotDecoder, tick: Int) {
+            let outcome = bytes.withUnsafeBytes { a.decode($0) }
+            #expect(outcome == bytes.withUnsafeBytes { b.decode($0) }, "tick \(tick)")
+            switch outcome {
+            case .decoded(let tick, _):
+                decoded += 1
+                #expect(a.view(tick: tick) == b.view(tick: tick), "tick \(tick)")
+            case .malformed: malformed += 1
+            case .duplicate, .missingBaseline: break
+            }
+        }
+        for (tick, message) in messages.enumerated() {
+            // Where each entry starts: half the mutations hit an entry's id or op.
+            var starts: [Int] = []
+            var at = SnapshotFormat.headerSize
+            for entry in entries(of: message).entries {
+                starts.append(at)
+                at += entry.count
+            }
+            for round in 0..<12 {
+                var mutated = message
+                for _ in 0..<1 + Int(random.next() % 3) where mutated.count > SnapshotFormat.headerSize {
+                    let at = round % 2 == 0 && !starts.isEmpty
+                        ? starts[Int(random.next() % UInt64(starts.count))] + Int(random.next() % 3)
+                        : SnapshotFormat.headerSize + Int(random.next() % UInt64(mutated.count - SnapshotFormat.headerSize))
+                    mutated[at] = round % 4 == 0 ? UInt8(random.next() % 4) : UInt8(truncatingIfNeeded: random.next())
+                }
+                var a = inOrder, b = sorting
+                agree(mutated, &a, &b, tick: tick)
+            }
+            agree(message, &inOrder, &sorting, tick: tick)
+        }
+        // 400 valid messages, and mutations that still decode (a changed state byte) and that do not.
+        #expect(decoded > 800 && malformed > 1000, "decoded \(decoded), malformed \(malformed)")
+    }
+
+    @Test func eachEntryMustFitItsBaselineOnEitherPath() {
+        // Tick 1 holds entities 1, 3 and 5; each case is tick 2 against it, on both paths.
+        func message(tick: UInt32, baseline: UInt32, _ entries: [[UInt8]], trailing: [UInt8] = []) -> [UInt8] {
+            var bytes: [UInt8] = [SnapshotFormat.kind]
+            withUnsafeBytes(of: tick.littleEndian) { bytes += $0 }
+            withUnsafeBytes(of: UInt64(0)) { bytes += $0 }
+            withUnsafeBytes(of: baseline.littleEndian) { bytes += $0 }
+            withUnsafeBytes(of: UInt16(entries.count).littleEndian) { bytes += $0 }
+            return bytes + entries.joined() + trailing
+        }
+        func removed(_ id: UInt8) -> [UInt8] { [id, 0, SnapshotFormat.Op.removed] }
+        func new(_ id: UInt8) -> [UInt8] { [id, 0, SnapshotFormat.Op.new, id, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0xAB] }
+        func changed(_ id: UInt8) -> [UInt8] { [id, 0, SnapshotFormat.Op.changed, 1, 0, 1, 0xCD] }
+        var held = SnapshotDecoder(maxStateSize: 64)
+        let first = message(tick: 1, baseline: SnapshotFormat.noBaseline, [new(1), new(3), new(5)])
+        #expect(first.withUnsafeBytes { held.decode($0) } == .decoded(tick: 1, serverTimeMicros: 0))
+        let cases: [(entries: [[UInt8]], trailing: [UInt8], ids: [UInt16]?)] = [
+            ([removed(3)], [], [1, 5]),
+            ([removed(4)], [], nil),
+            ([new(3)], [], nil),
+            ([changed(4)], [], nil),
+            ([removed(1), removed(1)], [], nil),
+            ([changed(3), changed(3)], [], nil),
+            ([new(2), new(2)], [], nil),
+            ([changed(5), removed(1)], [], [3, 5]),
+            ([new(2), changed(3), new(4)], [], [1, 2, 3, 4, 5]),
+            ([new(6), new(0)], [], [0, 1, 3, 5, 6]),
+            ([removed(3)], [0], nil),
+            ([new(7)], [], [1, 3, 5, 7]),
+        ]
+        for (n, c) in cases.enumerated() {
+            for inOrder in [true, false] {
+                var decoder = held
+                decoder.takesInOrderPath = inOrder
+                let outcome = message(tick: 2, baseline: 1, c.entries, trailing: c.trailing).withUnsafeBytes { decoder.decode($0) }
+                if let ids = c.ids {
+                    #expect(outcome == .decoded(tick: 2, serverTimeMicros: 0), "case \(n), in order: \(inOrder)")
+                    #expect(decoder.view(tick: 2)?.ids == ids, "case \(n), in order: \(inOrder)")
+                } else {
+                    #expect(outcome == .malformed, "case \(n), in order: \(inOrder)")
+                }
+            }
+        }
     }
 }

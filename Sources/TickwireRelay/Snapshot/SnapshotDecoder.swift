@@ -40,6 +40,10 @@ public struct SnapshotDecoder {
     /// by the next decode (nothing else still holds a snapshot 64 ticks old), so decoding allocates nothing.
     private var scratch = SnapshotView()
 
+    /// False: every message takes the general path (`decodeSorting`), for tests that hold the
+    /// two paths to the same outcomes.
+    var takesInOrderPath = true
+
     public init(maxStateSize: Int) {
         self.maxStateSize = maxStateSize
     }
@@ -72,36 +76,102 @@ public struct SnapshotDecoder {
             guard let held = view(tick: baselineTick) else { return .missingBaseline(tick: tick, baseline: baselineTick) }
             base = held
         }
+        let entriesStart = reader
+        switch takesInOrderPath ? decodeInOrder(&reader, count: count, base: base) : .outOfOrder {
+        case .decoded: break
+        case .malformed: return .malformed
+        case .outOfOrder:
+            // Entries may come in any order; the relay's come in id order unless some were removed.
+            reader = entriesStart
+            guard decodeSorting(&reader, count: count, base: base) else { return .malformed }
+        }
+        ring.store(tick: tick, swapping: &scratch)
+        if newestTick.map({ tick > $0 }) ?? true { newestTick = tick }
+        return .decoded(tick: tick, serverTimeMicros: time)
+    }
+
+    enum InOrderResult { case decoded, malformed, outOfOrder }
+
+    /// Rebuilds the snapshot into `scratch` in one pass while the entries come in ascending id
+    /// order (as the relay writes them unless some were removed): each entry's state is decoded
+    /// straight into place beside the baseline's untouched entities. `.outOfOrder`: an entry
+    /// came after a higher id, and the caller starts again with `decodeSorting`.
+    mutating func decodeInOrder(_ reader: inout ByteReader, count: UInt16, base: SnapshotView) -> InOrderResult {
+        scratch.removeAll()
+        var i = 0, previous = -1
+        for _ in 0..<count {
+            guard let id = reader.read(UInt16.self), let op = reader.readUInt8() else { return .malformed }
+            guard Int(id) > previous else { return .outOfOrder }
+            previous = Int(id)
+            while i < base.count && base.id(at: i) < id {
+                scratch.append(base, at: i)
+                i += 1
+            }
+            let inBase = i < base.count && base.id(at: i) == id
+            switch op {
+            case SnapshotFormat.Op.removed:
+                guard inBase else { return .malformed }
+                i += 1
+            case SnapshotFormat.Op.new:
+                guard !inBase, let clientID = reader.read(UInt64.self), let length = reader.readVarint(limit: maxStateSize),
+                      scratch.append(id: id, clientID: clientID, length: length, filling: {
+                          XORDelta.decode(&reader, length: length, against: UnsafeRawBufferPointer(start: nil, count: 0), into: &$0)
+                      })
+                else { return .malformed }
+            case SnapshotFormat.Op.changed:
+                guard inBase, let length = reader.readVarint(limit: maxStateSize),
+                      base.withState(at: i, { baseline in
+                          scratch.append(id: id, clientID: base.clientID(at: i), length: length, filling: {
+                              XORDelta.decode(&reader, length: length, against: baseline, into: &$0)
+                          })
+                      })
+                else { return .malformed }
+                i += 1
+            default:
+                return .malformed
+            }
+        }
+        guard reader.remaining == 0 else { return .malformed }
+        while i < base.count {
+            scratch.append(base, at: i)
+            i += 1
+        }
+        return .decoded
+    }
+
+    /// Rebuilds the snapshot into `scratch` from entries in any order: decodes each aside, sorts
+    /// them by id, then merges them with the baseline. False: malformed.
+    mutating func decodeSorting(_ reader: inout ByteReader, count: UInt16, base: SnapshotView) -> Bool {
         entries.removeAll(keepingCapacity: true)
         entryBytes.removeAll(keepingCapacity: true)
         for _ in 0..<count {
-            guard let id = reader.read(UInt16.self), let op = reader.readUInt8() else { return .malformed }
+            guard let id = reader.read(UInt16.self), let op = reader.readUInt8() else { return false }
             let inBase = base.position(of: id)
             var entry = Entry(id: id, op: op, clientID: 0, start: entryBytes.count, length: 0)
             switch op {
             case SnapshotFormat.Op.removed:
-                guard inBase != nil else { return .malformed }
+                guard inBase != nil else { return false }
             case SnapshotFormat.Op.new:
                 guard inBase == nil, let clientID = reader.read(UInt64.self),
                       let length = reader.readVarint(limit: maxStateSize),
                       XORDelta.decode(&reader, length: length, against: UnsafeRawBufferPointer(start: nil, count: 0), into: &entryBytes)
-                else { return .malformed }
+                else { return false }
                 entry.clientID = clientID
                 entry.length = length
             case SnapshotFormat.Op.changed:
                 guard let position = inBase, let length = reader.readVarint(limit: maxStateSize),
                       base.withState(at: position, { XORDelta.decode(&reader, length: length, against: $0, into: &entryBytes) })
-                else { return .malformed }
+                else { return false }
                 entry.clientID = base.clientID(at: position)
                 entry.length = length
             default:
-                return .malformed
+                return false
             }
             entries.append(entry)
         }
-        guard reader.remaining == 0 else { return .malformed }
+        guard reader.remaining == 0 else { return false }
         entries.sort { $0.id < $1.id }
-        for k in entries.indices.dropFirst() where entries[k].id == entries[k - 1].id { return .malformed }
+        for k in entries.indices.dropFirst() where entries[k].id == entries[k - 1].id { return false }
 
         scratch.removeAll()
         var i = 0, e = 0
@@ -121,8 +191,6 @@ public struct SnapshotDecoder {
             if i < base.count && base.id(at: i) == entry.id { i += 1 }
             e += 1
         }
-        ring.store(tick: tick, swapping: &scratch)
-        if newestTick.map({ tick > $0 }) ?? true { newestTick = tick }
-        return .decoded(tick: tick, serverTimeMicros: time)
+        return true
     }
 }

@@ -51,6 +51,19 @@ public struct SnapshotView: Sendable, Equatable {
         bytes.append(contentsOf: state)
     }
 
+    /// Appends an entity whose state `fill` appends to the view's bytes: exactly `length` of
+    /// them, or it returns false. False: the view is as it was, and so is the result.
+    mutating func append(id: UInt16, clientID: UInt64, length: Int, filling fill: (inout [UInt8]) -> Bool) -> Bool {
+        precondition(entries.last.map { $0.id < id } ?? true, "SnapshotView ids must be appended in ascending order")
+        let start = bytes.count
+        guard fill(&bytes), bytes.count == start + length else {
+            bytes.removeSubrange(start...)
+            return false
+        }
+        entries.append(Entry(clientID: clientID, start: start, length: length, id: id))
+        return true
+    }
+
     public mutating func append(id: UInt16, clientID: UInt64, state: [UInt8]) {
         state.withUnsafeBytes { append(id: id, clientID: clientID, state: $0) }
     }
