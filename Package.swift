@@ -57,7 +57,10 @@ let package = Package(
         // Sans-IO reliability layer: packet acks, link statistics, reliable and unreliable channels.
         .target(name: "TickwireReliability", dependencies: ["TickwireProtocol", "CTickwireMemory"], swiftSettings: strictSettings),
         // Sans-IO relay logic: rooms and relaying on top of the netcode server.
-        .target(name: "TickwireRelay", dependencies: ["TickwireProtocol", "TickwireReliability", "CTickwireMemory"], swiftSettings: strictSettings),
+        .target(
+            name: "TickwireRelay",
+            dependencies: ["TickwireProtocol", "TickwireReliability", "CTickwireMemory", .product(name: "DequeModule", package: "swift-collections")],
+            swiftSettings: strictSettings),
         // Sans-IO room placement: which worker hosts which room, seat reservations (time passed in).
         .target(name: "TickwirePlacement", swiftSettings: strictSettings),
         // A fleet's shared room directory in PostgreSQL (`--directory postgres://…`).

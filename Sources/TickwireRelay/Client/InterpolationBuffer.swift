@@ -1,3 +1,4 @@
+import DequeModule
 import TickwireProtocol
 
 /// Snapshot interpolation for rendering: presents the room at the estimated server time minus
@@ -46,9 +47,13 @@ public struct InterpolationBuffer: Sendable {
     }
 
     public var configuration: Configuration
-    public private(set) var snapshots: [RoomSnapshot] = []
+    /// Oldest first. A deque: dropping the oldest as each new one arrives moves nothing.
+    public private(set) var snapshots: Deque<RoomSnapshot> = []
     public private(set) var counters = Counters()
-    public private(set) var jitter: Duration = .zero
+    public var jitter: Duration { .nanoseconds(jitterNanoseconds) }
+    /// The smoothed arrival jitter, kept in nanoseconds: `Duration` arithmetic splits seconds
+    /// from attoseconds in 128 bits on every snapshot.
+    private var jitterNanoseconds: Int64 = 0
     private var offsets: [Int64] = []
     private var nextOffset = 0
     private var lastArrival: (local: Int64, server: Int64)?
@@ -80,12 +85,12 @@ public struct InterpolationBuffer: Sendable {
         nextOffset = (nextOffset + 1) % 64
         if let last = lastArrival, server > last.server {
             let departure = Double(abs((local - last.local) - (server - last.server)))
-            let smoothed = Double(jitter.nanosecondsClamped)
+            let smoothed = Double(jitterNanoseconds)
             // Server times come from the wire: keep the estimate inside Int64 whatever they say.
-            jitter = .nanoseconds(Int64(min(smoothed + (departure - smoothed) / 16, 9.0e18)))
+            jitterNanoseconds = Int64(min(smoothed + (departure - smoothed) / 16, 9.0e18))
         }
         if lastArrival.map({ server > $0.server }) ?? true { lastArrival = (local, server) }
-        if let rendered = lastRender, snapshot.serverTime < rendered { counters.arrivedTooLate &+= 1 }
+        if let rendered = lastRender, server < rendered.nanosecondsClamped { counters.arrivedTooLate &+= 1 }
         if snapshots.last.map({ $0.tick < snapshot.tick }) ?? true {
             // The usual case, the newest tick yet: no search through the buffer.
             snapshots.append(snapshot)

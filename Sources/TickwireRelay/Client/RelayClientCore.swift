@@ -70,7 +70,8 @@ public struct RelayClientCore {
     public static let defaultAckDelay: Duration = .zero
     /// While states go out at a steady interval no longer than this, an owed ack waits for the
     /// next state (a quarter interval late at most) and rides on it instead of leaving alone.
-    public static let statePacedAckLimit: Duration = .milliseconds(100)
+    public static let statePacedAckLimit: Duration = .nanoseconds(statePacedAckLimitNanoseconds)
+    private static var statePacedAckLimitNanoseconds: Int64 { 100_000_000 }
 
     /// Acks wait for the next state when states go at a steady pace (see `statePacedAckLimit`).
     public let pacesAcksWithStates: Bool
@@ -172,7 +173,9 @@ public struct RelayClientCore {
                 if !sent { break }
             }
             channels.endTick()
-            channels.ackHold = pacesAcksWithStates ? nextStateDue(now: now) : nil
+            // Static, on the two fields it reads: as a method it took a copy of the whole core
+            // (1.5 KB, every update).
+            channels.ackHold = pacesAcksWithStates ? Self.nextStateDue(now: now, last: lastStateSent, interval: stateInterval) : nil
             channels.update(now: now)
         }
         followNetcode()
@@ -194,11 +197,12 @@ public struct RelayClientCore {
 
     /// When the next state is expected, a quarter interval late at most, while states keep a
     /// steady pace within `statePacedAckLimit`; else nil.
-    private func nextStateDue(now: TickwireInstant) -> TickwireInstant? {
-        guard let last = lastStateSent, let interval = stateInterval, interval > 0,
-              interval <= Self.statePacedAckLimit.nanosecondsClamped,
-              (now - last).nanosecondsClamped <= 2 * interval else { return nil }
-        return last + .nanoseconds(interval + interval / 4)
+    private static func nextStateDue(now: TickwireInstant, last: TickwireInstant?, interval: Int64?) -> TickwireInstant? {
+        // In nanoseconds: `Duration` arithmetic is 128-bit, and this runs every update.
+        guard let last, let interval, interval > 0, interval <= statePacedAckLimitNanoseconds,
+              now.nanoseconds <= last.nanoseconds || now.nanoseconds - last.nanoseconds <= UInt64(2 * interval)
+        else { return nil }
+        return last.adding(nanoseconds: UInt64(interval + interval / 4))
     }
 
     /// netcode's keep-alives and timeouts only: nothing from the channels goes out, not even

@@ -29,18 +29,20 @@ public struct NetcodeClient {
     private var challengeSequence: UInt64 = 0
     private var challengeToken: [UInt8] = []
     private var scratch = [UInt8](repeating: 0, count: Netcode.maxPacketBytes)
+    // What the per-packet and per-update paths need of the token, kept apart from it: binding
+    // the token (`guard let token`) copies it, a retain and a release for each of its five
+    // arrays, on memory a swarm of thousands of clients finds cold every time.
+    private var protocolID: UInt64 = 0
+    private var clientToServerKey: [UInt8] = []
+    private var serverToClientKey: [UInt8] = []
+    /// The token's timeout in nanoseconds; nil: none (a timeout of 0 or less).
+    private var timeoutNanoseconds: UInt64?
+    private var lifetimeNanoseconds: UInt64 = 0
 
     public init() {}
 
-    public var serverAddress: NetcodeAddress? {
-        guard let token, serverAddressIndex < token.serverAddresses.count else { return nil }
-        return token.serverAddresses[serverAddressIndex]
-    }
-
-    private var timeout: Duration? {
-        guard let token, token.timeoutSeconds > 0 else { return nil }
-        return .seconds(Int64(token.timeoutSeconds))
-    }
+    /// The address being connected to (or connected): the token's server at `serverAddressIndex`.
+    public private(set) var serverAddress: NetcodeAddress?
 
     // MARK: - Inputs
 
@@ -63,6 +65,12 @@ public struct NetcodeClient {
             return
         }
         self.token = token
+        protocolID = token.protocolID
+        clientToServerKey = token.clientToServerKey
+        serverToClientKey = token.serverToClientKey
+        timeoutNanoseconds = token.timeoutSeconds > 0 ? UInt64(token.timeoutSeconds) * 1_000_000_000 : nil
+        lifetimeNanoseconds = token.lifetimeSeconds.multipliedReportingOverflow(by: 1_000_000_000).overflow
+            ? .max : token.lifetimeSeconds * 1_000_000_000
         sequence = 0
         connectStart = now
         startConnecting(addressIndex: 0, now: now)
@@ -70,6 +78,7 @@ public struct NetcodeClient {
 
     private mutating func startConnecting(addressIndex: Int, now: TickwireInstant) {
         serverAddressIndex = addressIndex
+        serverAddress = token?.serverAddresses[addressIndex]
         replay.reset()
         challengeToken = []
         lastSend = nil
@@ -93,7 +102,7 @@ public struct NetcodeClient {
     ) {
         counters.packetsReceived &+= 1
         counters.bytesReceived &+= UInt64(datagram.count)
-        guard let token, state.isConnecting || state == .connected else { return drop(.unexpectedPacket) }
+        guard state.isConnecting || state == .connected else { return drop(.unexpectedPacket) }
         guard address == serverAddress else { return drop(.fromWrongAddress) }
         guard datagram.count <= Netcode.maxPacketBytes else { return drop(.tooLarge) }
         let header: NetcodePacketCodec.Header
@@ -110,8 +119,8 @@ public struct NetcodeClient {
         let plaintextLength: Int? = scratch.withUnsafeMutableBytes { raw in
             let packet = UnsafeMutableRawBufferPointer(rebasing: raw[0..<datagram.count])
             packet.copyMemory(from: datagram)
-            return token.serverToClientKey.withUnsafeBytes { k in
-                NetcodePacketCodec.open(packet, header: header, protocolID: token.protocolID, key: k)
+            return serverToClientKey.withUnsafeBytes { k in
+                NetcodePacketCodec.open(packet, header: header, protocolID: protocolID, key: k)
             }
         }
         guard let plaintextLength else { return drop(.decryptFailed) }
@@ -163,20 +172,21 @@ public struct NetcodeClient {
 
     /// Sends what is due and checks the timeouts, in the reference client's order.
     public mutating func update(now: TickwireInstant) {
-        guard let token, state.isConnecting || state == .connected else { return }
+        guard state.isConnecting || state == .connected else { return }
         if state.isConnecting {
-            if now - connectStart >= .seconds(Int64(clamping: token.lifetimeSeconds)) {
+            if now >= connectStart && now.nanoseconds - connectStart.nanoseconds >= lifetimeNanoseconds {
                 return reset(to: .connectTokenExpired)
             }
-            if let timeout, lastReceive + timeout < now {
+            if let timeout = timeoutNanoseconds, lastReceive.adding(nanoseconds: timeout) < now {
                 return fail(state == .sendingConnectionRequest ? .connectionRequestTimedOut : .connectionResponseTimedOut, now: now)
             }
-        } else if let timeout, lastReceive + timeout < now {
+        } else if let timeout = timeoutNanoseconds, lastReceive.adding(nanoseconds: timeout) < now {
             return reset(to: .connectionTimedOut)
         }
-        guard lastSend.map({ $0 + Netcode.packetSendInterval <= now }) ?? true else { return }
+        guard lastSend.map({ $0.adding(nanoseconds: Netcode.packetSendIntervalNanoseconds) <= now }) ?? true else { return }
         switch state {
         case .sendingConnectionRequest:
+            guard let token else { return }
             let request = NetcodePacket.ConnectionRequest(token: token).encode()
             sequence &+= 1  // the reference client spends a sequence number on every request
             enqueue { buffer in
@@ -232,8 +242,8 @@ public struct NetcodeClient {
     public func nextDeadline() -> TickwireInstant? {
         guard state.isConnecting || state == .connected else { return nil }
         guard let lastSend else { return lastReceive }
-        var deadline = lastSend + Netcode.packetSendInterval
-        if let timeout { deadline = min(deadline, lastReceive + timeout + .nanoseconds(1)) }
+        var deadline = lastSend.adding(nanoseconds: Netcode.packetSendIntervalNanoseconds)
+        if let timeout = timeoutNanoseconds { deadline = min(deadline, lastReceive.adding(nanoseconds: timeout).adding(nanoseconds: 1)) }
         return deadline
     }
 
@@ -255,13 +265,14 @@ public struct NetcodeClient {
     }
 
     private mutating func send(_ type: NetcodePacketType, plaintextLength: Int, _ writePlaintext: (inout UnsafeByteWriter) -> Void) {
-        guard let token else { return }
+        guard token != nil else { return }
         let sequence = self.sequence
         self.sequence &+= 1
-        token.clientToServerKey.withUnsafeBytes { key in
+        let protocolID = self.protocolID
+        clientToServerKey.withUnsafeBytes { key in
             enqueue { buffer in
                 NetcodeServer.writePacket(type, sequence: sequence, plaintextLength: plaintextLength,
-                                          protocolID: token.protocolID, key: key, buffer: buffer, writePlaintext)
+                                          protocolID: protocolID, key: key, buffer: buffer, writePlaintext)
             }
         }
     }
