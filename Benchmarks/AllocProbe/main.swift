@@ -32,6 +32,28 @@ func measuredUpdate(_ server: inout RelayServerCore, now: TickwireInstant) {
     server.update(now: now)
 }
 
+/// The client-side replay the `client` and `bot` modes measure, as a function of its own for
+/// `--toggle-collect='*measuredClientReplay*'` (bot 0's receive, decode, update and bot step).
+/// With `TICKWIRE_POLLUTE_KB`, the caches are overwritten before each datagram and each update,
+/// so `--cache-sim=yes` counts the lines one visit to a bot touches, as a swarm's bots find them.
+@inline(never)
+func measuredClientReplay(_ fixture: Fixture, _ core: inout RelayClientCore, bot: inout Bot?, from: TickwireInstant, to end: TickwireInstant) {
+    fixture.replayClient(&core, bot: &bot, from: from, to: end, between: pollute)
+}
+
+/// Writes `TICKWIRE_POLLUTE_KB` of memory, a byte per cache line (nothing when unset).
+let polluteBytes = (Int(getenv("TICKWIRE_POLLUTE_KB").map { String(cString: $0) } ?? "0") ?? 0) * 1024
+nonisolated(unsafe) var pollution = [UInt8](repeating: 0, count: max(polluteBytes, 1))
+nonisolated(unsafe) var pollutionRound: UInt8 = 0
+func pollute() {
+    guard polluteBytes > 0 else { return }
+    pollutionRound &+= 1
+    pollution.withUnsafeMutableBytes { raw in
+        var i = 0
+        while i < polluteBytes { raw[i] = pollutionRound; i += 64 }
+    }
+}
+
 let which = CommandLine.arguments.dropFirst().first ?? "server"
 let roomSize = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) }
 let clients = CommandLine.arguments.dropFirst(3).first.flatMap { Int($0) } ?? 32
@@ -47,17 +69,8 @@ if which == "tick" {
     var durations: [Double] = []
     // TICKWIRE_POLLUTE_KB: bytes written between updates, standing in for what the kernel's sends
     // and receives (and other tenants) leave in the caches between a real relay's ticks.
-    let polluteBytes = (Int(getenv("TICKWIRE_POLLUTE_KB").map { String(cString: $0) } ?? "0") ?? 0) * 1024
-    var pollution = [UInt8](repeating: 0, count: max(polluteBytes, 1))
-    var round: UInt8 = 0
     fixture.replayServer(&server, from: fixture.measuredFrom, to: end) { server, wake in
-        if polluteBytes > 0 {
-            round &+= 1
-            pollution.withUnsafeMutableBytes { raw in
-                var i = 0
-                while i < polluteBytes { raw[i] = round; i += 64 }
-            }
-        }
+        pollute()
         let ticks = server.counters.ticks
         let started = ThreadCPU.now()
         measuredUpdate(&server, now: wake)
@@ -76,5 +89,5 @@ if which == "tick" {
     var core = fixture.warm.clients[0].core
     var bot: Bot? = which == "bot" ? fixture.warmBots[0] : nil
     fixture.replayClient(&core, bot: &bot, from: fixture.start, to: fixture.measuredFrom)
-    fixture.replayClient(&core, bot: &bot, from: fixture.measuredFrom, to: end)
+    measuredClientReplay(fixture, &core, bot: &bot, from: fixture.measuredFrom, to: end)
 }

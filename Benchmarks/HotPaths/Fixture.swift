@@ -36,19 +36,26 @@ struct Fixture {
         }
     }
 
-    /// Replays bot 0's inbound in `range`, with its core's update (and its bot's step) every 10 ms.
-    func replayClient(_ core: inout RelayClientCore, bot: inout Bot?, from: TickwireInstant, to end: TickwireInstant, updates: Bool = true) {
+    /// Replays bot 0's inbound in `range`, with its core's update (and its bot's step) every 10 ms;
+    /// `between` runs before each datagram and each update (a caller may evict the caches there,
+    /// as a swarm's other bots do between two visits to one bot).
+    func replayClient(
+        _ core: inout RelayClientCore, bot: inout Bot?, from: TickwireInstant, to end: TickwireInstant, updates: Bool = true,
+        between: () -> Void = {}
+    ) {
         let inputs = recording.toClient
         var next = inputs.firstIndex { $0.at > from } ?? inputs.count
         var now = from
         while now < end {
             now = now + .milliseconds(10)
             while next < inputs.count, inputs[next].at <= now {
+                between()
                 inputs[next].bytes.withUnsafeBytes { core.receive($0, from: VirtualRelay.serverAddress, now: inputs[next].at) }
                 next += 1
             }
             core.events.removeAll(keepingCapacity: true)
             if updates {
+                between()
                 core.update(now: now)
                 if bot != nil { bot!.step(&core, now: now) }
             }
