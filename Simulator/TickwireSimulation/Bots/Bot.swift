@@ -50,11 +50,14 @@ public struct Bot: Sendable {
     public private(set) var eventLatency = LatencyRecorder()
     public private(set) var staleness = LatencyRecorder()
     /// The same two over the whole run in coarse buckets, for the report's histograms.
-    public private(set) var eventLatencyBuckets = WindowHistogram()
-    public private(set) var stalenessBuckets = WindowHistogram()
-    /// The same two since the last `takeRecent`, for per-second series.
+    public var eventLatencyBuckets: WindowHistogram { takenEventLatency.merging(recentEventLatency) }
+    public var stalenessBuckets: WindowHistogram { takenStaleness.merging(recentStaleness) }
+    /// The same two since the last `takeRecent`, for per-second series, and before it: each
+    /// sample is recorded once, in the recent window, and moves to the taken ones with it.
     private var recentEventLatency = WindowHistogram()
     private var recentStaleness = WindowHistogram()
+    private var takenEventLatency = WindowHistogram()
+    private var takenStaleness = WindowHistogram()
     public private(set) var snapshotInterArrival = LatencyRecorder()
     public private(set) var rtt = LatencyRecorder()
     private var lastSnapshotTick: UInt32?
@@ -92,6 +95,8 @@ public struct Bot: Sendable {
     public mutating func takeRecent(staleness: inout WindowHistogram, events: inout WindowHistogram) {
         staleness.merge(recentStaleness)
         events.merge(recentEventLatency)
+        takenStaleness.merge(recentStaleness)
+        takenEventLatency.merge(recentEventLatency)
         recentStaleness.reset()
         recentEventLatency.reset()
     }
@@ -151,7 +156,6 @@ public struct Bot: Sendable {
             eventsReceived += 1
             if let age = age(of: sentAt, now: now) {
                 eventLatency.record(milliseconds: age)
-                eventLatencyBuckets.record(milliseconds: age)
                 recentEventLatency.record(milliseconds: age)
             }
             if let seen = heardFrom[from] {
@@ -174,7 +178,6 @@ public struct Bot: Sendable {
             let sentAt = state.loadUnaligned(as: UInt64.self).littleEndian
             if let age = age(of: sentAt, now: now) {
                 staleness.record(milliseconds: age)
-                stalenessBuckets.record(milliseconds: age)
                 recentStaleness.record(milliseconds: age)
             }
         }

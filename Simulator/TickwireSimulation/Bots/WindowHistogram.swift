@@ -33,6 +33,13 @@ public struct WindowHistogram: Sendable, Equatable, Codable {
         count &+= other.count
     }
 
+    /// This one and `other` together.
+    public func merging(_ other: WindowHistogram) -> WindowHistogram {
+        var both = self
+        both.merge(other)
+        return both
+    }
+
     /// Empties it, keeping its storage.
     public mutating func reset() {
         guard count > 0 else { return }
