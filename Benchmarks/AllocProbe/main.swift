@@ -41,17 +41,20 @@ func measuredClientReplay(_ fixture: Fixture, _ core: inout RelayClientCore, bot
     fixture.replayClient(&core, bot: &bot, from: from, to: end, between: pollute)
 }
 
-/// Writes `TICKWIRE_POLLUTE_KB` of memory, a byte per cache line (nothing when unset).
+/// Writes `TICKWIRE_POLLUTE_KB` of memory, a byte per cache line (nothing when unset), a new value
+/// each time. Constants only: a global `var` would have each call check exclusive access in the
+/// runtime, whose own cache misses would count inside the measured region.
 let polluteBytes = (Int(getenv("TICKWIRE_POLLUTE_KB").map { String(cString: $0) } ?? "0") ?? 0) * 1024
-nonisolated(unsafe) var pollution = [UInt8](repeating: 0, count: max(polluteBytes, 1))
-nonisolated(unsafe) var pollutionRound: UInt8 = 0
+nonisolated(unsafe) let pollution = {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(polluteBytes, 1), alignment: 64)
+    buffer.initializeMemory(as: UInt8.self, repeating: 0)
+    return buffer
+}()
 func pollute() {
     guard polluteBytes > 0 else { return }
-    pollutionRound &+= 1
-    pollution.withUnsafeMutableBytes { raw in
-        var i = 0
-        while i < polluteBytes { raw[i] = pollutionRound; i += 64 }
-    }
+    let round = pollution[0] &+ 1
+    var i = 0
+    while i < polluteBytes { pollution[i] = round; i += 64 }
 }
 
 let which = CommandLine.arguments.dropFirst().first ?? "server"
