@@ -21,6 +21,8 @@ enum ThreadCPU {
 // `AllocProbe server|client|bot [room size] [clients] [seconds]`: 32 clients and 21 seconds unless
 // given (more clients, for cache behaviour: `valgrind --tool=cachegrind --cache-sim=yes`).
 // `AllocProbe tick [room size] [clients] [seconds]`: the CPU time of each tick's update, natively.
+// `TICKWIRE_LIKE_LOOPBACK=1`: the fixture's bots send events too and their datagrams are late and
+// jittered, as a swarm's are on loopback (see `Fixture.make`).
 
 /// The update `tick` measures, as a function of its own, so a profiler can collect it alone:
 /// `valgrind --tool=callgrind --cache-sim=yes --collect-atstart=no --toggle-collect='*measuredUpdate*'`
@@ -62,7 +64,7 @@ let roomSize = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) }
 let clients = CommandLine.arguments.dropFirst(3).first.flatMap { Int($0) } ?? 32
 let seconds = CommandLine.arguments.dropFirst(4).first.flatMap { Int64($0) } ?? 21
 // Five priming seconds, then the measured ones: what allocates that many times over is the steady state.
-let fixture = Fixture.make(clients: clients, seconds: seconds, roomSize: roomSize)
+let fixture = Fixture.make(clients: clients, seconds: seconds, roomSize: roomSize, likeLoopback: getenv("TICKWIRE_LIKE_LOOPBACK") != nil)
 let end = fixture.start + .seconds(seconds)
 if which == "tick" {
     // The update of each tick, in thread CPU time, over the measured seconds (no kernel, no

@@ -66,14 +66,19 @@ struct Fixture {
     nonisolated(unsafe) static let roomOf32: Fixture = make(clients: 32, seconds: 6)
 
     /// `clients` bots in rooms of `roomSize` (one room: all of them).
-    static func make(clients: Int, seconds: Int64, roomSize: Int? = nil) -> Fixture {
+    static func make(clients: Int, seconds: Int64, roomSize: Int? = nil, likeLoopback: Bool = false) -> Fixture {
         // States only: events allocate by design (each is its own message), the steady state is states.
-        let behaviour = BotBehaviour(stateRate: 20, eventRate: 0)
+        // `likeLoopback`: closer to what a swarm on loopback gives the relay (`bench capacity`):
+        // events too (2 a second), and each bot's datagrams 7 ms late each way with 5 ms of
+        // jitter, so the members of a room acknowledge different ticks and the room's delta runs
+        // are coded against more baselines.
+        let behaviour = BotBehaviour(stateRate: 20, eventRate: likeLoopback ? 2 : 0)
+        let delay = likeLoopback ? ImpairmentProfile(latency: .milliseconds(7), jitter: .milliseconds(5)) : .perfect
         var relay = try! VirtualRelay(maxClients: clients + 8, seed: 7)
         var bots: [Bot] = []
         for id in 1...clients {
             let room = roomSize.map { "arena-\((id - 1) / $0)" } ?? "arena"
-            _ = try! relay.addClient(clientID: UInt64(id), room: room, timeoutSeconds: 60)
+            _ = try! relay.addClient(clientID: UInt64(id), room: room, up: delay, down: delay, timeoutSeconds: 60)
             bots.append(Bot(clientID: UInt64(id), room: room, behaviour: behaviour, seed: UInt64(id), now: relay.now))
         }
         func drive(_ relay: inout VirtualRelay, _ bots: inout [Bot], for duration: Duration) {

@@ -59,6 +59,8 @@ public enum RelayCapacityRun {
         public var tickSends: DurationHistogram
         /// Each tick's thread CPU time (its wall time less preemption).
         public var tickCPU: DurationHistogram
+        /// Each tick's thread CPU time less its send's: the relay core's own work in the tick.
+        public var tickUpdateCPU: DurationHistogram
         /// The loop threads' time runnable but kept off their cores over the window, summed (nil
         /// where the kernel keeps no such figures).
         public var waits: SchedulerWaits?
@@ -215,11 +217,13 @@ public enum RelayCapacityRun {
         var ticks = DurationHistogram()
         var tickSends = DurationHistogram()
         var tickCPU = DurationHistogram()
+        var tickUpdateCPU = DurationHistogram()
         for host in hosts {
             let taken = try await host.takeTickDurations()
             ticks.merge(taken.ticks)
             tickSends.merge(taken.sends)
             tickCPU.merge(taken.cpu)
+            tickUpdateCPU.merge(taken.updateCPU)
         }
         let window = ContinuousClock.now - windowStart
         let residentAfter = ThreadResources.residentBytes()
@@ -246,7 +250,7 @@ public enum RelayCapacityRun {
             datagramsIn: sum(after, \.datagramsRead) - sum(before, \.datagramsRead),
             datagramsOut: sum(after, \.datagramsWritten) - sum(before, \.datagramsWritten),
             bytesIn: sum(after, \.bytesRead) - sum(before, \.bytesRead), bytesOut: sum(after, \.bytesWritten) - sum(before, \.bytesWritten),
-            ticks: ticks, tickSends: tickSends, tickCPU: tickCPU,
+            ticks: ticks, tickSends: tickSends, tickCPU: tickCPU, tickUpdateCPU: tickUpdateCPU,
             waits: zip(waitsStart, waitsEnd).reduce(SchedulerWaits.zero as SchedulerWaits?) { sum, pair in
                 guard let sum, let start = pair.0, let end = pair.1 else { return nil }
                 return sum + (end - start)

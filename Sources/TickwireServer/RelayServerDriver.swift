@@ -26,6 +26,9 @@ final class RelayServerDriver: DatagramEndpoint {
     /// The thread CPU time of each of those ticks: their wall time less any time the thread was
     /// preempted (what the tick costs, apart from what else runs on its core).
     private(set) var tickCPUDurations = DurationHistogram()
+    /// The thread CPU time of each of those ticks less that of its send: the core's own work
+    /// (snapshots, acks, sealing), apart from the kernel's.
+    private(set) var tickUpdateCPUDurations = DurationHistogram()
     private(set) var datagramsRead: UInt64 = 0
     private(set) var bytesRead: UInt64 = 0
     /// Fed tick durations as they happen and the stats once a second.
@@ -112,12 +115,16 @@ final class RelayServerDriver: DatagramEndpoint {
             updates &+= 1
             // A tick's datagrams go out a sendmmsg batch at a time as the core builds them.
             var drained = Duration.zero
+            var drainedCPU = Duration.zero
             core.update(now: lastUpdate, drainingEvery: writer == nil ? 0 : DatagramBatchWriter.batchSize) { queue in
                 let began = ContinuousClock.now
+                let beganCPU = ThreadResources.cpuTime()
                 writer?.write(&queue)
+                drainedCPU += ThreadResources.cpuTime() - beganCPU
                 drained += ContinuousClock.now - began
             }
             let updated = ContinuousClock.now
+            let updatedCPU = ThreadResources.cpuTime()
             flush()
             if core.counters.ticks != ticksBefore {
                 // A tick's duration includes sending what it wrote: that is most of its cost.
@@ -128,6 +135,7 @@ final class RelayServerDriver: DatagramEndpoint {
                 tickDurations.record(took)
                 tickSendDurations.record(sent - updated + drained)
                 tickCPUDurations.record(ThreadResources.cpuTime() - startedCPU)
+                tickUpdateCPUDurations.record(updatedCPU - startedCPU - drainedCPU)
                 metrics?.recordTick(took)
                 heartbeat.beat(lastUpdate)
             }
@@ -144,6 +152,7 @@ final class RelayServerDriver: DatagramEndpoint {
         tickDurations = DurationHistogram()
         tickSendDurations = DurationHistogram()
         tickCPUDurations = DurationHistogram()
+        tickUpdateCPUDurations = DurationHistogram()
     }
 
     func shutdown() {

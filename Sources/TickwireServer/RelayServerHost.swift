@@ -135,14 +135,29 @@ public final class RelayServerHost: Sendable {
         try await loop.submit { self.driver.value.stats() }.get()
     }
 
-    /// The durations of the ticks since the last call (send included), of their sends, and their
-    /// thread CPU time, for benchmarks.
-    public func takeTickDurations() async throws -> (ticks: DurationHistogram, sends: DurationHistogram, cpu: DurationHistogram) {
+    /// The durations of the ticks since the last call (send included), of their sends, their
+    /// thread CPU time and that of their updates (send excluded), for benchmarks.
+    public func takeTickDurations() async throws -> TickDurations {
         try await loop.submit {
-            let taken = (self.driver.value.tickDurations, self.driver.value.tickSendDurations, self.driver.value.tickCPUDurations)
-            self.driver.value.resetTickDurations()
+            let driver = self.driver.value
+            let taken = TickDurations(
+                ticks: driver.tickDurations, sends: driver.tickSendDurations, cpu: driver.tickCPUDurations,
+                updateCPU: driver.tickUpdateCPUDurations)
+            driver.resetTickDurations()
             return taken
         }.get()
+    }
+
+    /// `takeTickDurations()`'s histograms.
+    public struct TickDurations: Sendable {
+        /// Each tick, wall time, its send included.
+        public var ticks: DurationHistogram
+        /// Each tick's send (its datagrams written to the socket), wall time.
+        public var sends: DurationHistogram
+        /// Each tick's thread CPU time.
+        public var cpu: DurationHistogram
+        /// Each tick's thread CPU time less its send's: the core's own work.
+        public var updateCPU: DurationHistogram
     }
 
     /// Runs `body` on the relay's event loop thread (to read its CPU time or pin it, in benchmarks).

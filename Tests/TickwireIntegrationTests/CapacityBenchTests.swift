@@ -19,6 +19,7 @@ import TickwireTransport
             clients: 4, clientsAtStart: 4, clientsAtEnd: clientsAtEnd, seconds: 10, cpu: .milliseconds(40),
             datagramsIn: 880, datagramsOut: 2400, bytesIn: 880 * 90, bytesOut: 2400 * 160,
             ticks: histogram(6, count: 600), tickSends: histogram(3, count: 600), tickCPU: histogram(5, count: 600),
+            tickUpdateCPU: histogram(2, count: 600),
             waits: SchedulerWaits(waiting: .milliseconds(50), preemptions: 20),
             reliableResends: 8, snapshotsSent: 2400, lateTicks: 2, updates: 800,
             residentBytesBefore: 1_000_000, residentBytesAfter: 1_000_000 + 4 * 35_000,
@@ -45,6 +46,9 @@ import TickwireTransport
         #expect(report.meanDatagramOutBytes == 160 && report.meanDatagramInBytes == 90)
         #expect(report.tickP99Ms == 6 && report.ceilingTickSendP99Ms == 4 && report.tickP99OverCeiling == 1.5)
         #expect(report.tickCPUP99Ms == 5 && report.ceilingTickCPUP99Ms == 4)
+        #expect(report.tickCPUP50Ms == 5 && report.ceilingTickCPUP50Ms == 4)
+        #expect(report.tickUpdateCPUP50Ms == 2 && report.tickUpdateCPUP99Ms == 2)
+        #expect(report.table().contains("tick update CPU p50/p99 ms                 2.000 / 2.000"))
         #expect(report.rssBytesPerClient == 35_000)
         #expect(report.relayWaitMsPerS == 5 && report.relayPreemptionsPerS == 2)
         #expect(report.ceilingWaitMsPerS == 1 && report.ceilingPreemptionsPerS == 1)
@@ -60,7 +64,7 @@ import TickwireTransport
         let object = try #require(json)
         for key in ["ceiling_us_per_client_s", "relay_us_per_client_s", "ratio", "packets_in_per_client_s",
                     "packets_out_per_client_s", "tick_p99_ms", "rss_bytes_per_client", "realtime_priority", "tick_cpu_p99_ms",
-                    "relay_wait_ms_per_s", "ceiling_wait_ms_per_s"] {
+                    "relay_wait_ms_per_s", "ceiling_wait_ms_per_s", "tick_update_cpu_p50_ms", "tick_update_cpu_p99_ms"] {
             #expect(object[key] != nil, "\(key)")
         }
         #expect(object["ratio"] as? Double == 0.75)
