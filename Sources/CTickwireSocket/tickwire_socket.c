@@ -16,6 +16,11 @@
 
 struct tickwire_batch {
     int capacity;
+    /* Receive slots set up by tickwire_batch_prepare_receive (0: none). */
+    int prepared;
+    uint8_t *arena;
+    size_t stride;
+    uint32_t slot_capacity;
 #if defined(__linux__)
     struct mmsghdr *headers;
 #endif
@@ -108,6 +113,7 @@ static void point_header(tickwire_batch *batch, int i, const tickwire_datagram *
 
 int tickwire_sendmmsg(int fd, tickwire_batch *batch, tickwire_datagram *datagrams, int count, int map_v4_to_v6) {
     if (!batch || !datagrams || count <= 0) return 0;
+    batch->prepared = 0; /* as in tickwire_recvmmsg */
     if (count > batch->capacity) count = batch->capacity;
 #if defined(__linux__)
     for (int i = 0; i < count; i++) {
@@ -132,6 +138,7 @@ int tickwire_sendmmsg(int fd, tickwire_batch *batch, tickwire_datagram *datagram
 
 int tickwire_recvmmsg(int fd, tickwire_batch *batch, tickwire_datagram *datagrams, int count) {
     if (!batch || !datagrams || count <= 0) return 0;
+    batch->prepared = 0; /* the headers are repointed: prepare again before tickwire_recvmmsg_prepared */
     if (count > batch->capacity) count = batch->capacity;
 #if defined(__linux__)
     for (int i = 0; i < count; i++) point_header(batch, i, &datagrams[i], sizeof(struct sockaddr_in6));
@@ -156,6 +163,45 @@ int tickwire_recvmmsg(int fd, tickwire_batch *batch, tickwire_datagram *datagram
         received++;
     }
     return received;
+#endif
+}
+
+int tickwire_batch_prepare_receive(tickwire_batch *batch, uint8_t *arena, size_t stride, uint32_t capacity, int count) {
+    if (!batch || !arena || count <= 0 || count > batch->capacity) return -EINVAL;
+    batch->arena = arena;
+    batch->stride = stride;
+    batch->slot_capacity = capacity;
+    batch->prepared = count;
+#if defined(__linux__)
+    for (int i = 0; i < count; i++) {
+        tickwire_datagram slot = {.bytes = arena + (size_t)i * stride, .length = capacity};
+        point_header(batch, i, &slot, sizeof(struct sockaddr_in6));
+    }
+#endif
+    return 0;
+}
+
+int tickwire_recvmmsg_prepared(int fd, tickwire_batch *batch, tickwire_datagram *datagrams) {
+    if (!batch || !datagrams) return 0;
+    if (batch->prepared <= 0) return -EINVAL;
+#if defined(__linux__)
+    /* The kernel reads a header only for each message it tries, and writes msg_len and
+     * msg_namelen of each it fills: those are all a call changes. */
+    int received = recvmmsg(fd, batch->headers, (unsigned)batch->prepared, MSG_DONTWAIT, NULL);
+    if (received < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+    for (int i = 0; i < received; i++) {
+        datagrams[i].bytes = batch->arena + (size_t)i * batch->stride;
+        datagrams[i].length = batch->headers[i].msg_len;
+        source(&datagrams[i], &batch->addresses[i]);
+        batch->headers[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in6);
+    }
+    return received;
+#else
+    for (int i = 0; i < batch->prepared; i++) {
+        datagrams[i].bytes = batch->arena + (size_t)i * batch->stride;
+        datagrams[i].length = batch->slot_capacity;
+    }
+    return tickwire_recvmmsg(fd, batch, datagrams, batch->prepared);
 #endif
 }
 

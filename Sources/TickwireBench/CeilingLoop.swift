@@ -127,6 +127,8 @@ public enum CeilingLoop {
         let sendBatch = tickwire_batch_create(Int32(batch))
         let receiveBatch = tickwire_batch_create(Int32(batch))
         defer { tickwire_batch_free(sendBatch); tickwire_batch_free(receiveBatch) }
+        // Read as the relay's DatagramLoop reads: into slots prepared once.
+        _ = tickwire_batch_prepare_receive(receiveBatch, inbound.baseAddress!.assumingMemoryBound(to: UInt8.self), 2048, 2048, Int32(batch))
         let payload = configuration.outboundPayloadBytes
         var tickSend = DurationHistogram()
         var tickCPU = DurationHistogram()
@@ -136,11 +138,7 @@ public enum CeilingLoop {
 
         func receiveAll() {
             while true {
-                for i in 0..<batch {
-                    inDatagrams[i].bytes = inbound.baseAddress! + i * 2048
-                    inDatagrams[i].length = 2048
-                }
-                let count = Int(tickwire_recvmmsg(fd, receiveBatch, &inDatagrams, Int32(batch)))
+                let count = Int(tickwire_recvmmsg_prepared(fd, receiveBatch, &inDatagrams))
                 guard count > 0 else { return }
                 for i in 0..<count {
                     let length = Int(inDatagrams[i].length)

@@ -69,6 +69,8 @@ public final class DatagramLoop: EventLoop, @unchecked Sendable {
         datagrams = Array(repeating: tickwire_datagram(), count: Self.batchSize)
         sources = Array(repeating: nil, count: Self.batchSize)
         arena = UnsafeMutableRawPointer.allocate(byteCount: Self.batchSize * Self.datagramCapacity, alignment: 16)
+        // Each read then restores only the slots the previous one filled (see `read`).
+        _ = tickwire_batch_prepare_receive(batch, arena.assumingMemoryBound(to: UInt8.self), Self.datagramCapacity, UInt32(Self.datagramCapacity), Int32(Self.batchSize))
         let box = Unmanaged.passRetained(self)
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
@@ -287,11 +289,9 @@ public final class DatagramLoop: EventLoop, @unchecked Sendable {
         let fd = registration.socket.descriptor
         var any = false
         for _ in 0..<Self.readsPerWake {
-            for i in 0..<Self.batchSize {
-                datagrams[i].bytes = arena + i * Self.datagramCapacity
-                datagrams[i].length = UInt32(Self.datagramCapacity)
-            }
-            let count = Int(tickwire_recvmmsg(fd, batch, &datagrams, Int32(Self.batchSize)))
+            // Into the slots prepared once at start: no per-read rewrite of all 64 message headers
+            // (a swarm reads one bot's socket per wake, usually for one or two datagrams).
+            let count = Int(tickwire_recvmmsg_prepared(fd, batch, &datagrams))
             guard count > 0 else { break }
             any = true
             for i in 0..<count { sources[i] = NetcodeAddress(datagrams[i]) }

@@ -35,6 +35,13 @@ void tickwire_batch_free(tickwire_batch *batch);
 int tickwire_sendmmsg(int fd, tickwire_batch *batch, tickwire_datagram *datagrams, int count, int map_v4_to_v6);
 /* Receives up to `count` datagrams; IPv4-mapped IPv6 sources are reported as IPv4. */
 int tickwire_recvmmsg(int fd, tickwire_batch *batch, tickwire_datagram *datagrams, int count);
+/* Points the batch's `count` receive slots at `stride`-spaced buffers of `capacity` bytes in
+ * `arena`, once, for tickwire_recvmmsg_prepared: 0, or -EINVAL (count above the batch's capacity). */
+int tickwire_batch_prepare_receive(tickwire_batch *batch, uint8_t *arena, size_t stride, uint32_t capacity, int count);
+/* tickwire_recvmmsg into the slots tickwire_batch_prepare_receive set up: each call restores only
+ * what the previous one changed, instead of rewriting every slot's message header. Fills
+ * datagrams[i] (bytes, length, source) for each datagram read. */
+int tickwire_recvmmsg_prepared(int fd, tickwire_batch *batch, tickwire_datagram *datagrams);
 
 /* A non-blocking IPv4 UDP socket bound to address:port (network order; port 0 picks one), with
  * the given buffer sizes (0: the system's). Returns the fd or -errno. */
