@@ -73,7 +73,9 @@ if which == "tick" {
     fixture.replayServer(&server, from: fixture.start, to: fixture.measuredFrom)
     var durations: [Double] = []
     // TICKWIRE_POLLUTE_KB: bytes written between updates, standing in for what the kernel's sends
-    // and receives (and other tenants) leave in the caches between a real relay's ticks.
+    // and receives (and other tenants) leave in the caches between a real relay's ticks. Past the
+    // last-level cache (65536 here, where it is 32 MB) the update costs what `bench capacity`'s
+    // `tick update CPU` reads live; within it (2048) the same as with nothing written.
     fixture.replayServer(&server, from: fixture.measuredFrom, to: end) { server, wake in
         pollute()
         let ticks = server.counters.ticks
