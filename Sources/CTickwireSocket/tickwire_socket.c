@@ -197,11 +197,14 @@ int tickwire_recvmmsg_prepared(int fd, tickwire_batch *batch, tickwire_datagram 
     }
     return received;
 #else
-    for (int i = 0; i < batch->prepared; i++) {
+    int prepared = batch->prepared;
+    for (int i = 0; i < prepared; i++) {
         datagrams[i].bytes = batch->arena + (size_t)i * batch->stride;
         datagrams[i].length = batch->slot_capacity;
     }
-    return tickwire_recvmmsg(fd, batch, datagrams, batch->prepared);
+    int received = tickwire_recvmmsg(fd, batch, datagrams, prepared);
+    batch->prepared = prepared; /* recvfrom here: no header was repointed */
+    return received;
 #endif
 }
 

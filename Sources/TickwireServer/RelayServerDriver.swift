@@ -124,9 +124,10 @@ final class RelayServerDriver: DatagramEndpoint {
                 drained += ContinuousClock.now - began
             }
             let updated = ContinuousClock.now
-            let updatedCPU = ThreadResources.cpuTime()
+            let ticked = core.counters.ticks != ticksBefore
+            let updatedCPU = ticked ? ThreadResources.cpuTime() : .zero
             flush()
-            if core.counters.ticks != ticksBefore {
+            if ticked {
                 // A tick's duration includes sending what it wrote: that is most of its cost.
                 let sent = ContinuousClock.now
                 let took = sent - started
