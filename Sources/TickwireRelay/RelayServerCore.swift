@@ -131,6 +131,11 @@ public struct RelayServerCore {
     /// Each occupied slot's client id, beside the states: the tick reads one per member (netcode's
     /// slot, with its keys and replay window, would be a cold line each).
     private var slotClientIDs: [UInt64]
+    /// Each slot's newest acknowledged snapshot tick (`UInt32.max`: none), beside the states: a
+    /// tick reads a room's members' baselines from here to fetch the room's views of those ticks
+    /// ahead of coding against them, without reading the clients. A hint only: a stale value
+    /// fetches the wrong lines, never changes what is sent.
+    private var baselineTicks: [UInt32]
     /// Each slot's channel deadline in nanoseconds (`UInt64.max`: none; 0: now), kept beside the
     /// clients so an update finds the few clients with something to write without touching the
     /// rest. Set after every change to a client's connection (a receive, a queued reliable
@@ -152,7 +157,7 @@ public struct RelayServerCore {
     /// A tick's clients in the order it serves them (room by room), and where each room's run
     /// ends with the room's view of the tick; emptied after the tick.
     private var tickOrder: [Int] = []
-    private var tickRooms: [(end: Int, view: SnapshotView)] = []
+    private var tickRooms: [(end: Int, view: SnapshotView, views: [SnapshotView])] = []
     /// The encoders' working lists, one set for all of them.
     private var encoderScratch = SnapshotEncoder.Scratch()
     private var toRemove: [(index: Int, reason: RemovalReason, detail: String)] = []
@@ -180,6 +185,7 @@ public struct RelayServerCore {
         stateArena = [UInt8](repeating: 0, count: netcode.maxClients * configuration.maxStateSize)
         stateLength = Array(repeating: 0, count: netcode.maxClients)
         slotClientIDs = Array(repeating: 0, count: netcode.maxClients)
+        baselineTicks = Array(repeating: .max, count: netcode.maxClients)
         channelDue = Array(repeating: .max, count: netcode.maxClients)
         reliableHold = Array(repeating: 0, count: netcode.maxClients)
         pending.reserveCapacity(Netcode.maxPayloadBytes * 4)
@@ -399,7 +405,7 @@ public struct RelayServerCore {
                 }
             }
             tickOrder.append(contentsOf: list)
-            tickRooms.append((end: tickOrder.count, view: views[slot]))
+            tickRooms.append((end: tickOrder.count, view: views[slot], views: views))
             roomViews[room] = views
         }
         if roomViews.count > members.count { roomViews = roomViews.filter { members[$0.key] != nil } }
@@ -410,6 +416,7 @@ public struct RelayServerCore {
         var room = -1
         var roomEnd = 0
         var view = SnapshotView()
+        prefetchBaselineViews(ofRoom: 0)
         for k in 0..<count {
             if k + 2 < count { prefetchClient(tickOrder[k + 2]) }
             if k + 1 < count { prefetchTick(of: tickOrder[k + 1], tick: tickNumber) }
@@ -418,6 +425,7 @@ public struct RelayServerCore {
                 roomEnd = tickRooms[room].end
                 view = tickRooms[room].view
                 deltaCache.reset(positions: view.count)
+                prefetchBaselineViews(ofRoom: room + 1)
             }
             let index = tickOrder[k]
             guard let client = clients[index] else { continue }
@@ -429,6 +437,25 @@ public struct RelayServerCore {
         // The views go back to being held only by `roomViews` (and the encoders' rings), so the
         // slot refilled `roomViewSlots` ticks from now is refilled in place.
         tickRooms.removeAll(keepingCapacity: true)
+    }
+
+    /// Hint: fetch the room's views of the ticks its members acknowledged last, which their
+    /// snapshots are coded against (the first member with each baseline compares the whole room
+    /// with it): a room ahead of the one being served. Each distinct tick once, or nearly.
+    private func prefetchBaselineViews(ofRoom room: Int) {
+        guard room < tickRooms.count else { return }
+        let start = room == 0 ? 0 : tickRooms[room - 1].end
+        let current = tickRooms[room].view
+        var last = UInt32.max, beforeLast = UInt32.max
+        tickRooms[room].views.withUnsafeBufferPointer { views in
+            guard let first = views.baseAddress else { return }
+            for k in start..<tickRooms[room].end {
+                let tick = baselineTicks[tickOrder[k]]
+                guard tick != .max, tick != last, tick != beforeLast else { continue }
+                (beforeLast, last) = (last, tick)
+                SnapshotView.prefetch(first + Int(tick % UInt32(Self.roomViewSlots)), like: current)
+            }
+        }
     }
 
     /// Hint: fetch what serving client `index` at `tick` reads beyond its object (which an
@@ -547,7 +574,10 @@ public struct RelayServerCore {
                 counters.invalidChannelPackets &+= 1
                 violation(client, now: now)
             }
-            if let tick = client.connection.newestAckedTag { client.encoder.acked(tick: tick) }
+            if let tick = client.connection.newestAckedTag {
+                client.encoder.acked(tick: tick)
+                baselineTicks[sender] = client.encoder.newestAckedTick ?? .max
+            }
             var reliable: [RelayMessage] = []
             while let message = client.connection.receiveReliable({ RelayMessage.decode($0) }) {
                 if let message { reliable.append(message) } else {
@@ -561,6 +591,7 @@ public struct RelayServerCore {
                 for message in reliable where message == .resync {
                     counters.resyncRequests &+= 1
                     client.encoder.resetBaseline()
+                    baselineTicks[sender] = .max
                 }
             }
             guard admitted else { continue }
@@ -774,6 +805,7 @@ public struct RelayServerCore {
         let policing = ClientPolicing(limits: configuration.limits, now: now)
         stateLength[index] = 0
         slotClientIDs[index] = clientID
+        baselineTicks[index] = .max
         let present = members[room] ?? []
         let denial: RelayMessage.DenyReason? =
             hostedRooms.map { !$0.contains(room) } == true ? .roomNotHosted

@@ -99,6 +99,23 @@ import TickwireProtocol
         }
     }
 
+    /// `SnapshotView.prefetch` reads each array's storage reference from the view's memory: the
+    /// words at its two offsets must be those references (each array's elements start 32 bytes
+    /// into its storage).
+    @Test func theViewPrefetchReadsTheViewsTwoArrayReferences() {
+        var view = SnapshotView()
+        view.append(id: 3, clientID: 7, state: [1, 2, 3])
+        view.append(id: 5, clientID: 9, state: [4, 5])
+        #expect(SnapshotView.entriesOffset != SnapshotView.bytesOffset)
+        let starts = view.elementStarts
+        withUnsafeBytes(of: &view) { raw in
+            let entries = raw.load(fromByteOffset: SnapshotView.entriesOffset, as: UInt.self)
+            let bytes = raw.load(fromByteOffset: SnapshotView.bytesOffset, as: UInt.self)
+            #expect(starts.entries.map { UInt(bitPattern: $0) } == entries + 32)
+            #expect(starts.bytes.map { UInt(bitPattern: $0) } == bytes + 32)
+        }
+    }
+
     @Test func unchangedBytesCostAlmostNothing() {
         let baseline = [UInt8](repeating: 0xAB, count: 64)
         #expect(encode(baseline, against: baseline)!.count == 2)  // one zero run covering all 64 bytes

@@ -1,3 +1,5 @@
+import CTickwireMemory
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -102,6 +104,22 @@ public struct SnapshotView: Sendable, Equatable {
         guard count == view.entries[other].length else { return false }
         guard count > 0 else { return true }
         return withState(at: position) { a in view.withState(at: other) { b in memcmp(a.baseAddress!, b.baseAddress!, count) == 0 } }
+    }
+
+    /// Hint: fetch the entries and state bytes of the view at `view`, as many as `like` holds
+    /// (a view of the same room, in cache), without retaining the view's storage or reading it:
+    /// `view` may point at a view in an array's storage.
+    static func prefetch(_ view: UnsafePointer<SnapshotView>, like: SnapshotView) {
+        let raw = UnsafeRawPointer(view)
+        tickwire_prefetch_array_elements(raw + entriesOffset, 0, (like.entries.count &* MemoryLayout<Entry>.stride &+ 63) / 64)
+        tickwire_prefetch_array_elements(raw + bytesOffset, 0, (like.bytes.count &+ 63) / 64)
+    }
+    static let entriesOffset = MemoryLayout<SnapshotView>.offset(of: \SnapshotView.entries) ?? 0
+    static let bytesOffset = MemoryLayout<SnapshotView>.offset(of: \SnapshotView.bytes) ?? 0
+
+    /// Where the two arrays' elements start (for the test that `prefetch` reads the right words).
+    var elementStarts: (entries: UnsafeRawPointer?, bytes: UnsafeRawPointer?) {
+        (entries.withUnsafeBytes { $0.baseAddress }, bytes.withUnsafeBytes { $0.baseAddress })
     }
 
     public static func == (a: SnapshotView, b: SnapshotView) -> Bool {
