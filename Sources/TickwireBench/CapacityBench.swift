@@ -74,6 +74,9 @@ public enum CapacityBench {
         public var updatesPerSecond: Double
         /// Datagrams the ceiling loop could not open or send: anything but 0 means its figures are wrong.
         public var ceilingOpenFailures: UInt64
+        /// Threads of other processes busy during the relay phase (at least 0.5 ms a second),
+        /// busiest first: what may have kept the relay off its core.
+        public var otherThreads: [BusyThread] = []
         public var ceilingTickSendP50Ms: Double
         public var ceilingTickSendP99Ms: Double
         /// The relay's tick p99 (send included) over the ceiling's per-tick send p99.
@@ -112,6 +115,7 @@ public enum CapacityBench {
             case ceilingWaitMsPerS = "ceiling_wait_ms_per_s", ceilingPreemptionsPerS = "ceiling_preemptions_per_s"
             case snapshotsPerClientS = "snapshots_per_client_s", resendsPerClientS = "resends_per_client_s", lateTicks = "late_ticks", updatesPerSecond = "updates_per_second"
             case ceilingOpenFailures = "ceiling_open_failures"
+            case otherThreads = "other_threads"
             case ceilingTickSendP50Ms = "ceiling_tick_send_p50_ms", ceilingTickSendP99Ms = "ceiling_tick_send_p99_ms"
             case tickP99OverCeiling = "tick_p99_over_ceiling"
             case rssBytesPerClient = "rss_bytes_per_client", relayPinned = "relay_pinned", valid
@@ -143,6 +147,12 @@ public enum CapacityBench {
             if let relayWait = relayWaitMsPerS, let relayPreemptions = relayPreemptionsPerS,
                let ceilingWait = ceilingWaitMsPerS, let ceilingPreemptions = ceilingPreemptionsPerS {
                 lines.append("kept off the core, ms/s (switches/s)  \(f(ceilingWait, 2)) (\(f(ceilingPreemptions))) \(f(relayWait, 2)) (\(f(relayPreemptions)))   (runnable, another thread on the core)")
+            }
+            if let relayWait = relayWaitMsPerS {
+                let named = otherThreads.map { "\($0.name) \(f($0.msPerSecond, 1)) (core \($0.lastCore))" }
+                lines.append("other processes' busy threads in the relay phase, ms/s (last core): "
+                    + (named.isEmpty ? "none at 0.5 or more" : named.joined(separator: ", "))
+                    + (relayWait >= 1 ? "   (the relay was kept off its core \(f(relayWait, 2)) ms/s)" : ""))
             }
             if let rss = rssBytesPerClient { lines.append("relay RSS per client: \(f(rss / 1024)) KiB") }
             if workers > 1 {
@@ -234,6 +244,7 @@ extension CapacityBench.Report {
             swarmStalenessP99Ms: relay.swarm?.aggregate.stalenessMs.p99, swarmConnectedAtEnd: relay.swarm?.aggregate.botsConnectedAtEnd,
             workers: configuration.workers, workerClients: relay.workers.map(\.clients),
             workerUsPerClientS: relay.workers.map { $0.clients > 0 ? micros($0.cpu) / (Double($0.clients) * relay.seconds) : 0 })
+        otherThreads = relay.otherThreads
     }
 }
 

@@ -75,6 +75,9 @@ public enum RelayCapacityRun {
         public var swarmExitCode: Int32
         public var pinned: Bool
         public var workers: [WorkerShare]
+        /// Threads of other processes that used CPU in the window (the machine's own, other
+        /// tenants'), busiest first: what may have held the relay's core.
+        public var otherThreads: [BusyThread] = []
 
         /// The relay's datagrams' mean size each way (in: 100 B when none came).
         public var meanDatagramOutBytes: Double { datagramsOut == 0 ? 0 : Double(bytesOut) / Double(datagramsOut) }
@@ -202,6 +205,7 @@ public enum RelayCapacityRun {
         }
         let waitsStart = try await onEachLoop { ThreadResources.schedulerWaits() }
         let cpuStart = try await onEachLoop { ThreadResources.cpuTime() }
+        let censusStart = ThreadCensus.take()
         let before = try await snapshot()
         let windowStart = ContinuousClock.now
         log("relay: measuring \(configuration.seconds) s on \(hosts.count) worker\(hosts.count == 1 ? "" : "s")")
@@ -213,6 +217,7 @@ public enum RelayCapacityRun {
         }
         let cpuEnd = try await onEachLoop { ThreadResources.cpuTime() }
         let waitsEnd = try await onEachLoop { ThreadResources.schedulerWaits() }
+        let censusEnd = ThreadCensus.take()
         let after = try await snapshot()
         var ticks = DurationHistogram()
         var tickSends = DurationHistogram()
@@ -241,7 +246,7 @@ public enum RelayCapacityRun {
         let swarm = (try? Data(contentsOf: reportURL)).flatMap { try? JSONDecoder().decode(SwarmReport.self, from: $0) }
         try await relay.shutdown()
 
-        return Result(
+        var result = Result(
             // Per-client figures divide by the clients actually connected over the window.
             clients: (connectedBefore + connectedAfter) / 2,
             clientsAtStart: connectedBefore, clientsAtEnd: connectedAfter,
@@ -260,5 +265,8 @@ public enum RelayCapacityRun {
             lateTicks: sum(after, \.lateTicks) - sum(before, \.lateTicks), updates: sum(after, \.updates) - sum(before, \.updates),
             residentBytesBefore: residentBefore, residentBytesAfter: residentAfter,
             swarm: swarm, swarmExitCode: process.terminationStatus, pinned: pinned, workers: shares)
+        result.otherThreads = ThreadCensus.busiest(
+            from: censusStart, to: censusEnd, seconds: result.seconds, excluding: [getpid(), process.processIdentifier])
+        return result
     }
 }

@@ -76,6 +76,73 @@ import TickwireTransport
         #expect(ordinary.realtimePriority == nil)
     }
 
+    /// A `stat` line as the kernel writes it: the name in parentheses (which may hold both), then
+    /// fields 3 to 52; field 39 (the last core) is `core`.
+    static func statLine(pid: Int32, name: String, core: Int) -> String {
+        var fields = (3...52).map { "\($0 * 10)" }
+        fields[0] = "S"
+        fields[39 - 3] = "\(core)"
+        return "\(pid) (\(name)) " + fields.joined(separator: " ") + "\n"
+    }
+
+    @Test func aThreadsNameCPUTimeAndCoreAreReadFromProcWhateverItsName() throws {
+        let sample = try #require(ThreadCensus.parse(
+            stat: Self.statLine(pid: 71, name: "kdamond.0 (x) y)", core: 1), schedstat: "61400000 120 29\n"))
+        #expect(sample == ThreadCensus.Sample(name: "kdamond.0 (x) y)", runtime: 61_400_000, lastCore: 1))
+        #expect(ThreadCensus.parse(stat: "71 (short) S 1 2", schedstat: "5 0 0") == nil)
+        #expect(ThreadCensus.parse(stat: Self.statLine(pid: 71, name: "a", core: 0), schedstat: "") == nil)
+        #expect(ThreadCensus.parse(stat: "no name here", schedstat: "5 0 0") == nil)
+
+        // This process's threads are in a census of the machine, having used some CPU.
+        let census = ThreadCensus.take()
+        let own = census.threads.filter { $0.key.pid == getpid() }
+        #expect(!own.isEmpty)
+        #expect(own.values.contains { $0.runtime > 0 })
+    }
+
+    @Test func theBusiestOtherThreadsAreNamedBusiestFirst() {
+        func census(_ entries: [(Int32, Int32, String, UInt64)]) -> ThreadCensus {
+            var made = ThreadCensus()
+            for (pid, tid, name, runtime) in entries {
+                made.threads[.init(pid: pid, tid: tid)] = .init(name: name, runtime: runtime, lastCore: Int(tid % 2))
+            }
+            return made
+        }
+        let earlier = census([(71, 71, "kdamond.0", 1_000_000), (10, 11, "bench", 0), (20, 20, "tenant", 0), (30, 30, "idle", 0)])
+        let later = census([
+            (71, 71, "kdamond.0", 61_000_000), (10, 11, "bench", 900_000_000), (20, 20, "tenant", 20_000_000),
+            (30, 30, "idle", 4_000_000), (40, 40, "born-late", 500_000_000),
+        ])
+        let busy = ThreadCensus.busiest(from: earlier, to: later, seconds: 10, excluding: [10])
+        // 6 and 2 ms a second; "idle" used 0.4, under the floor; the bench's own and a thread not
+        // in the first census are left out.
+        #expect(busy == [
+            BusyThread(name: "kdamond.0", pid: 71, msPerSecond: 6, lastCore: 1),
+            BusyThread(name: "tenant", pid: 20, msPerSecond: 2, lastCore: 0),
+        ])
+        #expect(ThreadCensus.busiest(from: earlier, to: later, seconds: 10, excluding: [10], limit: 1).count == 1)
+        #expect(ThreadCensus.busiest(from: earlier, to: later, seconds: 0, excluding: []).isEmpty)
+    }
+
+    @Test func theReportNamesOtherProcessesBusyThreads() throws {
+        var configuration = CapacityBench.Configuration(executable: "/bin/true")
+        configuration.clients = 4
+        var (relay, ceiling) = Self.measurements()
+        relay.otherThreads = [BusyThread(name: "kdamond.0", pid: 71, msPerSecond: 6.1, lastCore: 0)]
+        let report = CapacityBench.Report(configuration: configuration, relay: relay, ceiling: ceiling)
+        #expect(report.table().contains(
+            "other processes' busy threads in the relay phase, ms/s (last core): kdamond.0 6.1 (core 0)   (the relay was kept off its core 5.00 ms/s)"))
+        let json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as? [String: Any])
+        let threads = try #require(json["other_threads"] as? [[String: Any]])
+        #expect(threads.count == 1)
+        #expect(threads.first?["name"] as? String == "kdamond.0" && threads.first?["ms_per_s"] as? Double == 6.1)
+        #expect(threads.first?["last_core"] as? Int == 0)
+
+        relay.otherThreads = []
+        #expect(CapacityBench.Report(configuration: configuration, relay: relay, ceiling: ceiling).table()
+            .contains("in the relay phase, ms/s (last core): none at 0.5 or more"))
+    }
+
     @Test func theCeilingLoopSealsSendsReceivesAndOpensOverLoopback() throws {
         let configuration = CeilingLoop.Configuration(
             clients: 6, tickRate: 60, stateRate: 20, outboundPayloadBytes: 120, inboundPayloadBytes: 60, seconds: 1,
