@@ -203,9 +203,10 @@ public enum RelayCapacityRun {
             for host in hosts { all.append(try await host.onLoopThread(read)) }
             return all
         }
+        // Outside the CPU readings: reading every thread's /proc files takes some milliseconds.
+        let censusStart = ThreadCensus.take()
         let waitsStart = try await onEachLoop { ThreadResources.schedulerWaits() }
         let cpuStart = try await onEachLoop { ThreadResources.cpuTime() }
-        let censusStart = ThreadCensus.take()
         let before = try await snapshot()
         let windowStart = ContinuousClock.now
         log("relay: measuring \(configuration.seconds) s on \(hosts.count) worker\(hosts.count == 1 ? "" : "s")")
@@ -217,8 +218,8 @@ public enum RelayCapacityRun {
         }
         let cpuEnd = try await onEachLoop { ThreadResources.cpuTime() }
         let waitsEnd = try await onEachLoop { ThreadResources.schedulerWaits() }
-        let censusEnd = ThreadCensus.take()
         let after = try await snapshot()
+        let censusEnd = ThreadCensus.take()
         var ticks = DurationHistogram()
         var tickSends = DurationHistogram()
         var tickCPU = DurationHistogram()

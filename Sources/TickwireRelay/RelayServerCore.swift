@@ -155,9 +155,9 @@ public struct RelayServerCore {
     /// Entity entries coded once per room and tick for every member with the same baseline.
     private var deltaCache = RoomDeltaCache()
     /// A tick's clients in the order it serves them (room by room), and where each room's run
-    /// ends with the room's view of the tick; emptied after the tick.
+    /// ends with the room's views (this tick's in the tick's slot); emptied after the tick.
     private var tickOrder: [Int] = []
-    private var tickRooms: [(end: Int, view: SnapshotView, views: [SnapshotView])] = []
+    private var tickRooms: [(end: Int, views: [SnapshotView])] = []
     /// The encoders' working lists, one set for all of them.
     private var encoderScratch = SnapshotEncoder.Scratch()
     private var toRemove: [(index: Int, reason: RemovalReason, detail: String)] = []
@@ -405,7 +405,7 @@ public struct RelayServerCore {
                 }
             }
             tickOrder.append(contentsOf: list)
-            tickRooms.append((end: tickOrder.count, view: views[slot], views: views))
+            tickRooms.append((end: tickOrder.count, views: views))
             roomViews[room] = views
         }
         if roomViews.count > members.count { roomViews = roomViews.filter { members[$0.key] != nil } }
@@ -416,16 +416,16 @@ public struct RelayServerCore {
         var room = -1
         var roomEnd = 0
         var view = SnapshotView()
-        prefetchBaselineViews(ofRoom: 0)
+        prefetchBaselineViews(ofRoom: 0, slot: slot)
         for k in 0..<count {
             if k + 2 < count { prefetchClient(tickOrder[k + 2]) }
             if k + 1 < count { prefetchTick(of: tickOrder[k + 1], tick: tickNumber) }
             while k == roomEnd {
                 room += 1
                 roomEnd = tickRooms[room].end
-                view = tickRooms[room].view
+                view = tickRooms[room].views[slot]
                 deltaCache.reset(positions: view.count)
-                prefetchBaselineViews(ofRoom: room + 1)
+                prefetchBaselineViews(ofRoom: room + 1, slot: slot)
             }
             let index = tickOrder[k]
             guard let client = clients[index] else { continue }
@@ -442,10 +442,10 @@ public struct RelayServerCore {
     /// Hint: fetch the room's views of the ticks its members acknowledged last, which their
     /// snapshots are coded against (the first member with each baseline compares the whole room
     /// with it): a room ahead of the one being served. Each distinct tick once, or nearly.
-    private func prefetchBaselineViews(ofRoom room: Int) {
+    private func prefetchBaselineViews(ofRoom room: Int, slot: Int) {
         guard room < tickRooms.count else { return }
         let start = room == 0 ? 0 : tickRooms[room - 1].end
-        let current = tickRooms[room].view
+        let current = tickRooms[room].views[slot]
         var last = UInt32.max, beforeLast = UInt32.max
         tickRooms[room].views.withUnsafeBufferPointer { views in
             guard let first = views.baseAddress else { return }
