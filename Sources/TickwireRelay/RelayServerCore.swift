@@ -121,10 +121,19 @@ public struct RelayServerCore {
     private var occupied: [Int] = []
     /// Denied clients lingering until their denial is acknowledged.
     private var lingering: [Int] = []
-    private var members: [String: [Int]] = [:]
-    /// Each room's views of its last `roomViewSlots` ticks (slot: tick mod that), which the
-    /// clients' encoders share as their baselines.
-    private var roomViews: [String: [SnapshotView]] = [:]
+    /// One room: its members and its views of its last `roomViewSlots` ticks (slot: tick mod
+    /// that), which the members' encoders share as their baselines.
+    private struct Room {
+        let name: String
+        /// Slots of the room's admitted clients, ascending (the order snapshots list entities in).
+        var members: [Int] = []
+        var views = Array(repeating: SnapshotView(), count: RelayServerCore.roomViewSlots)
+    }
+    /// The rooms with members, in the order they were opened (a closed room's place goes to the
+    /// last one), so a tick walks them without hashing a name and in the same order every run.
+    private var rooms: [Room] = []
+    /// Each room's place in `rooms`.
+    private var roomIndex: [String: Int] = [:]
     private static let roomViewSlots = SnapshotEncoder.ringSize + 1
     private var stateArena: [UInt8]
     private var stateLength: [Int]
@@ -154,10 +163,10 @@ public struct RelayServerCore {
     private var snapshotBuffer: [UInt8]
     /// Entity entries coded once per room and tick for every member with the same baseline.
     private var deltaCache = RoomDeltaCache()
-    /// A tick's clients in the order it serves them (room by room), and where each room's run
-    /// ends with the room's views (this tick's in the tick's slot); emptied after the tick.
+    /// A tick's clients in the order it serves them (room by room, as `rooms` lists them), and
+    /// where each room's run ends.
     private var tickOrder: [Int] = []
-    private var tickRooms: [(end: Int, views: [SnapshotView])] = []
+    private var tickRoomEnds: [Int] = []
     /// The encoders' working lists, one set for all of them.
     private var encoderScratch = SnapshotEncoder.Scratch()
     private var toRemove: [(index: Int, reason: RemovalReason, detail: String)] = []
@@ -203,7 +212,7 @@ public struct RelayServerCore {
     public func room(of clientIndex: Int) -> String? {
         clients.indices.contains(clientIndex) && clients[clientIndex]?.admitted == true ? clients[clientIndex]!.room : nil
     }
-    public func members(of room: String) -> [Int] { members[room] ?? [] }
+    public func members(of room: String) -> [Int] { roomIndex[room].map { rooms[$0].members } ?? [] }
 
     /// The rooms this core admits clients to; nil (the default): any room a token names, created
     /// on first join. A worker placed by a `RoomDirectory` sets it and then hosts rooms one by one.
@@ -223,10 +232,10 @@ public struct RelayServerCore {
 
     /// Client ids of each room's members, for the placement directory's reports.
     public var membersByRoom: [String: [UInt64]] {
-        members.mapValues { list in list.compactMap { netcode.clientID($0) } }
+        Dictionary(uniqueKeysWithValues: rooms.map { room in (room.name, room.members.compactMap { netcode.clientID($0) }) })
     }
-    public var roomCount: Int { members.count }
-    public var admittedClientCount: Int { members.values.reduce(0) { $0 + $1.count } }
+    public var roomCount: Int { rooms.count }
+    public var admittedClientCount: Int { rooms.reduce(0) { $0 + $1.members.count } }
 
     /// The newest state the server holds for a client's entity.
     public func entityState(of clientIndex: Int) -> [UInt8]? {
@@ -393,22 +402,23 @@ public struct RelayServerCore {
         // in place.
         let slot = Int(tickNumber % UInt32(Self.roomViewSlots))
         tickOrder.removeAll(keepingCapacity: true)
-        tickRooms.removeAll(keepingCapacity: true)
-        for (room, list) in members {
-            var views = roomViews.removeValue(forKey: room) ?? Array(repeating: SnapshotView(), count: Self.roomViewSlots)
+        tickRoomEnds.removeAll(keepingCapacity: true)
+        for room in rooms.indices {
+            // Taken out of the room while it is filled (swapped, not copied), so it is filled in place.
+            var views: [SnapshotView] = []
+            swap(&views, &rooms[room].views)
             views[slot].removeAll()
-            for index in list {
+            for index in rooms[room].members {
                 let start = index * configuration.maxStateSize
                 stateArena.withUnsafeBytes { raw in
                     views[slot].append(id: UInt16(index), clientID: slotClientIDs[index],
                                        state: UnsafeRawBufferPointer(rebasing: raw[start..<start + stateLength[index]]))
                 }
             }
-            tickOrder.append(contentsOf: list)
-            tickRooms.append((end: tickOrder.count, views: views))
-            roomViews[room] = views
+            swap(&views, &rooms[room].views)
+            tickOrder.append(contentsOf: rooms[room].members)
+            tickRoomEnds.append(tickOrder.count)
         }
-        if roomViews.count > members.count { roomViews = roomViews.filter { members[$0.key] != nil } }
         // Every member of every room in turn. Each client's state is cold (hundreds of clients
         // outgrow the cache), so while one client is served the next ones' lines are fetched:
         // the object of the one after next, and what the next one's object points to.
@@ -416,16 +426,18 @@ public struct RelayServerCore {
         var room = -1
         var roomEnd = 0
         var view = SnapshotView()
+        prefetchViewSlots(ofRoom: 1)
         prefetchBaselineViews(ofRoom: 0, slot: slot)
         for k in 0..<count {
             if k + 2 < count { prefetchClient(tickOrder[k + 2]) }
             if k + 1 < count { prefetchTick(of: tickOrder[k + 1], tick: tickNumber) }
             while k == roomEnd {
                 room += 1
-                roomEnd = tickRooms[room].end
-                view = tickRooms[room].views[slot]
+                roomEnd = tickRoomEnds[room]
+                view = rooms[room].views[slot]
                 deltaCache.reset(positions: view.count)
                 prefetchBaselineViews(ofRoom: room + 1, slot: slot)
+                prefetchViewSlots(ofRoom: room + 2)
             }
             let index = tickOrder[k]
             guard let client = clients[index] else { continue }
@@ -434,27 +446,33 @@ public struct RelayServerCore {
             writePackets(to: client, index: index, now: now)
             if batch > 0, netcode.outbound.count >= batch { drain(&netcode.outbound) }
         }
-        // The views go back to being held only by `roomViews` (and the encoders' rings), so the
-        // slot refilled `roomViewSlots` ticks from now is refilled in place.
-        tickRooms.removeAll(keepingCapacity: true)
     }
 
     /// Hint: fetch the room's views of the ticks its members acknowledged last, which their
     /// snapshots are coded against (the first member with each baseline compares the whole room
     /// with it): a room ahead of the one being served. Each distinct tick once, or nearly.
     private func prefetchBaselineViews(ofRoom room: Int, slot: Int) {
-        guard room < tickRooms.count else { return }
-        let start = room == 0 ? 0 : tickRooms[room - 1].end
-        let current = tickRooms[room].views[slot]
+        guard room < tickRoomEnds.count else { return }
+        let start = room == 0 ? 0 : tickRoomEnds[room - 1]
+        let current = rooms[room].views[slot]
         var last = UInt32.max, beforeLast = UInt32.max
-        tickRooms[room].views.withUnsafeBufferPointer { views in
+        rooms[room].views.withUnsafeBufferPointer { views in
             guard let first = views.baseAddress else { return }
-            for k in start..<tickRooms[room].end {
+            for k in start..<tickRoomEnds[room] {
                 let tick = baselineTicks[tickOrder[k]]
                 guard tick != .max, tick != last, tick != beforeLast else { continue }
                 (beforeLast, last) = (last, tick)
                 SnapshotView.prefetch(first + Int(tick % UInt32(Self.roomViewSlots)), like: current)
             }
+        }
+    }
+
+    /// Hint: fetch the room's list of views itself (a line per two views), which
+    /// `prefetchBaselineViews` reads a room later to find the views' arrays.
+    private func prefetchViewSlots(ofRoom room: Int) {
+        guard room < rooms.count else { return }
+        rooms[room].views.withUnsafeBufferPointer { views in
+            tickwire_prefetch(views.baseAddress, (views.count &* MemoryLayout<SnapshotView>.stride &+ 63) / 64)
         }
     }
 
@@ -677,7 +695,7 @@ public struct RelayServerCore {
             target = index
         }
         let framed = RelayMessage.event(from: senderID, payload: payload).encoded()
-        let peers = target.map { [$0] } ?? members[room] ?? []
+        let peers = target.map { [$0] } ?? members(of: room)
         for peer in peers where peer != sender && clients[peer] != nil {
             guard clients[peer]!.connection.canSendReliable(
                 size: framed.count, leavingMessages: limits.controlHeadroomMessages, leavingBytes: limits.controlHeadroomBytes)
@@ -778,15 +796,14 @@ public struct RelayServerCore {
                 stateLength[index] = 0
                 guard client.admitted else { continue }
                 let room = client.room
-                members[room]?.removeAll { $0 == index }
+                leave(room, index)
                 let why: RelayMessage.PeerLeftReason = switch reason {
                 case .timedOut: .timedOut
                 case .clientDisconnected: .disconnected
                 case .serverDisconnected: .removedByServer
                 }
                 let left = RelayMessage.peerLeft(clientID: clientID, reason: why).encoded()
-                for peer in members[room] ?? [] { sendReliable(left, to: peer, now: now) }
-                if members[room]?.isEmpty == true { members[room] = nil }
+                for peer in members(of: room) { sendReliable(left, to: peer, now: now) }
                 events.append(.left(clientIndex: index, clientID: clientID, room: room, reason: reason))
             case .connectionDenied(let clientID, let address):
                 events.append(.denied(clientID: clientID, address: address))
@@ -806,7 +823,7 @@ public struct RelayServerCore {
         stateLength[index] = 0
         slotClientIDs[index] = clientID
         baselineTicks[index] = .max
-        let present = members[room] ?? []
+        let present = members(of: room)
         let denial: RelayMessage.DenyReason? =
             hostedRooms.map { !$0.contains(room) } == true ? .roomNotHosted
             : present.count >= configuration.roomCapacity ? .roomFull : nil
@@ -844,10 +861,37 @@ public struct RelayServerCore {
                 sendReliable(RelayMessage.peerJoined(clientID: peerID, entityID: UInt16(peer)).encoded(), to: index, now: now)
             }
         }
-        // Members stay sorted by slot, the order snapshots list entities in.
-        let position = present.firstIndex { $0 > index } ?? present.count
-        members[room, default: []].insert(index, at: position)
+        join(room, index)
         events.append(.joined(clientIndex: index, clientID: clientID, room: room, address: address))
+    }
+
+    /// Adds slot `index` to `room`'s members (in slot order), opening the room if it has none.
+    private mutating func join(_ room: String, _ index: Int) {
+        let place: Int
+        if let known = roomIndex[room] {
+            place = known
+        } else {
+            place = rooms.count
+            rooms.append(Room(name: room))
+            roomIndex[room] = place
+        }
+        let position = rooms[place].members.firstIndex { $0 > index } ?? rooms[place].members.count
+        rooms[place].members.insert(index, at: position)
+    }
+
+    /// Takes slot `index` out of `room`'s members, closing the room when it was the last: the
+    /// last room takes its place. (Encoders that shared its views keep them while they need them.)
+    private mutating func leave(_ room: String, _ index: Int) {
+        guard let place = roomIndex[room] else { return }
+        rooms[place].members.removeAll { $0 == index }
+        guard rooms[place].members.isEmpty else { return }
+        roomIndex[room] = nil
+        let last = rooms.count - 1
+        if place != last {
+            rooms.swapAt(place, last)
+            roomIndex[rooms[place].name] = place
+        }
+        rooms.removeLast()
     }
 
     /// A copied core (a simulation forked from a template) shares its client objects with the

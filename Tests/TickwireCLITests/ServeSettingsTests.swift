@@ -4,13 +4,19 @@ import Testing
 @testable import tickwire
 
 /// `tickwire serve`'s configuration: flags > TICKWIRE_* environment > config file > defaults.
-@Suite struct ServeSettingsTests {
+@Suite final class ServeSettingsTests {
+    /// This test's files; removed when the test ends.
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-settings-\(UUID().uuidString)")
+
+    init() throws { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
     static let fileKeyHex = String(repeating: "44", count: 32)
     static let envKeyHex = String(repeating: "55", count: 32)
     static let flagKeyHex = String(repeating: "66", count: 32)
 
     func temporary(_ name: String, _ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tickwire-\(UUID().uuidString)-\(name)").path
+        let path = directory.appendingPathComponent("\(UUID().uuidString)-\(name)").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

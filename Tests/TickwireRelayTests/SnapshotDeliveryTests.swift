@@ -89,6 +89,46 @@ import TickwireSimulation
         #expect(relay.clients[8].core.latestSnapshot?.entities.isEmpty == true)
     }
 
+    /// A room that empties is closed (the last room takes its place in the tick's list); the
+    /// others keep their members and snapshots, and a room opened again starts afresh.
+    @Test func aRoomThatClosesLeavesTheOtherRoomsTicking() throws {
+        var relay = try VirtualRelay(seed: 12)
+        for (id, room) in [(1, "a"), (2, "a"), (3, "b"), (4, "b"), (5, "c"), (6, "c")] {
+            try relay.addClient(clientID: UInt64(id), room: room)
+        }
+        #expect(relay.run(for: .seconds(5)) { $0.clients.allSatisfy { $0.core.welcome != nil } })
+        var step = 0
+        func move(_ milliseconds: Int) {
+            for _ in 0..<(milliseconds / 10) {
+                step += 1
+                relay.advance(by: .milliseconds(10)) { client, _ in
+                    guard client.core.welcome != nil else { return }
+                    try? client.core.sendState(Self.movingState(client: client.clientID, step: step))
+                }
+            }
+        }
+        move(500)
+        #expect(relay.server.roomCount == 3)
+        relay.clients[0].core.disconnect(now: relay.now)
+        relay.clients[1].core.disconnect(now: relay.now)
+        move(500)
+        #expect(relay.server.roomCount == 2 && relay.server.members(of: "a").isEmpty)
+        #expect(relay.server.membersByRoom.keys.sorted() == ["b", "c"])
+        relay.advance(by: .seconds(1))
+        checkConverged(relay, room: [2, 3])
+        checkConverged(relay, room: [4, 5])
+        try relay.addClient(clientID: 7, room: "a")
+        try relay.addClient(clientID: 8, room: "c")
+        #expect(relay.run(for: .seconds(3)) { $0.clients[6].core.welcome != nil && $0.clients[7].core.welcome != nil })
+        move(500)
+        relay.advance(by: .seconds(1))
+        #expect(relay.server.roomCount == 3 && relay.server.admittedClientCount == 6)
+        #expect(relay.server.members(of: "a").count == 1 && relay.server.members(of: "c").count == 3)
+        checkConverged(relay, room: [6])
+        checkConverged(relay, room: [2, 3])
+        checkConverged(relay, room: [4, 5, 7])
+    }
+
     @Test func budgetOverflowRotatesEveryEntity() throws {
         // 32 clients whose 64 random bytes all change every update: far more than one packet.
         var relay = try VirtualRelay(seed: 12)
