@@ -206,6 +206,7 @@ public enum SwarmRunner {
                 var lastWindow = engine.value.clock.now()
                 var lastPackets: UInt64 = engine.value.packetTotals
                 var lastSnapshots: UInt64 = engine.value.snapshotTotal
+                var tickRateKnown = false
                 let task = RepeatedTaskBox()
                 task.task = self.loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(10)) { _ in
                     let e = engine.value
@@ -213,7 +214,10 @@ public enum SwarmRunner {
                     let elapsed = (now - e.startAt).secondsDouble
                     e.startDue(now: now, limit: botLimit)
                     e.update(sendEvents: elapsed < configuration.seconds - configuration.drainSeconds)
-                    if let rate = e.cores.first(where: { $0.welcome != nil })?.welcome?.tickRate { tickRateBox.withLockedValue { $0 = Int(rate) } }
+                    if !tickRateKnown, let rate = e.announcedTickRate {
+                        tickRateBox.withLockedValue { $0 = Int(rate) }
+                        tickRateKnown = true
+                    }
                     if now - lastWindow >= .seconds(1) {
                         let span = (now - lastWindow).secondsDouble
                         lastWindow = now
@@ -295,12 +299,26 @@ final class RepeatedTaskBox: @unchecked Sendable {
     var task: RepeatedTask?
 }
 
+// The cores are read field by field, in place: iterating them (`reduce`, `first(where:)`) hands
+// out copies of whole cores, each a retain and a release per buffer.
 extension SwarmEngine {
     var packetTotals: UInt64 {
-        cores.prefix(started).reduce(0) { $0 + $1.netcode.counters.packetsReceived + $1.netcode.counters.packetsSent }
+        var total: UInt64 = 0
+        for i in 0..<started { total &+= cores[i].netcode.counters.packetsReceived &+ cores[i].netcode.counters.packetsSent }
+        return total
     }
 
-    var snapshotTotal: UInt64 { cores.prefix(started).reduce(0) { $0 + $1.decoder.counters.decoded } }
+    var snapshotTotal: UInt64 {
+        var total: UInt64 = 0
+        for i in 0..<started { total &+= cores[i].decoder.counters.decoded }
+        return total
+    }
+
+    /// The tick rate the relay announced to the first bot it welcomed; nil before any.
+    var announcedTickRate: UInt16? {
+        for i in 0..<started { if case .joined(let welcome) = cores[i].phase { return welcome.tickRate } }
+        return nil
+    }
 
     func progress(elapsed: Double) -> SwarmProgress {
         var rtt = LatencyRecorder()

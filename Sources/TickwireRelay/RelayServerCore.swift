@@ -134,6 +134,9 @@ public struct RelayServerCore {
     private var rooms: [Room] = []
     /// Each room's place in `rooms`.
     private var roomIndex: [String: Int] = [:]
+    /// Where a `Room` holds its list of views, for the tick's hints (an instance constant: a
+    /// static one would be a lazy global, checked on every use).
+    private let roomViewsOffset = MemoryLayout<Room>.offset(of: \Room.views) ?? 0
     private static let roomViewSlots = SnapshotEncoder.ringSize + 1
     private var stateArena: [UInt8]
     private var stateLength: [Int]
@@ -467,12 +470,14 @@ public struct RelayServerCore {
         }
     }
 
-    /// Hint: fetch the room's list of views itself (a line per two views), which
-    /// `prefetchBaselineViews` reads a room later to find the views' arrays.
+    /// Hint: fetch the room's list of views itself (a line per four views), which
+    /// `prefetchBaselineViews` reads a room later to find the views' arrays. Reads only the list's
+    /// reference, in `rooms`.
     private func prefetchViewSlots(ofRoom room: Int) {
         guard room < rooms.count else { return }
-        rooms[room].views.withUnsafeBufferPointer { views in
-            tickwire_prefetch(views.baseAddress, (views.count &* MemoryLayout<SnapshotView>.stride &+ 63) / 64)
+        let lines = (Self.roomViewSlots &* MemoryLayout<SnapshotView>.stride &+ 63) / 64
+        rooms.withUnsafeBufferPointer { rooms in
+            tickwire_prefetch_array_elements(UnsafeRawPointer(rooms.baseAddress! + room) + roomViewsOffset, 0, lines)
         }
     }
 

@@ -3,8 +3,9 @@ import TickwireProtocol
 import TickwireRelay
 import TickwireSimulation
 
-/// A bot's staleness samples (every other member's state in every snapshot it sees) are staged in
-/// the bot and recorded a batch at a time: whenever they are read, none is missing or counted twice.
+/// A bot's staleness samples (every other member's state in every snapshot it sees) and its
+/// snapshot gaps are staged in the bot and recorded a batch at a time: whenever they are read,
+/// none is missing or counted twice.
 @Suite struct BotStalenessTests {
     @Test func everySampleCountsOnceWhetherStagedRecordedOrTakenInAWindow() throws {
         var relay = try VirtualRelay(maxClients: 8, seed: 11)
@@ -15,6 +16,7 @@ import TickwireSimulation
         }
         // Bot 0's samples as the bot is meant to take them: one per other member's state in each new snapshot.
         var expected: UInt64 = 0
+        var snapshotsSeen: UInt64 = 0
         var lastTick: UInt32?
         var windows = WindowHistogram()
         var unused = WindowHistogram()
@@ -27,11 +29,14 @@ import TickwireSimulation
                 client.actsAt = bots[i].nextActionAt
                 guard i == 0, let snapshot = client.core.latestSnapshot, snapshot.tick != lastTick else { return }
                 lastTick = snapshot.tick
+                snapshotsSeen += 1
                 snapshot.forEachEntity { _, _, state in if state.count >= 8 { expected += 1 } }
             }
             // Read at every step (mostly with samples still staged), and taken into windows at some.
             #expect(bots[0].staleness.count == expected)
             #expect(bots[0].stalenessBuckets.count == expected)
+            // A gap between each snapshot seen and the one before.
+            #expect(bots[0].snapshotInterArrival.count == max(1, snapshotsSeen) - 1)
             if step % 7 == 3 {
                 bots[0].takeRecent(staleness: &windows, events: &unused)
                 #expect(windows.count == expected)
@@ -39,7 +44,7 @@ import TickwireSimulation
                 checks += 1
             }
         }
-        #expect(expected > 32 * 10 && checks > 4)
+        #expect(expected > 32 * 10 && checks > 4 && snapshotsSeen > 16 * 2)
         #expect(bots[0].implausibleTimestamps == 0)
     }
 }

@@ -74,7 +74,15 @@ public struct Bot: Sendable {
     private var recentStaleness = WindowHistogram()
     private var takenEventLatency = WindowHistogram()
     private var takenStaleness = WindowHistogram()
-    public private(set) var snapshotInterArrival = LatencyRecorder()
+    /// The time between snapshots observed, recorded and staged (staged as `stagedStaleness` is).
+    public var snapshotInterArrival: LatencyRecorder {
+        var all = recordedInterArrival
+        for k in 0..<stagedGapCount { all.record(milliseconds: stagedGaps[k]) }
+        return all
+    }
+    private var recordedInterArrival = LatencyRecorder()
+    private var stagedGaps = InlineArray<16, Double>(repeating: 0)
+    private var stagedGapCount = 0
     public private(set) var rtt = LatencyRecorder()
     private var lastSnapshotTick: UInt32?
     private var lastSnapshotAt: TickwireInstant?
@@ -187,7 +195,14 @@ public struct Bot: Sendable {
 
     private mutating func observeSnapshot(_ core: RelayClientCore, now: TickwireInstant) {
         guard let snapshot = core.latestSnapshot, snapshot.tick != lastSnapshotTick else { return }
-        if let last = lastSnapshotAt { snapshotInterArrival.record(milliseconds: Double((now - last).nanosecondsClamped) / 1e6) }
+        if let last = lastSnapshotAt {
+            if stagedGapCount == stagedGaps.count {
+                for k in 0..<stagedGapCount { recordedInterArrival.record(milliseconds: stagedGaps[k]) }
+                stagedGapCount = 0
+            }
+            stagedGaps[stagedGapCount] = Double((now - last).nanosecondsClamped) / 1e6
+            stagedGapCount += 1
+        }
         lastSnapshotTick = snapshot.tick
         lastSnapshotAt = now
         snapshot.forEachEntity { _, _, state in

@@ -32,6 +32,8 @@ public struct NetcodeClient {
     // What the per-packet and per-update paths need of the token, kept apart from it: binding
     // the token (`guard let token`) copies it, a retain and a release for each of its five
     // arrays, on memory a swarm of thousands of clients finds cold every time.
+    // (Even `token != nil` copies it: `hasToken` says the same.)
+    private var hasToken = false
     private var protocolID: UInt64 = 0
     private var clientToServerKey: [UInt8] = []
     private var serverToClientKey: [UInt8] = []
@@ -65,6 +67,7 @@ public struct NetcodeClient {
             return
         }
         self.token = token
+        hasToken = true
         protocolID = token.protocolID
         clientToServerKey = token.clientToServerKey
         serverToClientKey = token.serverToClientKey
@@ -265,7 +268,7 @@ public struct NetcodeClient {
     }
 
     private mutating func send(_ type: NetcodePacketType, plaintextLength: Int, _ writePlaintext: (inout UnsafeByteWriter) -> Void) {
-        guard token != nil else { return }
+        guard hasToken else { return }
         let sequence = self.sequence
         self.sequence &+= 1
         let protocolID = self.protocolID
