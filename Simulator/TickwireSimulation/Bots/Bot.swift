@@ -51,21 +51,18 @@ public struct Bot: Sendable {
     /// Each entity's staleness in every snapshot observed, the recorded samples and the staged ones.
     public var staleness: LatencyRecorder {
         var all = recordedStaleness
-        for k in 0..<stagedStalenessCount { all.record(milliseconds: stagedStaleness[k]) }
+        stagedStaleness.forEach { all.record(milliseconds: $0) }
         return all
     }
     private var recordedStaleness = LatencyRecorder()
     /// Staleness samples not yet in `recordedStaleness` and `recentStaleness`: a snapshot's few
-    /// samples go here, in the bot's own memory, and into the two histograms a batch at a time.
-    /// A swarm's bots are cold between visits, and each histogram costs a cache miss or two per
-    /// sample recorded into it; batched, a miss is shared by a batch's samples.
-    private var stagedStaleness = InlineArray<32, Double>(repeating: 0)
-    private var stagedStalenessCount = 0
+    /// samples go here and into the two histograms a batch at a time.
+    private var stagedStaleness = StagedSamples()
     /// The same two over the whole run in coarse buckets, for the report's histograms.
     public var eventLatencyBuckets: WindowHistogram { takenEventLatency.merging(recentEventLatency) }
     public var stalenessBuckets: WindowHistogram {
         var all = takenStaleness.merging(recentStaleness)
-        for k in 0..<stagedStalenessCount { all.record(milliseconds: stagedStaleness[k]) }
+        stagedStaleness.forEach { all.record(milliseconds: $0) }
         return all
     }
     /// The same two since the last `takeRecent`, for per-second series, and before it: each
@@ -77,12 +74,11 @@ public struct Bot: Sendable {
     /// The time between snapshots observed, recorded and staged (staged as `stagedStaleness` is).
     public var snapshotInterArrival: LatencyRecorder {
         var all = recordedInterArrival
-        for k in 0..<stagedGapCount { all.record(milliseconds: stagedGaps[k]) }
+        stagedGaps.forEach { all.record(milliseconds: $0) }
         return all
     }
     private var recordedInterArrival = LatencyRecorder()
-    private var stagedGaps = InlineArray<16, Double>(repeating: 0)
-    private var stagedGapCount = 0
+    private var stagedGaps = StagedSamples()
     public private(set) var rtt = LatencyRecorder()
     private var lastSnapshotTick: UInt32?
     private var lastSnapshotAt: TickwireInstant?
@@ -196,12 +192,11 @@ public struct Bot: Sendable {
     private mutating func observeSnapshot(_ core: RelayClientCore, now: TickwireInstant) {
         guard let snapshot = core.latestSnapshot, snapshot.tick != lastSnapshotTick else { return }
         if let last = lastSnapshotAt {
-            if stagedGapCount == stagedGaps.count {
-                for k in 0..<stagedGapCount { recordedInterArrival.record(milliseconds: stagedGaps[k]) }
-                stagedGapCount = 0
+            if stagedGaps.isFull {
+                stagedGaps.forEach { recordedInterArrival.record(milliseconds: $0) }
+                stagedGaps.removeAll()
             }
-            stagedGaps[stagedGapCount] = Double((now - last).nanosecondsClamped) / 1e6
-            stagedGapCount += 1
+            stagedGaps.append(Double((now - last).nanosecondsClamped) / 1e6)
         }
         lastSnapshotTick = snapshot.tick
         lastSnapshotAt = now
@@ -209,20 +204,19 @@ public struct Bot: Sendable {
             guard state.count >= 8 else { return }
             let sentAt = state.loadUnaligned(as: UInt64.self).littleEndian
             if let age = age(of: sentAt, now: now) {
-                if stagedStalenessCount == stagedStaleness.count { recordStagedStaleness() }
-                stagedStaleness[stagedStalenessCount] = age
-                stagedStalenessCount += 1
+                if stagedStaleness.isFull { recordStagedStaleness() }
+                stagedStaleness.append(age)
             }
         }
     }
 
     /// Records the staged staleness samples (see `stagedStaleness`).
     private mutating func recordStagedStaleness() {
-        for k in 0..<stagedStalenessCount {
-            recordedStaleness.record(milliseconds: stagedStaleness[k])
-            recentStaleness.record(milliseconds: stagedStaleness[k])
+        stagedStaleness.forEach { age in
+            recordedStaleness.record(milliseconds: age)
+            recentStaleness.record(milliseconds: age)
         }
-        stagedStalenessCount = 0
+        stagedStaleness.removeAll()
     }
 
     /// Milliseconds from a send time another member wrote to `now`, or nil (counted) when that
@@ -276,4 +270,27 @@ public struct Bot: Sendable {
         default: "\(state)"
         }
     }
+}
+
+/// Samples held in a bot's own memory until a batch is full, then recorded together. A swarm's
+/// bots are cold between visits, and a histogram costs a cache miss or two per sample recorded
+/// into it; batched, a miss is shared by a batch's samples.
+struct StagedSamples {
+    private var samples = InlineArray<32, Double>(repeating: 0)
+    private var count = 0
+
+    var isFull: Bool { count == samples.count }
+
+    /// Stages `sample`; the caller records and removes a full batch first.
+    mutating func append(_ sample: Double) {
+        precondition(!isFull, "record and remove a full batch before staging more")
+        samples[count] = sample
+        count += 1
+    }
+
+    func forEach(_ body: (Double) -> Void) {
+        for k in 0..<count { body(samples[k]) }
+    }
+
+    mutating func removeAll() { count = 0 }
 }
