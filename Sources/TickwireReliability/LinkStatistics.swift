@@ -33,11 +33,14 @@ struct RoundTripEstimator {
 /// A rate in kilobits per second measured over fixed windows and smoothed between them.
 struct BandwidthMeter {
     // Widest first: 32 bytes a meter, not 40 (a connection holds three, touched every tick).
+    // Times in integer nanoseconds: `Duration` arithmetic and comparisons are 128-bit calls into
+    // the standard library, three meters a client every tick.
     private var windowBytes = 0
     private(set) var kbps: Double = 0
-    private var windowStart: TickwireInstant?
+    private var windowStart: UInt64 = 0
+    private var started = false
     private var hasRate = false
-    static let window: Duration = .milliseconds(250)
+    static let windowNanoseconds: UInt64 = 250_000_000
     static let smoothing = 0.25
 
     mutating func add(bytes: Int, now: TickwireInstant) {
@@ -46,13 +49,15 @@ struct BandwidthMeter {
     }
 
     mutating func roll(now: TickwireInstant) {
-        guard let start = windowStart else { windowStart = now; return }
-        let elapsed = now - start
-        guard elapsed >= Self.window else { return }
-        let rate = Double(windowBytes) * 8 / 1000 / elapsed.secondsDouble
+        guard started else {
+            (windowStart, started) = (now.nanoseconds, true)
+            return
+        }
+        guard now.nanoseconds >= windowStart, now.nanoseconds - windowStart >= Self.windowNanoseconds else { return }
+        let rate = Double(windowBytes) * 8 / 1000 / (Double(now.nanoseconds - windowStart) / 1e9)
         kbps = hasRate ? kbps + (rate - kbps) * Self.smoothing : rate
         hasRate = true
-        windowStart = now
+        windowStart = now.nanoseconds
         windowBytes = 0
     }
 }
