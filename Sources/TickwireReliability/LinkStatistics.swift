@@ -53,8 +53,10 @@ struct BandwidthMeter {
             (windowStart, started) = (now.nanoseconds, true)
             return
         }
-        guard now.nanoseconds >= windowStart, now.nanoseconds - windowStart >= Self.windowNanoseconds else { return }
-        let rate = Double(windowBytes) * 8 / 1000 / (Double(now.nanoseconds - windowStart) / 1e9)
+        guard now.nanoseconds >= windowStart else { return }
+        let elapsed = now.nanoseconds - windowStart
+        guard elapsed >= Self.windowNanoseconds else { return }
+        let rate = Double(windowBytes) * 8 / 1000 / (Double(elapsed) / 1e9)
         kbps = hasRate ? kbps + (rate - kbps) * Self.smoothing : rate
         hasRate = true
         windowStart = now.nanoseconds
