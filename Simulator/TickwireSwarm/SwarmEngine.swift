@@ -156,10 +156,7 @@ final class SwarmEngine {
                 cores[i].update(now: now)
                 acts = true
             }
-            bots[i]!.sendsEvents = sendEvents
-            if acts || bots[i]!.nextActionAt.map({ $0 <= now }) ?? false || !bots[i]!.isJoined {
-                bots[i]!.step(&cores[i], now: now)
-            }
+            Self.turn(of: &bots[i], core: &cores[i], acts: acts, sendEvents: sendEvents, now: now)
             flush(i, now: now)
         }
         if let slot = hostileSlot, cores[slot].phase != .idle {
@@ -170,12 +167,25 @@ final class SwarmEngine {
         }
     }
 
-    /// Whether `core` has work now. Taken in place: `cores[i].hostWake(…)` read through this
-    /// class copied the whole core, retaining and releasing each of its buffers, per bot per update.
+    /// Whether `core` has work now. Taken in place: `cores[i]` read through this class is a copy
+    /// of the whole core, retaining and releasing each of its buffers, per bot per update.
     private static func isDue(_ core: inout RelayClientCore, lastUpdate: TickwireInstant, now: TickwireInstant) -> Bool {
         guard let wake = core.hostWake(lastUpdate: lastUpdate, minimumInterval: minimumUpdateInterval) else { return false }
         return wake <= now
     }
+
+    /// A started bot's part of an update: it steps if something reached it or its turn has come.
+    /// Taken in place: `bots[i]!.nextActionAt` read through this class copied the whole bot (its
+    /// recorders, histograms and staged samples), retaining and releasing each of its buffers.
+    private static func turn(of bot: inout Bot?, core: inout RelayClientCore, acts: Bool, sendEvents: Bool, now: TickwireInstant) {
+        if bot!.sendsEvents != sendEvents { bot!.sendsEvents = sendEvents }
+        if acts || bot!.nextActionAt.map({ $0 <= now }) ?? false || !bot!.isJoined {
+            bot!.step(&core, now: now)
+        }
+    }
+
+    /// Whether `core` has datagrams to write, read in place (as `isDue`).
+    private static func hasOutbound(_ core: inout RelayClientCore) -> Bool { core.hasOutbound }
 
     func flush(_ i: Int, now: TickwireInstant) {
         if impaired {
@@ -188,7 +198,8 @@ final class SwarmEngine {
                 }
             }
             writers[i].write(&outbounds[i])
-        } else {
+        } else if Self.hasOutbound(&cores[i]) {
+            // Most updates find a bot with nothing to send: its writer (cold) is left alone then.
             writers[i].write(&cores[i].outbound)
         }
     }

@@ -733,6 +733,12 @@ public struct ChannelConnection {
     /// Unreliable messages are queued for the next `writePacket`.
     public var hasUnreliableQueued: Bool { !unreliableOut.isEmpty }
 
+    /// When the owner should next write: `nextDeadline`, or now (`.zero`) while unreliable
+    /// messages are queued. Read where the connection is: `mutating` though it changes nothing, as
+    /// quinn-proto's `poll_timeout` takes `&mut self`. A non-mutating call on a connection held in
+    /// a larger struct in memory is handed a copy of it (650 bytes) on the stack.
+    public mutating func pollTimeout() -> TickwireInstant? { unreliableOut.isEmpty ? nextDeadline : .zero }
+
     /// When an owed ack goes alone: `maxAckDelay` after it became owed, or at `ackHold` if later.
     private var ackDeadline: TickwireInstant? {
         @inline(__always) get {

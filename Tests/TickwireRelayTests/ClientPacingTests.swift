@@ -52,11 +52,19 @@ import TickwireSimulation
         core.update(now: now)
         let idle = try #require(core.nextDeadline)
         #expect(idle > now && idle <= now + .milliseconds(100), "a keep-alive or an ack, within 100 ms")
+        // A host's wake is the deadline, no sooner than its interval after the last update.
+        #expect(core.hostWake(lastUpdate: .zero, minimumInterval: .zero) == idle)
+        #expect(core.hostWake(lastUpdate: idle, minimumInterval: .milliseconds(5)) == idle + .milliseconds(5))
         try core.sendState([1, 2, 3])
         #expect(core.nextDeadline == .zero)
+        #expect(core.hostWake(lastUpdate: .zero, minimumInterval: .zero) == .zero)
         core.update(now: now)
-        #expect(try #require(core.nextDeadline) > now)
+        let next = try #require(core.nextDeadline)
+        #expect(next > now)
+        #expect(core.hostWake(lastUpdate: .zero, minimumInterval: .zero) == next)
         core.disconnect(now: now)
         #expect(core.nextDeadline == nil)
+        #expect(core.hostWake(lastUpdate: .zero, minimumInterval: .zero) == nil)
     }
+
 }

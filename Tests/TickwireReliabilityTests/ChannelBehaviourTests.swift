@@ -221,9 +221,12 @@ import TickwireSimulation
         #expect(receiver.nextDeadline == .zero)
         receiver.ackHold = at(40)
         #expect(receiver.nextDeadline == at(40))
+        #expect(receiver.pollTimeout() == at(40))
         #expect(buffer.withUnsafeMutableBytes { receiver.writePacket(into: $0, now: at(39)) } == 0)
-        // Data before the hold carries the ack.
+        // Data before the hold carries the ack; while it waits to be written, the poll says now.
         try receiver.sendUnreliable([9])
+        #expect(receiver.nextDeadline == at(40))
+        #expect(receiver.pollTimeout() == .zero)
         let carried = buffer.withUnsafeMutableBytes { receiver.writePacket(into: $0, now: at(20)) }
         #expect(try #require(PacketHeader.decode(Array(buffer[0..<carried]))).ack == 0)
         #expect(receiver.nextDeadline == nil)

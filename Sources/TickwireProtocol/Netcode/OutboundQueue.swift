@@ -19,7 +19,9 @@ public struct OutboundQueue: Sendable {
     }
 
     public var count: Int { records.count }
-    public var isEmpty: Bool { records.isEmpty }
+    /// Read from the queue's own bytes (every record holds at least one byte), not the record
+    /// list's header: a host that checks many idle queues touches one line per queue, not two.
+    public var isEmpty: Bool { used == 0 }
 
     /// Reserves `maxLength` bytes, lets `write` fill them, and keeps the record if it returns a length.
     @discardableResult

@@ -104,6 +104,9 @@ public struct RelayClientCore {
         get { netcode.outbound }
         _modify { yield &netcode.outbound }
     }
+    /// Whether datagrams wait in `outbound`, without copying the queue (as `outbound.isEmpty`
+    /// read through this getter would, retaining its buffers).
+    public var hasOutbound: Bool { !netcode.outbound.isEmpty }
 
     public var welcome: RelayMessage.Welcome? {
         if case .joined(let welcome) = phase { return welcome }
@@ -154,8 +157,22 @@ public struct RelayClientCore {
     /// When a host should next call `update`: `nextDeadline`, but no sooner than `minimumInterval`
     /// after its last update (a host batches what is queued between updates); nil once there is
     /// nothing to wake for (not connecting or joined). Every shell wakes by this rule.
-    public func hostWake(lastUpdate: TickwireInstant, minimumInterval: Duration) -> TickwireInstant? {
-        guard isActive, let deadline = nextDeadline else { return nil }
+    ///
+    /// `mutating` though it changes nothing, as quinn-proto's `poll_timeout` takes `&mut self`, so
+    /// that the core and its parts are read where they are: a non-mutating call on a core held in
+    /// memory (a swarm asks each of its hundreds of cores every 10 ms) is handed a copy of it on
+    /// the stack, and `nextDeadline` copies its netcode client and connection in turn, 2.5 KB a call.
+    public mutating func hostWake(lastUpdate: TickwireInstant, minimumInterval: Duration) -> TickwireInstant? {
+        guard isActive, var deadline = netcode.pollTimeout() else { return nil }
+        if netcode.state == .connected {
+            // `nextDeadline`'s rule, read in place (the connection's poll says now while
+            // unreliable messages are queued).
+            if stateQueued {
+                deadline = .zero
+            } else if let channel = channels.pollTimeout() {
+                deadline = min(deadline, channel)
+            }
+        }
         return max(deadline, lastUpdate + minimumInterval)
     }
 

@@ -242,6 +242,12 @@ public struct NetcodeClient {
     }
 
     /// The earliest instant at which `update` has work to do.
+    /// `nextDeadline()`, read where the client is: `mutating` though it changes nothing, as
+    /// quinn-proto's `poll_timeout` takes `&mut self`. A non-mutating call on a client held in a
+    /// larger struct in memory is handed a copy of it (400 bytes) on the stack.
+    public mutating func pollTimeout() -> TickwireInstant? { nextDeadline() }
+
+    @inline(__always)
     public func nextDeadline() -> TickwireInstant? {
         guard state.isConnecting || state == .connected else { return nil }
         guard let lastSend else { return lastReceive }
