@@ -157,7 +157,7 @@ let package = Package(
         .target(
             name: "TickwireSwarm",
             dependencies: [
-                "TickwireSimulation", "TickwireRelay", "TickwireReliability", "TickwireProtocol", "TickwireTransport",
+                "TickwireSimulation", "TickwireRelay", "TickwireReliability", "TickwireProtocol", "TickwireTransport", "CTickwireMemory",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

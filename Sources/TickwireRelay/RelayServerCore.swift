@@ -71,15 +71,9 @@ public struct RelayServerCore {
         }
 
         /// How long the peer has gone without acking while packets await acks, and how long the
-        /// oldest unacked reliable message has waited. Read in place: a non-mutating call on
-        /// `connection` through this class copies the whole connection, retaining its buffers.
-        func backlog(now: TickwireInstant) -> (stall: Duration, oldest: Duration) {
-            Self.backlog(of: &connection, now: now)
-        }
-
-        private static func backlog(of connection: inout ChannelConnection, now: TickwireInstant) -> (stall: Duration, oldest: Duration) {
-            (connection.ackStall(now: now), connection.oldestReliableAge(now: now))
-        }
+        /// oldest unacked reliable message has waited. Read in place (the connection's mutating
+        /// `backlog`): a non-mutating call on `connection` copies the whole connection.
+        func backlog(now: TickwireInstant) -> (stall: Duration, oldest: Duration) { connection.backlog(now: now) }
 
         /// Cache lines the object spans (its fields inline: the connection, the encoder).
         static let objectLines = (16 + MemoryLayout<String>.stride + 8 + MemoryLayout<ChannelConnection>.stride
@@ -454,7 +448,9 @@ public struct RelayServerCore {
     /// Hint: fetch the room's views of the ticks its members acknowledged last, which their
     /// snapshots are coded against (the first member with each baseline compares the whole room
     /// with it): a room ahead of the one being served. Each distinct tick once, or nearly.
-    private func prefetchBaselineViews(ofRoom room: Int, slot: Int) {
+    /// (`mutating` though it changes nothing: a non-mutating call, not inlined, is handed a copy
+    /// of the whole core, 1.4 KB, on the stack.)
+    private mutating func prefetchBaselineViews(ofRoom room: Int, slot: Int) {
         guard room < tickRoomEnds.count else { return }
         let start = room == 0 ? 0 : tickRoomEnds[room - 1]
         let current = rooms[room].views[slot]

@@ -215,6 +215,13 @@ public struct ChannelConnection {
         return now - sent
     }
 
+    /// `ackStall` and `oldestReliableAge` together, read where the connection is: `mutating`
+    /// though it changes nothing (as `pollTimeout`), for an owner that checks every connection it
+    /// holds (a server's liveness sweep): non-mutating calls are handed a copy of the connection.
+    public mutating func backlog(now: TickwireInstant) -> (stall: Duration, oldest: Duration) {
+        (ackStall(now: now), oldestReliableAge(now: now))
+    }
+
     /// Builds the next packet into `buffer` and returns its length, or 0 when there is nothing to
     /// send (no message due, no unreliable message, no ack owed). Call it until it returns 0 or
     /// the tick's packet allowance is used, then `endTick()`.

@@ -14,10 +14,15 @@ public protocol DatagramEndpoint: AnyObject {
     /// ahead, so the endpoint can start fetching that source's state (cold in cache when it serves
     /// hundreds) and finish fetching the previous one's. By default nothing.
     func willReceive(from address: NetcodeAddress)
+    /// A hint that this endpoint's socket is read next: a loop that serves many sockets names the
+    /// next ready one while it reads the current one, so an endpoint with state of its own (a
+    /// swarm's bot, cold in cache among hundreds) can start fetching it. By default nothing.
+    func willRead()
 }
 
 extension DatagramEndpoint {
     public func willReceive(from address: NetcodeAddress) {}
+    public func willRead() {}
 }
 
 /// Writes an `OutboundQueue` straight from its arena to the socket with sendmmsg, 64 datagrams a

@@ -249,6 +249,11 @@ public final class DatagramLoop: EventLoop, @unchecked Sendable {
             for k in 0..<max(0, ready) {
                 let token = Int(readyTokens[k])
                 guard token < sockets.count, let registration = sockets[token] else { continue }
+                // The next ready socket's endpoint fetches its state while this one is read.
+                if k + 1 < ready {
+                    let next = Int(readyTokens[k + 1])
+                    if next < sockets.count, let upcoming = sockets[next] { upcoming.endpoint.willRead() }
+                }
                 read(registration)
                 if registration.readInterval > 0 { rearm(registration.socket, token: token, after: registration.readInterval) }
             }

@@ -133,13 +133,15 @@ public struct Bot: Sendable {
         swap(&heard, &core.events)
         for event in heard { observe(event, now: now) }
         heard.removeAll(keepingCapacity: true)
-        observeSnapshot(core, now: now)
-        guard core.welcome != nil, ended == nil else { return }
+        // The core's stored properties, read directly: its computed ones (`welcome`), and any
+        // method taking the core whole, are handed a copy of it (1.5 KB) on the stack.
+        observeSnapshot(core.latestSnapshot, now: now)
+        guard case .joined(let welcome) = core.phase, ended == nil else { return }
         if now >= nextStateAt {
             nextStateAt = nextStateAt + Self.interval(behaviour.stateRate)
             if nextStateAt < now { nextStateAt = now + Self.interval(behaviour.stateRate) }
             move()
-            writeState(now: now, limit: Int(core.welcome!.maxStateSize))
+            writeState(now: now, limit: Int(welcome.maxStateSize))
             stateBytes.withUnsafeBytes { raw in _ = try? core.sendState(raw) }
         }
         if sendsEvents, behaviour.eventRate > 0, now >= nextEventAt {
@@ -189,8 +191,8 @@ public struct Bot: Sendable {
         }
     }
 
-    private mutating func observeSnapshot(_ core: RelayClientCore, now: TickwireInstant) {
-        guard let snapshot = core.latestSnapshot, snapshot.tick != lastSnapshotTick else { return }
+    private mutating func observeSnapshot(_ latest: RoomSnapshot?, now: TickwireInstant) {
+        guard let snapshot = latest, snapshot.tick != lastSnapshotTick else { return }
         if let last = lastSnapshotAt {
             if stagedGaps.isFull {
                 stagedGaps.forEach { recordedInterArrival.record(milliseconds: $0) }
