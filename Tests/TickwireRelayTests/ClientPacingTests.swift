@@ -66,5 +66,4 @@ import TickwireSimulation
         #expect(core.nextDeadline == nil)
         #expect(core.hostWake(lastUpdate: .zero, minimumInterval: .zero) == nil)
     }
-
 }

@@ -146,11 +146,19 @@ public struct RelayClientCore {
     /// The earliest instant at which `update` has work without new input: a keep-alive, a
     /// timeout, a connection request resend, a reliable resend, an ack that waited its delay, or
     /// now when a state or event was queued since the last update. nil: nothing until new input.
+    /// (Read on a copy of the core, for inspection; a host asks `hostWake`, which reads in place.)
     public var nextDeadline: TickwireInstant? {
-        guard var deadline = netcode.nextDeadline() else { return nil }
+        var core = self
+        return core.pollDeadline()
+    }
+
+    /// `nextDeadline`, read in place (see `hostWake`). The connection's poll says now while
+    /// unreliable messages are queued.
+    private mutating func pollDeadline() -> TickwireInstant? {
+        guard var deadline = netcode.pollTimeout() else { return nil }
         guard netcode.state == .connected else { return deadline }
-        if let channel = channels.nextDeadline { deadline = min(deadline, channel) }
-        if stateQueued || channels.hasUnreliableQueued { deadline = .zero }
+        if stateQueued { return .zero }
+        if let channel = channels.pollTimeout() { deadline = min(deadline, channel) }
         return deadline
     }
 
@@ -163,16 +171,7 @@ public struct RelayClientCore {
     /// memory (a swarm asks each of its hundreds of cores every 10 ms) is handed a copy of it on
     /// the stack, and `nextDeadline` copies its netcode client and connection in turn, 2.5 KB a call.
     public mutating func hostWake(lastUpdate: TickwireInstant, minimumInterval: Duration) -> TickwireInstant? {
-        guard isActive, var deadline = netcode.pollTimeout() else { return nil }
-        if netcode.state == .connected {
-            // `nextDeadline`'s rule, read in place (the connection's poll says now while
-            // unreliable messages are queued).
-            if stateQueued {
-                deadline = .zero
-            } else if let channel = channels.pollTimeout() {
-                deadline = min(deadline, channel)
-            }
-        }
+        guard isActive, let deadline = pollDeadline() else { return nil }
         return max(deadline, lastUpdate + minimumInterval)
     }
 

@@ -241,12 +241,12 @@ public struct NetcodeClient {
         if state.isConnecting || state == .connected { reset(to: .disconnected) }
     }
 
-    /// The earliest instant at which `update` has work to do.
     /// `nextDeadline()`, read where the client is: `mutating` though it changes nothing, as
     /// quinn-proto's `poll_timeout` takes `&mut self`. A non-mutating call on a client held in a
     /// larger struct in memory is handed a copy of it (400 bytes) on the stack.
     public mutating func pollTimeout() -> TickwireInstant? { nextDeadline() }
 
+    /// The earliest instant at which `update` has work to do.
     @inline(__always)
     public func nextDeadline() -> TickwireInstant? {
         guard state.isConnecting || state == .connected else { return nil }
