@@ -25,6 +25,22 @@ extension DatagramEndpoint {
     public func willRead() {}
 }
 
+/// The message headers one sendmmsg call takes, and what they point to. Writers on one loop may
+/// share one (a swarm's hundreds of bot sockets, written one at a time): about 10 KB a writer otherwise,
+/// cold in cache at each bot's send.
+public final class DatagramSendBatch {
+    fileprivate var datagrams: [tickwire_datagram]
+    fileprivate let batch: OpaquePointer
+
+    public init() {
+        datagrams = Array(repeating: tickwire_datagram(), count: DatagramBatchWriter.batchSize)
+        guard let batch = tickwire_batch_create(Int32(DatagramBatchWriter.batchSize)) else { fatalError("out of memory for a send batch") }
+        self.batch = batch
+    }
+
+    deinit { tickwire_batch_free(batch) }
+}
+
 /// Writes an `OutboundQueue` straight from its arena to the socket with sendmmsg, 64 datagrams a
 /// call: no copy, no per-datagram allocation, no trip through the channel pipeline. Only for the
 /// socket's event loop. A datagram the kernel has no room for (the 4 MiB send buffer is full) is
@@ -39,18 +55,15 @@ public final class DatagramBatchWriter {
     public private(set) var datagramsDropped: UInt64 = 0
     /// Datagrams a sendmmsg call takes.
     public static let batchSize = 64
-    private var datagrams: [tickwire_datagram]
-    private let batch: OpaquePointer
+    private let scratch: DatagramSendBatch
 
-    public init(socket: UDPSocket, mapIPv4ToIPv6: Bool = false) {
+    /// `batch`: the headers to send through, shared with other writers used on the same thread
+    /// only (by default, a set of its own).
+    public init(socket: UDPSocket, mapIPv4ToIPv6: Bool = false, batch: DatagramSendBatch = DatagramSendBatch()) {
         self.socket = socket
         self.mapIPv4ToIPv6 = mapIPv4ToIPv6
-        datagrams = Array(repeating: tickwire_datagram(), count: Self.batchSize)
-        guard let batch = tickwire_batch_create(Int32(Self.batchSize)) else { fatalError("out of memory for a send batch") }
-        self.batch = batch
+        scratch = batch
     }
-
-    deinit { tickwire_batch_free(batch) }
 
     public func write(_ queue: inout OutboundQueue) {
         guard !queue.isEmpty else { return }
@@ -65,13 +78,13 @@ public final class DatagramBatchWriter {
                 let count = min(Self.batchSize, records.count - index)
                 for k in 0..<count {
                     let record = records[index + k]
-                    datagrams[k].bytes = UnsafeMutableRawPointer(mutating: arena.baseAddress! + record.offset)
-                    datagrams[k].length = UInt32(record.length)
-                    Self.setDestination(&datagrams[k], record.address)
+                    scratch.datagrams[k].bytes = UnsafeMutableRawPointer(mutating: arena.baseAddress! + record.offset)
+                    scratch.datagrams[k].length = UInt32(record.length)
+                    Self.setDestination(&scratch.datagrams[k], record.address)
                 }
-                let sent = Int(tickwire_sendmmsg(socket.descriptor, batch, &datagrams, Int32(count), mapIPv4ToIPv6 ? 1 : 0))
+                let sent = Int(tickwire_sendmmsg(socket.descriptor, scratch.batch, &scratch.datagrams, Int32(count), mapIPv4ToIPv6 ? 1 : 0))
                 if sent > 0 {
-                    for k in 0..<sent { bytesWritten &+= UInt64(datagrams[k].length) }
+                    for k in 0..<sent { bytesWritten &+= UInt64(scratch.datagrams[k].length) }
                     datagramsWritten &+= UInt64(sent)
                     index += sent
                 } else if sent == 0 {

@@ -140,6 +140,40 @@ struct DatagramLoopTests {
         ])
     }
 
+    /// Writers that share one send batch (as a swarm's bots do) each send their own queue, to its
+    /// own destinations, and count only what they sent.
+    @Test func writersSharingASendBatchEachSendTheirOwnDatagrams() async throws {
+        let loop = try DatagramLoop(name: "test-shared-batch")
+        defer { loop.shutdown() }
+        let first = Recorder(), second = Recorder()
+        let firstPort = try #require(try await Self.bind(first, on: loop).localAddress.port)
+        let secondPort = try #require(try await Self.bind(second, on: loop).localAddress.port)
+        let senderA = try await Self.bind(Recorder(), on: loop)
+        let senderB = try await Self.bind(Recorder(), on: loop)
+        let counts = try await loop.submit { () -> (UInt64, UInt64) in
+            let batch = DatagramSendBatch()
+            let a = DatagramBatchWriter(socket: senderA, batch: batch)
+            let b = DatagramBatchWriter(socket: senderB, batch: batch)
+            for (writer, port, texts) in [(a, firstPort, ["a1", "a2"]), (b, secondPort, ["b1"])] {
+                var queue = OutboundQueue(initialCapacity: 1024)
+                for text in texts {
+                    queue.append(to: .ipv4(127, 0, 0, 1, port: UInt16(port)), maxLength: 16) { buffer in
+                        buffer.copyBytes(from: text.utf8)
+                        return text.utf8.count
+                    }
+                }
+                writer.write(&queue)
+            }
+            return (a.datagramsWritten, b.datagramsWritten)
+        }.get()
+        #expect(counts == (2, 1))
+        try await Self.eventually {
+            first.log.withLockedValue { $0 }.filter { $0 != "end" }.count == 2 && second.log.withLockedValue { $0 }.filter { $0 != "end" }.count == 1
+        }
+        #expect(first.log.withLockedValue { $0 }.filter { $0 != "end" } == ["a1 from loopback", "a2 from loopback"])
+        #expect(second.log.withLockedValue { $0 }.filter { $0 != "end" } == ["b1 from loopback"])
+    }
+
     @Test func aBoundSocketDeliversEachDatagramWithItsSourceThenTheBatchEnd() async throws {
         let loop = try DatagramLoop(name: "test-read")
         defer { loop.shutdown() }
