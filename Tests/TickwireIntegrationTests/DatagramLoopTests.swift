@@ -70,16 +70,21 @@ struct DatagramLoopTests {
 
     static func send(_ texts: [String], to port: Int, from sender: UDPSocket, on loop: DatagramLoop) async throws {
         try await loop.submit {
-            let writer = DatagramBatchWriter(socket: sender)
-            var queue = OutboundQueue(initialCapacity: 1024)
-            for text in texts {
-                queue.append(to: .ipv4(127, 0, 0, 1, port: UInt16(port)), maxLength: 16) { buffer in
-                    buffer.copyBytes(from: text.utf8)
-                    return text.utf8.count
-                }
-            }
-            writer.write(&queue)
+            var queue = Self.queue(texts, to: port)
+            DatagramBatchWriter(socket: sender).write(&queue)
         }.get()
+    }
+
+    /// `texts` queued as datagrams to `port` on 127.0.0.1.
+    static func queue(_ texts: [String], to port: Int) -> OutboundQueue {
+        var queue = OutboundQueue(initialCapacity: 1024)
+        for text in texts {
+            queue.append(to: .ipv4(127, 0, 0, 1, port: UInt16(port)), maxLength: 16) { buffer in
+                buffer.copyBytes(from: text.utf8)
+                return text.utf8.count
+            }
+        }
+        return queue
     }
 
     @Test func withAReadIntervalTheSocketIsReadAgainAfterItAndReadNowReadsAtOnce() async throws {
@@ -155,13 +160,7 @@ struct DatagramLoopTests {
             let a = DatagramBatchWriter(socket: senderA, batch: batch)
             let b = DatagramBatchWriter(socket: senderB, batch: batch)
             for (writer, port, texts) in [(a, firstPort, ["a1", "a2"]), (b, secondPort, ["b1"])] {
-                var queue = OutboundQueue(initialCapacity: 1024)
-                for text in texts {
-                    queue.append(to: .ipv4(127, 0, 0, 1, port: UInt16(port)), maxLength: 16) { buffer in
-                        buffer.copyBytes(from: text.utf8)
-                        return text.utf8.count
-                    }
-                }
+                var queue = Self.queue(texts, to: port)
                 writer.write(&queue)
             }
             return (a.datagramsWritten, b.datagramsWritten)
