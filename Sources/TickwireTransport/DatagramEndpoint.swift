@@ -26,8 +26,8 @@ extension DatagramEndpoint {
 }
 
 /// The message headers one sendmmsg call takes, and what they point to. Writers on one loop may
-/// share one (a swarm's hundreds of bot sockets, written one at a time): about 10 KB a writer otherwise,
-/// cold in cache at each bot's send.
+/// share one (a swarm's hundreds of bot sockets, written one at a time): about 10 KB a writer
+/// otherwise, cold in cache at each bot's send.
 public final class DatagramSendBatch {
     fileprivate var datagrams: [tickwire_datagram]
     fileprivate let batch: OpaquePointer
