@@ -49,11 +49,7 @@ public struct Bot: Sendable {
     public private(set) var implausibleTimestamps: UInt64 = 0
     public private(set) var eventLatency = LatencyRecorder()
     /// Each entity's staleness in every snapshot observed, the recorded samples and the staged ones.
-    public var staleness: LatencyRecorder {
-        var all = recordedStaleness
-        stagedStaleness.forEach { all.record(milliseconds: $0) }
-        return all
-    }
+    public var staleness: LatencyRecorder { stagedStaleness.added(to: recordedStaleness) }
     private var recordedStaleness = LatencyRecorder()
     /// Staleness samples not yet in `recordedStaleness` and `recentStaleness`: a snapshot's few
     /// samples go here and into the two histograms a batch at a time.
@@ -72,11 +68,7 @@ public struct Bot: Sendable {
     private var takenEventLatency = WindowHistogram()
     private var takenStaleness = WindowHistogram()
     /// The time between snapshots observed, recorded and staged (staged as `stagedStaleness` is).
-    public var snapshotInterArrival: LatencyRecorder {
-        var all = recordedInterArrival
-        stagedGaps.forEach { all.record(milliseconds: $0) }
-        return all
-    }
+    public var snapshotInterArrival: LatencyRecorder { stagedGaps.added(to: recordedInterArrival) }
     private var recordedInterArrival = LatencyRecorder()
     private var stagedGaps = StagedSamples()
     public private(set) var rtt = LatencyRecorder()
@@ -292,6 +284,13 @@ struct StagedSamples {
 
     func forEach(_ body: (Double) -> Void) {
         for k in 0..<count { body(samples[k]) }
+    }
+
+    /// `recorder` with the staged samples recorded too (what was recorded and what waits, together).
+    func added(to recorder: LatencyRecorder) -> LatencyRecorder {
+        var all = recorder
+        forEach { all.record(milliseconds: $0) }
+        return all
     }
 
     mutating func removeAll() { count = 0 }
