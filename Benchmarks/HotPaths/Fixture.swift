@@ -64,10 +64,14 @@ struct Fixture {
     }
 
     nonisolated(unsafe) static let roomOf32: Fixture = make(clients: 32, seconds: 6)
+    /// The same room with events (2 a second from each bot, 31 copies of each relayed) and the
+    /// loopback's delays, as `bench capacity` loads the relay.
+    nonisolated(unsafe) static let roomOf32WithEvents: Fixture = make(clients: 32, seconds: 6, likeLoopback: true)
 
     /// `clients` bots in rooms of `roomSize` (one room: all of them).
     static func make(clients: Int, seconds: Int64, roomSize: Int? = nil, likeLoopback: Bool = false) -> Fixture {
-        // States only: events allocate by design (each is its own message), the steady state is states.
+        // States only by default: a client hands each event it hears to its app as an array of
+        // its own (an allocation by design), so the client benchmarks measure states.
         // `likeLoopback`: closer to what a swarm on loopback gives the relay (`bench capacity`):
         // events too (2 a second), and each bot's datagrams 7 ms late each way with 5 ms of
         // jitter, so the members of a room acknowledge different ticks and the room's delta runs

@@ -40,6 +40,19 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(server.counters.ticks)
     }
 
+    // The same second of a room whose bots also send events (2 a second each), as `bench capacity`
+    // loads the relay: each event is read in place and framed once for its 31 recipients.
+    Benchmark("server-second-32-clients-events") { benchmark in
+        let fixture = Fixture.roomOf32WithEvents
+        let second = (from: fixture.measuredFrom, to: fixture.measuredFrom + .seconds(1))
+        var server = fixture.warm.server
+        fixture.replayServer(&server, from: fixture.start, to: second.from)
+        benchmark.startMeasurement()
+        fixture.replayServer(&server, from: second.from, to: second.to)
+        benchmark.stopMeasurement()
+        blackHole(server.counters.eventsRelayed)
+    }
+
     // Bot 0's client core receiving and decoding the \(datagramsToClient) datagrams the server sent it in the second.
     Benchmark("client-receive-decode") { benchmark in
         var core = fixture.warm.clients[0].core

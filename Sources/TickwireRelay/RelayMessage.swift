@@ -202,4 +202,44 @@ public enum RelayMessage: Equatable, Sendable {
     }
 
     public static func decode(_ bytes: [UInt8]) -> RelayMessage? { bytes.withUnsafeBytes { decode($0) } }
+
+    /// A client's reliable message as the relay acts on it, read in place: an event's payload
+    /// is a range of the message's bytes, not a copy, so passing an event on allocates nothing.
+    public enum ClientRequest: Equatable, Sendable {
+        case eventToRoom(payload: Range<Int>)
+        case eventToClient(clientID: UInt64, payload: Range<Int>)
+        case resync
+        /// Well formed, but of a kind only a server sends.
+        case notARequest
+    }
+
+    /// Reads a reliable message from a client. Nil exactly where `decode` gives nil.
+    public static func request(in bytes: UnsafeRawBufferPointer) -> ClientRequest? {
+        var reader = ByteReader(bytes)
+        guard let kind = reader.readUInt8() else { return nil }
+        switch kind {
+        case Kind.eventToRoom: return .eventToRoom(payload: reader.offset..<bytes.count)
+        case Kind.eventToClient:
+            guard let id = reader.read(UInt64.self) else { return nil }
+            return .eventToClient(clientID: id, payload: reader.offset..<bytes.count)
+        case Kind.resync: return reader.remaining == 0 ? .resync : nil
+        // Not a client's kind: the full decoder says whether it is well formed (a hostile
+        // client's path, where its allocation does not matter).
+        default: return decode(bytes) == nil ? nil : .notARequest
+        }
+    }
+
+    /// Bytes `event(from:payload:)` adds to its payload.
+    public static let eventOverhead = 9
+
+    /// Writes `event(from:payload:)` into `buffer`, which holds at least `eventOverhead` bytes
+    /// more than the payload, and returns the bytes written (the same as `encoded()` gives).
+    public static func writeEvent(from clientID: UInt64, payload: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        var writer = UnsafeByteWriter(buffer)
+        writer.write(Kind.event)
+        writer.write(clientID)
+        writer.write(bytes: payload)
+        precondition(!writer.overflowed, "writeEvent: a buffer of \(buffer.count) bytes for a payload of \(payload.count)")
+        return writer.offset
+    }
 }

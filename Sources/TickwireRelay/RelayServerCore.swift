@@ -156,6 +156,11 @@ public struct RelayServerCore {
     private var pendingRecords: [(sender: Int, offset: Int, length: Int)] = []
     private var incomingStates: [UInt8] = []
     private var incomingSpans: [Range<Int>] = []
+    /// The reliable messages one packet completed, each read where it lies (from `start`) and
+    /// acted on once the connection has delivered them all: a notice back to the sender cannot
+    /// be queued while its connection is delivering.
+    private var incomingReliable: [UInt8] = []
+    private var incomingRequests: [(start: Int, request: RelayMessage.ClientRequest?)] = []
     private var packet: [UInt8]
     private var snapshotBuffer: [UInt8]
     /// Entity entries coded once per room and tick for every member with the same baseline.
@@ -197,6 +202,8 @@ public struct RelayServerCore {
         pending.reserveCapacity(Netcode.maxPayloadBytes * 4)
         pendingRecords.reserveCapacity(16)
         incomingStates.reserveCapacity(Netcode.maxPayloadBytes)
+        incomingReliable.reserveCapacity(Netcode.maxPayloadBytes)
+        incomingRequests.reserveCapacity(16)
         packet = [UInt8](repeating: 0, count: configuration.channels.maxPacketSize)
         snapshotBuffer = [UInt8](repeating: 0, count: configuration.channels.maxUnreliableSize)
     }
@@ -597,17 +604,21 @@ public struct RelayServerCore {
                 client.encoder.acked(tick: tick)
                 baselineTicks[sender] = client.encoder.newestAckedTick ?? .max
             }
-            var reliable: [RelayMessage] = []
-            while let message = client.connection.receiveReliable({ RelayMessage.decode($0) }) {
-                if let message { reliable.append(message) } else {
-                    counters.malformedMessages &+= 1
-                    violation(client, now: now)
-                }
+            incomingReliable.removeAll(keepingCapacity: true)
+            incomingRequests.removeAll(keepingCapacity: true)
+            while client.connection.receiveReliable({ message -> Bool in
+                incomingRequests.append((incomingReliable.count, RelayMessage.request(in: message)))
+                incomingReliable.append(contentsOf: message)
+                return true
+            }) != nil {}
+            for message in incomingRequests where message.request == nil {
+                counters.malformedMessages &+= 1
+                violation(client, now: now)
             }
             let admitted = client.admitted
             let room = client.room
             if admitted {
-                for message in reliable where message == .resync {
+                for message in incomingRequests where message.request == .resync {
                     counters.resyncRequests &+= 1
                     client.encoder.resetBaseline()
                     baselineTicks[sender] = .max
@@ -615,8 +626,9 @@ public struct RelayServerCore {
             }
             guard admitted else { continue }
             let senderID = slotClientIDs[sender]
-            for message in reliable where message != .resync {
-                relayReliable(message, from: sender, senderID: senderID, room: room, now: now)
+            for k in incomingRequests.indices {
+                guard let request = incomingRequests[k].request, request != .resync else { continue }
+                relayEvent(request, at: incomingRequests[k].start, from: sender, senderID: senderID, room: room, now: now)
             }
             for span in incomingSpans { storeState(span, of: sender, now: now) }
             if let policing = clients[sender]?.policing {
@@ -663,16 +675,22 @@ public struct RelayServerCore {
 
     /// Relays one event, checked before any fan-out: its size, the sender's rate, the recipient,
     /// and room in every recipient's queue. An event goes to all its recipients or to none.
-    private mutating func relayReliable(_ message: RelayMessage, from sender: Int, senderID: UInt64, room: String, now: TickwireInstant) {
-        let payload: [UInt8]
+    /// Passes an event on to the sender's room or to one member of it, framed once on the stack
+    /// from the bytes it came in (`incomingReliable` from `start`): nothing is allocated. Every
+    /// event counts against the sender's rate, delivered or not; one that any recipient cannot
+    /// take now goes to nobody.
+    private mutating func relayEvent(
+        _ request: RelayMessage.ClientRequest, at start: Int, from sender: Int, senderID: UInt64, room: String, now: TickwireInstant
+    ) {
+        let payload: Range<Int>
         var recipient: UInt64?
-        switch message {
-        case .eventToRoom(let bytes):
-            payload = bytes
-        case .eventToClient(let clientID, let bytes):
-            payload = bytes
+        switch request {
+        case .eventToRoom(let range):
+            payload = range
+        case .eventToClient(let clientID, let range):
+            payload = range
             recipient = clientID
-        default:
+        case .resync, .notARequest:
             counters.malformedMessages &+= 1
             return violation(by: sender, now: now)
         }
@@ -689,24 +707,42 @@ public struct RelayServerCore {
         }
         var target: Int?
         if let recipient {
-            guard let index = netcode.clientIndex(forClientID: recipient), index != sender, self.room(of: index) == room else {
+            guard let index = netcode.clientIndex(forClientID: recipient), index != sender,
+                  let peer = clients[index], peer.admitted, peer.room == room
+            else {
                 counters.eventsToUnknownClient &+= 1
                 return refuse(sender, .unknownRecipient, now: now)
             }
             target = index
         }
-        let framed = RelayMessage.event(from: senderID, payload: payload).encoded()
-        let peers = target.map { [$0] } ?? members(of: room)
-        for peer in peers where peer != sender && clients[peer] != nil {
-            guard clients[peer]!.connection.canSendReliable(
-                size: framed.count, leavingMessages: limits.controlHeadroomMessages, leavingBytes: limits.controlHeadroomBytes)
+        // The room's members read where they are (`members(of:)`, a non-mutating call, would be
+        // handed a copy of this whole core).
+        let members: [Int] = target == nil ? roomIndex[room].map { rooms[$0].members } ?? [] : []
+        let peers = target == nil ? members.count : 1
+        let framedLength = RelayMessage.eventOverhead + payload.count
+        for k in 0..<peers {
+            let peer = target ?? members[k]
+            guard peer != sender, let client = clients[peer] else { continue }
+            guard client.connection.canSendReliable(
+                size: framedLength, leavingMessages: limits.controlHeadroomMessages, leavingBytes: limits.controlHeadroomBytes)
             else {
                 counters.eventsRefusedRoomBusy &+= 1
                 clients[sender]!.policing.strike(limits: limits, now: now)
                 return refuse(sender, .roomBusy, now: now)
             }
         }
-        for peer in peers where peer != sender { sendReliable(framed, to: peer, now: now, counted: true) }
+        withUnsafeTemporaryAllocation(byteCount: framedLength, alignment: 8) { buffer in
+            let length = incomingReliable.withUnsafeBytes { raw in
+                RelayMessage.writeEvent(
+                    from: senderID, payload: UnsafeRawBufferPointer(rebasing: raw[start + payload.lowerBound..<start + payload.upperBound]),
+                    into: buffer)
+            }
+            let framed = UnsafeRawBufferPointer(rebasing: buffer[..<length])
+            for k in 0..<peers {
+                let peer = target ?? members[k]
+                if peer != sender { sendReliable(framed, to: peer, now: now, counted: true) }
+            }
+        }
     }
 
     /// Counts a refused event and tells the sender, at most once a second.
@@ -728,7 +764,11 @@ public struct RelayServerCore {
         queuedReliable = true
     }
 
-    private mutating func sendReliable(_ framed: [UInt8], to peer: Int, now: TickwireInstant, counted: Bool = false) {
+    private mutating func sendReliable(_ framed: [UInt8], to peer: Int, now: TickwireInstant) {
+        framed.withUnsafeBytes { sendReliable($0, to: peer, now: now) }
+    }
+
+    private mutating func sendReliable(_ framed: UnsafeRawBufferPointer, to peer: Int, now: TickwireInstant, counted: Bool = false) {
         guard clients[peer] != nil else { return }
         do {
             try clients[peer]!.connection.sendReliable(framed)

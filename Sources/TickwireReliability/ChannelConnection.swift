@@ -193,8 +193,10 @@ public struct ChannelConnection {
     /// Whether `sendReliable` would accept another message now.
     public var canSendReliable: Bool { !reliableOut.isFull }
     /// Whether `sendReliable` would accept a message of `size` bytes now and still leave room
-    /// for `leavingMessages` more messages and `leavingBytes` more bytes.
-    public func canSendReliable(size: Int, leavingMessages: Int = 0, leavingBytes: Int = 0) -> Bool {
+    /// for `leavingMessages` more messages and `leavingBytes` more bytes. `mutating` though it
+    /// changes nothing (as `backlog`): a relay asks it of every member of a room for each event,
+    /// and a non-mutating call on a connection held in a class is handed a copy of it.
+    public mutating func canSendReliable(size: Int, leavingMessages: Int = 0, leavingBytes: Int = 0) -> Bool {
         size <= configuration.maxMessageSize
             && reliableOut.count + 1 + leavingMessages <= configuration.sendQueueCapacity
             && reliableOut.bytesQueued + size + leavingBytes <= configuration.sendQueueByteLimit

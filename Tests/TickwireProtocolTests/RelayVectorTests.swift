@@ -85,6 +85,47 @@ import TickwireReliability
         #expect(fragments.receiveReliable() == RelayMessage.eventToRoom(payload: big).encoded())
     }
 
+    /// The relay reads a client's reliable message in place (`request(in:)`) exactly as the
+    /// decoder does: nil where `decode` is nil, the same payload where it is an event, over every
+    /// message kind, every cut of each, and seeded random bytes. An event framed in place
+    /// (`writeEvent`) is the encoder's bytes.
+    @Test func clientRequestsReadInPlaceAgreeWithTheDecoder() {
+        let welcome = RelayMessage.Welcome(entityID: 3, tickRate: 60, maxStateSize: 64, roomCapacity: 8, maxEventBytes: 512)
+        let messages: [RelayMessage] = [
+            .eventToRoom(payload: []), .eventToRoom(payload: [1, 2, 3]), .eventToClient(clientID: 0x0102_0304_0506_0708, payload: []),
+            .eventToClient(clientID: 9, payload: [0xFF, 0]), .resync, .peerJoined(clientID: 4, entityID: 5), .peerLeft(clientID: 4, reason: .timedOut),
+            .event(from: 6, payload: [7]), .welcome(welcome), .denied(.roomFull), .refused(.roomBusy), .state(payload: [0x20, 1]),
+        ]
+        var samples = messages.flatMap { message in (0...message.encoded().count).map { Array(message.encoded()[..<$0]) } }
+        samples += [[0x12, 0x00], [0x7F], [0x06, 0x09], [0x04, 0x01, 0x00, 0x01]]
+        var random = SplitMix64(seed: 11)
+        for _ in 0..<2_000 {
+            let kind = [0x10, 0x11, 0x12, 0x03, 0x04, 0x06, 0x20, 0x55][Int(random.next() % 8)]
+            samples.append([UInt8(kind)] + (0..<Int(random.next() % 20)).map { _ in UInt8(truncatingIfNeeded: random.next()) })
+        }
+        for bytes in samples {
+            bytes.withUnsafeBytes { raw in
+                let decoded = RelayMessage.decode(raw)
+                switch RelayMessage.request(in: raw) {
+                case .eventToRoom(let payload)?: #expect(decoded == .eventToRoom(payload: Array(bytes[payload])), "\(bytes)")
+                case .eventToClient(let id, let payload)?:
+                    #expect(decoded == .eventToClient(clientID: id, payload: Array(bytes[payload])), "\(bytes)")
+                case .resync?: #expect(decoded == .resync, "\(bytes)")
+                case .notARequest?:
+                    let isRequest = switch decoded { case .eventToRoom?, .eventToClient?, .resync?, nil: true; default: false }
+                    #expect(!isRequest, "\(bytes): \(String(describing: decoded))")
+                case nil: #expect(decoded == nil, "\(bytes)")
+                }
+            }
+        }
+        for payload in [[], [1], (0..<300).map { UInt8(truncatingIfNeeded: $0) }] as [[UInt8]] {
+            let framed = [UInt8](unsafeUninitializedCapacity: RelayMessage.eventOverhead + payload.count) { buffer, count in
+                count = payload.withUnsafeBytes { RelayMessage.writeEvent(from: 0xAABB, payload: $0, into: UnsafeMutableRawBufferPointer(buffer)) }
+            }
+            #expect(framed == RelayMessage.event(from: 0xAABB, payload: payload).encoded())
+        }
+    }
+
     /// A welcome in another protocol version reads as such, whatever follows its version.
     @Test func aWelcomeInAnotherVersionIsRecognisedByItsFirstField() {
         #expect(RelayMessage.decode([0x04, 0x02, 0x00]) == .welcomeInOtherVersion(protocolVersion: 2))

@@ -148,6 +148,28 @@ import TickwireSimulation
         #expect(relay.clients[0].heard.contains { if case .event(2, _) = $0 { true } else { false } })
     }
 
+    /// Reliable messages of a kind only a server sends, and ones that do not decode, are counted
+    /// and held against their sender and reach nobody; the sender's next event is relayed.
+    @Test func serverKindsAndMalformedReliableMessagesFromAClientReachNobody() throws {
+        var relay = try Self.room()
+        let malformed = relay.server.counters.malformedMessages
+        let relayed = relay.server.counters.eventsRelayed
+        try relay.clients[0].core.sendUnchecked(.event(from: 2, payload: [7]), reliable: true)
+        try relay.clients[0].core.sendUnchecked(.refused(.roomBusy), reliable: true)
+        // A welcome in this version cut short: it does not decode.
+        try relay.clients[0].core.sendUnchecked(.welcomeInOtherVersion(protocolVersion: RelayMessage.protocolVersion, rest: [1]), reliable: true)
+        relay.advance(by: .milliseconds(200))
+        #expect(relay.server.counters.malformedMessages == malformed + 3)
+        #expect(relay.server.counters.eventsRelayed == relayed)
+        #expect(relay.server.standing(of: 0)?.violations ?? 0 >= 2.9)
+        #expect(!relay.clients[1].heard.contains { if case .event = $0 { true } else { false } })
+        try relay.clients[0].core.sendEvent([9, 9])
+        relay.advance(by: .milliseconds(200))
+        #expect(relay.server.counters.eventsRelayed == relayed + 2)
+        #expect(relay.clients[1].heard.contains(.event(from: 1, payload: [9, 9])))
+        #expect(relay.server.admittedClientCount == 3)
+    }
+
     @Test func eventsToAClientNotInTheRoomCountAgainstTheSendersRate() throws {
         var relay = try Self.room()
         for _ in 0..<30 {
