@@ -43,6 +43,14 @@ func measuredClientReplay(_ fixture: Fixture, _ core: inout RelayClientCore, bot
     fixture.replayClient(&core, bot: &bot, from: from, to: end, between: pollute)
 }
 
+/// The server's measured second in `server` mode (receives and updates), as a function of its own
+/// for `--toggle-collect='*measuredServerReplay*'`: with callgrind, the callers of `malloc` inside
+/// it are where a steady-state allocation comes from.
+@inline(never)
+func measuredServerReplay(_ fixture: Fixture, _ server: inout RelayServerCore, from: TickwireInstant, to end: TickwireInstant) {
+    fixture.replayServer(&server, from: from, to: end)
+}
+
 /// Writes `TICKWIRE_POLLUTE_KB` of memory, a byte per cache line (nothing when unset), a new value
 /// each time. Constants only: a global `var` would have each call check exclusive access in the
 /// runtime, whose own cache misses would count inside the measured region.
@@ -91,7 +99,7 @@ if which == "tick" {
 } else if which == "server" {
     var server = fixture.warm.server
     fixture.replayServer(&server, from: fixture.start, to: fixture.measuredFrom)
-    fixture.replayServer(&server, from: fixture.measuredFrom, to: end)
+    measuredServerReplay(fixture, &server, from: fixture.measuredFrom, to: end)
 } else {
     var core = fixture.warm.clients[0].core
     var bot: Bot? = which == "bot" ? fixture.warmBots[0] : nil

@@ -265,7 +265,7 @@ public struct ChannelConnection {
         let (slot, evicted) = sent.begin(nextSequence, at: now)
         if let acked = evicted { loss.settle(acked: acked) }
         if wroteReliable {
-            sent[slot].record(messages: packetMessages)
+            sent.record(messages: packetMessages, in: slot)
             packetMessages.removeAll(keepingCapacity: true)
         }
         // An ack-only packet does not ask for an ack (else two peers would ack each other's
@@ -647,7 +647,8 @@ public struct ChannelConnection {
             ackedMeter.add(bytes: Int(sent[slot].wireBytes), now: now)
             if sent[slot].carriesMessages {
                 reliableQuietSince = nil
-                for reference in sent[slot].messages {
+                for k in 0..<Int(sent[slot].messageCount) {
+                    let reference = sent.message(in: slot, at: k)
                     reliableOut.ack(id: UInt16(truncatingIfNeeded: reference >> 16), fragment: Int(reference & 0xFFFF))
                 }
             }
@@ -686,7 +687,8 @@ public struct ChannelConnection {
                 guard now - sent[slot].sentAt > threshold else { return }
                 if sent[slot].carriesMessages {
                     reliableQuietSince = nil
-                    for reference in sent[slot].messages {
+                    for k in 0..<Int(sent[slot].messageCount) {
+                        let reference = sent.message(in: slot, at: k)
                         reliableOut.lost(id: UInt16(truncatingIfNeeded: reference >> 16), fragment: Int(reference & 0xFFFF), sentAt: sent[slot].sentAt)
                     }
                 }

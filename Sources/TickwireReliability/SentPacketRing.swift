@@ -5,13 +5,20 @@ import TickwireProtocol
 ///
 /// Each slot holds the exact sequence it describes, so an ack for a sequence whose slot has been
 /// reused (or never written) finds nothing and is ignored, however sparse or bursty the traffic.
-/// `messages` lists the reliable message fragments the packet carried (message id << 16 |
-/// fragment index); the arrays keep their capacity, so steady-state sending allocates nothing.
+///
+/// The reliable message fragments each packet carried (message id << 16 | fragment index) lie
+/// back to back in one log, in sequence order: a packet's are appended when it is recorded and
+/// dropped when its slot is claimed again, which is always the oldest recorded packet's. Records
+/// keep where theirs start; the log is a ring of its own, indexed by a running position, and
+/// doubles when the packets in the ring carry more than it holds, so once it has grown to what
+/// they carry, recording allocates nothing (where a list per record each grew on its own).
 struct SentPacketRing {
     struct Record {
         // Widest first, so a record packs into 32 bytes (every client holds a ring of them).
         var sentAt = TickwireInstant.zero
-        private(set) var messages: [UInt32] = []
+        /// The running log position of this packet's first message reference, and how many it has.
+        fileprivate(set) var messageStart: UInt32 = 0
+        fileprivate(set) var messageCount: UInt16 = 0
         var sequence: Int32 = -1
         /// The packet's size on the wire (at most a UDP datagram).
         var wireBytes: UInt16 = 0
@@ -19,26 +26,20 @@ struct SentPacketRing {
         var decided = false
         /// False for ack-only packets: the peer need not answer them.
         var elicitsAck = true
-        /// Whether `messages` lists anything: read instead of the list itself, whose storage (once
-        /// a packet in this slot carried messages) is a cache line of its own.
-        private(set) var carriesMessages = false
         /// The owner's note on what the packet carried (`ChannelConnection.tagLastPacket`), if any.
         var tagged = false
         var tag: UInt32 = 0
 
-        mutating func record(messages list: [UInt32]) {
-            guard !list.isEmpty else { return }
-            messages.append(contentsOf: list)
-            carriesMessages = true
-        }
-
-        mutating func clearMessages() {
-            messages.clearKeepingCapacity()
-            carriesMessages = false
-        }
+        var carriesMessages: Bool { messageCount > 0 }
     }
 
     private(set) var records: [Record]
+    /// The recorded packets' message references, at `position & (log.count - 1)`; live from
+    /// `logStart` to `logEnd` (running positions).
+    private var log: [UInt32] = []
+    private var logStart: UInt32 = 0
+    private var logEnd: UInt32 = 0
+    static let initialLogEntries = 64
     /// `records.count - 1`, kept inline: the slot of a sequence is known without reading the
     /// array's header (which `prefetch` must not wait for).
     private let mask: Int
@@ -77,8 +78,50 @@ struct SentPacketRing {
         records[i].decided = false
         records[i].elicitsAck = true
         records[i].tagged = false
-        if records[i].carriesMessages { records[i].clearMessages() }
+        if records[i].messageCount > 0 {
+            // The oldest recorded packet: its references are the log's first. (Checked: a release
+            // never moves the start past the end.)
+            let end = records[i].messageStart &+ UInt32(records[i].messageCount)
+            if end &- logStart <= logEnd &- logStart { logStart = end }
+            records[i].messageCount = 0
+        }
         return (i, evicted)
+    }
+
+    /// Records the message references `list` for the packet in `slot` (just claimed by `begin`).
+    mutating func record(messages list: [UInt32], in slot: Int) {
+        guard !list.isEmpty else { return }
+        let live = Int(logEnd &- logStart)
+        if live + list.count > log.count { growLog(toHold: live + list.count) }
+        let mask = log.count - 1
+        for reference in list {
+            log[Int(logEnd) & mask] = reference
+            logEnd &+= 1
+        }
+        records[slot].messageStart = logEnd &- UInt32(list.count)
+        records[slot].messageCount = UInt16(list.count)
+    }
+
+    /// Doubles the log until it holds `count` references, each live one at its position's index in
+    /// the larger ring (the records' positions stay as they are).
+    private mutating func growLog(toHold count: Int) {
+        var size = max(Self.initialLogEntries, log.count)
+        while size < count { size *= 2 }
+        var larger = [UInt32](repeating: 0, count: size)
+        var position = logStart
+        while position != logEnd {
+            larger[Int(position) & (size - 1)] = log[Int(position) & (log.count - 1)]
+            position &+= 1
+        }
+        log = larger
+    }
+
+    /// References the log has room for now (a power of two, or 0 before the first).
+    var logCapacity: Int { log.count }
+
+    /// The `k`th message reference of the packet in `slot` (`k` below its `messageCount`).
+    func message(in slot: Int, at k: Int) -> UInt32 {
+        log[Int(records[slot].messageStart &+ UInt32(k)) & (log.count - 1)]
     }
 
     subscript(i: Int) -> Record {
