@@ -6,17 +6,19 @@ import TickwireProtocol
 /// Each slot holds the exact sequence it describes, so an ack for a sequence whose slot has been
 /// reused (or never written) finds nothing and is ignored, however sparse or bursty the traffic.
 ///
-/// The reliable message fragments each packet carried (message id << 16 | fragment index) lie
-/// back to back in one log, in sequence order: a packet's are appended when it is recorded and
-/// dropped when its slot is claimed again, which is always the oldest recorded packet's. Records
-/// keep where theirs start; the log is a ring of its own, indexed by a running position, and
-/// doubles when the packets in the ring carry more than it holds, so once it has grown to what
-/// they carry, recording allocates nothing (where a list per record each grew on its own).
+/// The reliable message fragments each packet carried (message id << 16 | fragment index): one
+/// (the usual case, an event or two a tick) is kept in its record itself; two or more lie back to
+/// back in one log, in sequence order, appended when the packet is recorded and dropped when its
+/// slot is claimed again, which is always the oldest such packet's. The log is a ring of its own,
+/// indexed by a running position, and doubles when the packets in the ring carry more than it
+/// holds, so once it has grown to what they carry, recording allocates nothing (where a list
+/// per record each grew on its own).
 struct SentPacketRing {
     struct Record {
         // Widest first, so a record packs into 32 bytes (every client holds a ring of them).
         var sentAt = TickwireInstant.zero
-        /// The running log position of this packet's first message reference, and how many it has.
+        /// How many message references the packet carried, and the reference itself when it is
+        /// one, else the running log position of the first.
         fileprivate(set) var messageStart: UInt32 = 0
         fileprivate(set) var messageCount: UInt16 = 0
         var sequence: Int32 = -1
@@ -78,19 +80,25 @@ struct SentPacketRing {
         records[i].decided = false
         records[i].elicitsAck = true
         records[i].tagged = false
-        if records[i].messageCount > 0 {
-            // The oldest recorded packet: its references are the log's first. (Checked: a release
-            // never moves the start past the end.)
+        if records[i].messageCount > 1 {
+            // The oldest packet with references in the log: they are its first. (Checked: a
+            // release never moves the start past the end.)
             let end = records[i].messageStart &+ UInt32(records[i].messageCount)
             if end &- logStart <= logEnd &- logStart { logStart = end }
-            records[i].messageCount = 0
         }
+        records[i].messageCount = 0
         return (i, evicted)
     }
 
     /// Records the message references `list` for the packet in `slot` (just claimed by `begin`).
     mutating func record(messages list: [UInt32], in slot: Int) {
-        guard !list.isEmpty else { return }
+        guard list.count > 1 else {
+            if let only = list.first {
+                records[slot].messageStart = only
+                records[slot].messageCount = 1
+            }
+            return
+        }
         let live = Int(logEnd &- logStart)
         if live + list.count > log.count { growLog(toHold: live + list.count) }
         let mask = log.count - 1
@@ -121,7 +129,7 @@ struct SentPacketRing {
 
     /// The `k`th message reference of the packet in `slot` (`k` below its `messageCount`).
     func message(in slot: Int, at k: Int) -> UInt32 {
-        log[Int(records[slot].messageStart &+ UInt32(k)) & (log.count - 1)]
+        records[slot].messageCount == 1 ? records[slot].messageStart : log[Int(records[slot].messageStart &+ UInt32(k)) & (log.count - 1)]
     }
 
     subscript(i: Int) -> Record {
