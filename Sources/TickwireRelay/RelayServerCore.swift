@@ -674,11 +674,8 @@ public struct RelayServerCore {
     }
 
     /// Relays one event, checked before any fan-out: its size, the sender's rate, the recipient,
-    /// and room in every recipient's queue. An event goes to all its recipients or to none.
-    /// Passes an event on to the sender's room or to one member of it, framed once on the stack
-    /// from the bytes it came in (`incomingReliable` from `start`): nothing is allocated. Every
-    /// event counts against the sender's rate, delivered or not; one that any recipient cannot
-    /// take now goes to nobody.
+    /// and room in every recipient's queue. An event goes to all its recipients or to none. It is
+    /// framed once, on the stack, from the bytes it came in (`incomingReliable` from `start`).
     private mutating func relayEvent(
         _ request: RelayMessage.ClientRequest, at start: Int, from sender: Int, senderID: UInt64, room: String, now: TickwireInstant
     ) {
