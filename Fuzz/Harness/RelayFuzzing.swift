@@ -4,6 +4,16 @@ import TickwireRelay
 /// Relay messages and snapshots as the client and server decode them.
 enum RelayFuzzing {
     static func message(_ data: UnsafeRawBufferPointer) {
+        // The relay's in-place reading of a client's message agrees with the decoder.
+        let request = RelayMessage.request(in: data)
+        precondition((request == nil) == (RelayMessage.decode(data) == nil), "request(in:) and decode disagree on validity")
+        switch request {
+        case .eventToRoom(let payload)?:
+            precondition(RelayMessage.decode(data) == .eventToRoom(payload: Array(data[payload])), "eventToRoom payload differs")
+        case .eventToClient(let id, let payload)?:
+            precondition(RelayMessage.decode(data) == .eventToClient(clientID: id, payload: Array(data[payload])), "eventToClient differs")
+        default: break
+        }
         guard let message = RelayMessage.decode(data) else { return }
         // Whatever decodes must encode back to the same bytes and decode to the same message.
         let encoded = message.encoded()
