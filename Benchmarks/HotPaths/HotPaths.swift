@@ -32,25 +32,13 @@ let benchmarks: @Sendable () -> Void = {
     // for each of the 32 clients. (Receives alone, without the updates that drain what they queue,
     // are not a state the server runs in.)
     Benchmark("server-second-32-clients") { benchmark in
-        var server = fixture.warm.server
-        fixture.replayServer(&server, from: fixture.start, to: second.from)
-        benchmark.startMeasurement()
-        fixture.replayServer(&server, from: second.from, to: second.to)
-        benchmark.stopMeasurement()
-        blackHole(server.counters.ticks)
+        blackHole(fixture.measureServerSecond(benchmark).counters.ticks)
     }
 
     // The same second of a room whose bots also send events (2 a second each), as `bench capacity`
     // loads the relay: each event is read in place and framed once for its 31 recipients.
     Benchmark("server-second-32-clients-events") { benchmark in
-        let fixture = Fixture.roomOf32WithEvents
-        let second = (from: fixture.measuredFrom, to: fixture.measuredFrom + .seconds(1))
-        var server = fixture.warm.server
-        fixture.replayServer(&server, from: fixture.start, to: second.from)
-        benchmark.startMeasurement()
-        fixture.replayServer(&server, from: second.from, to: second.to)
-        benchmark.stopMeasurement()
-        blackHole(server.counters.eventsRelayed)
+        blackHole(Fixture.roomOf32WithEvents.measureServerSecond(benchmark).counters.eventsRelayed)
     }
 
     // Bot 0's client core receiving and decoding the \(datagramsToClient) datagrams the server sent it in the second.
@@ -73,5 +61,18 @@ let benchmarks: @Sendable () -> Void = {
         fixture.replayClient(&core, bot: &bot, from: second.from, to: second.to)
         benchmark.stopMeasurement()
         blackHole(bot?.eventsReceived)
+    }
+}
+
+extension Fixture {
+    /// Replays the priming seconds into a copy of the warm server, then measures the next second
+    /// (its receives and its updates); returns the server for `blackHole`.
+    func measureServerSecond(_ benchmark: Benchmark) -> RelayServerCore {
+        var server = warm.server
+        replayServer(&server, from: start, to: measuredFrom)
+        benchmark.startMeasurement()
+        replayServer(&server, from: measuredFrom, to: measuredFrom + .seconds(1))
+        benchmark.stopMeasurement()
+        return server
     }
 }
