@@ -68,6 +68,7 @@ struct Fixture {
     nonisolated(unsafe) static let roomOf32: Fixture = make(clients: 32, seconds: 6)
     /// The same room with events (2 a second from each bot, 31 copies of each relayed) and the
     /// loopback's delays, as `bench capacity` loads the relay.
+    ///
     /// Primed for 20 s: at 2 events a second a client's receive window (16 slots) takes 8 s to use
     /// each slot once, and a slot's first message allocates its buffer (once per slot and
     /// connection, not per event): with 5 s of priming the second counts 64, one per event.
